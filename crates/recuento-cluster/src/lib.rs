@@ -1,0 +1,172 @@
+//! From linked pairs to people.
+//!
+//! [`connected_components`] joins records linked by a pair at or above the threshold, directly or
+//! through other records (union–find with path halving and union by size). People are numbered
+//! by their lowest record, so the same links always give the same person ids. [`Diagnostics`]
+//! summarise cluster sizes and flag clusters that are suspiciously large.
+//!
+//! ```
+//! let people = recuento_cluster::connected_components(4, &[(0, 2), (2, 3)]);
+//! assert_eq!(people, vec![0, 1, 0, 0]);
+//! ```
+#![deny(missing_docs)]
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+struct UnionFind {
+    parent: Vec<usize>,
+    size: Vec<usize>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind {
+            parent: (0..n).collect(),
+            size: vec![1; n],
+        }
+    }
+
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
+        }
+        x
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (mut a, mut b) = (self.find(a), self.find(b));
+        if a == b {
+            return;
+        }
+        if self.size[a] < self.size[b] {
+            std::mem::swap(&mut a, &mut b);
+        }
+        self.parent[b] = a;
+        self.size[a] += self.size[b];
+    }
+}
+
+/// Person index (0-based, ordered by each person's lowest record) of each of `n` records,
+/// given links between record indices. Links to indices `>= n` are ignored.
+pub fn connected_components(n: usize, links: &[(usize, usize)]) -> Vec<usize> {
+    let mut uf = UnionFind::new(n);
+    for &(a, b) in links {
+        if a < n && b < n {
+            uf.union(a, b);
+        }
+    }
+    let mut label: BTreeMap<usize, usize> = BTreeMap::new();
+    (0..n)
+        .map(|i| {
+            let root = uf.find(i);
+            let next = label.len();
+            *label.entry(root).or_insert(next)
+        })
+        .collect()
+}
+
+/// Summary of a clustering.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Diagnostics {
+    /// People found.
+    pub persons: usize,
+    /// Number of people with 1, 2, 3, ... records (index 0 = size 1; the last bucket is 10+).
+    pub size_distribution: Vec<usize>,
+    /// The largest clusters: (person index, records).
+    pub largest: Vec<(usize, usize)>,
+    /// People holding more than one record of a list declared free of duplicates, or more than
+    /// `2 × lists` records: worth a look by a reviewer.
+    pub flagged: Vec<(usize, String)>,
+}
+
+/// Diagnostics of a clustering. `list_of[i]` is the list index of record `i`; `no_duplicates[j]`
+/// says list `j` holds each person at most once.
+pub fn diagnose(
+    person_of: &[usize],
+    list_of: &[usize],
+    list_names: &[String],
+    no_duplicates: &[bool],
+) -> Diagnostics {
+    let persons = person_of.iter().max().map_or(0, |m| m + 1);
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); persons];
+    for (r, &p) in person_of.iter().enumerate() {
+        members[p].push(r);
+    }
+    let mut size_distribution = vec![0usize; 10];
+    for m in &members {
+        size_distribution[(m.len() - 1).min(9)] += 1;
+    }
+    let mut by_size: Vec<(usize, usize)> = members
+        .iter()
+        .enumerate()
+        .map(|(p, m)| (p, m.len()))
+        .collect();
+    by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    by_size.truncate(5);
+    let mut flagged = Vec::new();
+    for (p, m) in members.iter().enumerate() {
+        let mut per_list = vec![0usize; list_names.len()];
+        for &r in m {
+            if let Some(c) = per_list.get_mut(list_of[r]) {
+                *c += 1;
+            }
+        }
+        for (j, &c) in per_list.iter().enumerate() {
+            if c > 1 && no_duplicates.get(j).copied().unwrap_or(false) {
+                flagged.push((
+                    p,
+                    format!(
+                        "{c} records of list '{}', which is declared free of duplicates",
+                        list_names[j]
+                    ),
+                ));
+            }
+        }
+        if m.len() > 2 * list_names.len().max(1) {
+            flagged.push((
+                p,
+                format!("{} records: unusually many for one person", m.len()),
+            ));
+        }
+    }
+    Diagnostics {
+        persons,
+        size_distribution,
+        largest: by_size,
+        flagged,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn components_chain_and_number_by_lowest_record() {
+        assert_eq!(
+            connected_components(5, &[(3, 4), (1, 3)]),
+            vec![0, 1, 2, 1, 1]
+        );
+        assert_eq!(connected_components(3, &[]), vec![0, 1, 2]);
+        assert_eq!(connected_components(2, &[(0, 7)]), vec![0, 1]);
+    }
+
+    #[test]
+    fn diagnostics_flag_duplicates_in_clean_lists() {
+        let person_of = connected_components(4, &[(0, 1), (1, 2)]);
+        let d = diagnose(
+            &person_of,
+            &[0, 0, 1, 1],
+            &["a".into(), "b".into()],
+            &[true, false],
+        );
+        assert_eq!(d.persons, 2);
+        assert_eq!(d.size_distribution[0], 1);
+        assert_eq!(d.size_distribution[2], 1);
+        assert_eq!(d.flagged.len(), 1);
+        assert!(d.flagged[0].1.contains("'a'"));
+    }
+}

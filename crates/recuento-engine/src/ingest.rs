@@ -1,0 +1,709 @@
+//! Reading lists: CSV in any common encoding and delimiter, Excel workbooks, Parquet.
+//!
+//! Every data row of the file is either imported (possibly with flagged problems) or reported as
+//! not imported, with the line, the column and what is wrong, so that
+//! `rows read = rows imported + rows not imported` always holds. A file that cannot be read at
+//! all is one [`Error::Unreadable`] with a plain-words reason.
+
+use std::path::Path;
+
+use recuento_model::{DateOrder, Field, ListSpec};
+use recuento_text::{dates, ids, normalise_sex, parse_age};
+use serde::Serialize;
+
+use crate::{Error, Result};
+
+/// One problem found in one row: shown in the import report, never a reason to lose the row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// Line in the file (CSV: physical line where the record starts; Excel: row number;
+    /// Parquet: data row number).
+    pub line: usize,
+    /// Column header, or empty for the whole row.
+    pub column: String,
+    /// The value as read (shortened to 80 characters).
+    pub value: String,
+    /// What is wrong, in plain words.
+    pub message: String,
+    /// Whether the row was still imported.
+    pub imported: bool,
+}
+
+/// A list as read from its file.
+#[derive(Debug, Clone)]
+pub struct RawList {
+    /// The list's name from `recuento.toml`.
+    pub name: String,
+    /// Path as configured.
+    pub file: String,
+    /// BLAKE3 hash of the file's bytes (the snapshot's identity).
+    pub hash: String,
+    /// The file's bytes, kept so the snapshot can be stored immutably.
+    pub bytes: Vec<u8>,
+    /// How the text was decoded (`UTF-8`, `UTF-8 with BOM`, `windows-1252`, `xlsx`, `parquet`).
+    pub encoding: String,
+    /// CSV delimiter used, if any.
+    pub delimiter: Option<char>,
+    /// Header row as read.
+    pub headers: Vec<String>,
+    /// Imported rows: (line, values in header order).
+    pub rows: Vec<(usize, Vec<String>)>,
+    /// Data rows found in the file.
+    pub rows_read: usize,
+    /// Problems, by row.
+    pub problems: Vec<Problem>,
+}
+
+impl RawList {
+    /// Rows that were not imported.
+    pub fn rows_not_imported(&self) -> usize {
+        self.rows_read - self.rows.len()
+    }
+}
+
+fn short(s: &str) -> String {
+    if s.chars().count() > 80 {
+        let mut t: String = s.chars().take(77).collect();
+        t.push_str("...");
+        t
+    } else {
+        s.to_string()
+    }
+}
+
+/// Reads one list's file (path relative to `project_dir`).
+///
+/// # Errors
+/// [`Error::Unreadable`] when the file is missing, empty, not a supported format, or cannot be
+/// parsed at all; [`Error::Plan`] when a mapped column is not in the header.
+pub fn read_list(spec: &ListSpec, project_dir: &Path) -> Result<RawList> {
+    let path = project_dir.join(&spec.file);
+    let unreadable = |reason: String| Error::Unreadable {
+        file: spec.file.clone(),
+        reason,
+    };
+    let bytes = std::fs::read(&path).map_err(|e| {
+        unreadable(match e.kind() {
+            std::io::ErrorKind::NotFound => "the file does not exist".to_string(),
+            _ => format!("it could not be opened ({e})"),
+        })
+    })?;
+    if bytes.is_empty() {
+        return Err(unreadable("the file is empty".into()));
+    }
+    let hash = blake3::hash(&bytes).to_hex().to_string();
+    let ext = Path::new(&spec.file)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut list = match ext.as_str() {
+        "xlsx" | "xlsm" | "xls" | "ods" => read_excel(spec, &bytes)?,
+        "parquet" => read_parquet_bytes(spec, &bytes)?,
+        _ => read_csv(spec, &bytes)?,
+    };
+    list.hash = hash;
+    list.bytes = bytes;
+    check_mapping(spec, &list)?;
+    flag_values(spec, &mut list);
+    Ok(list)
+}
+
+fn empty_list(spec: &ListSpec, encoding: &str) -> RawList {
+    RawList {
+        name: spec.name.clone(),
+        file: spec.file.clone(),
+        hash: String::new(),
+        bytes: Vec::new(),
+        encoding: encoding.into(),
+        delimiter: None,
+        headers: Vec::new(),
+        rows: Vec::new(),
+        rows_read: 0,
+        problems: Vec::new(),
+    }
+}
+
+/// Decodes CSV bytes: a BOM wins; then the declared encoding; `auto` takes UTF-8 when the bytes
+/// are valid UTF-8 and otherwise asks chardetng (Firefox's detector), which tells
+/// Windows-1252 from other legacy encodings.
+fn decode(spec: &ListSpec, bytes: &[u8]) -> (String, String, Vec<usize>) {
+    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        let (text, had_errors) = encoding_rs::UTF_8.decode_without_bom_handling(rest);
+        let bad = bad_lines(had_errors, &text);
+        return (text.into_owned(), "UTF-8 with BOM".into(), bad);
+    }
+    let declared = spec.encoding.to_ascii_lowercase();
+    let encoding = match declared.as_str() {
+        "utf-8" | "utf8" => encoding_rs::UTF_8,
+        "windows-1252" | "latin-1" | "latin1" => encoding_rs::WINDOWS_1252,
+        _ => {
+            if std::str::from_utf8(bytes).is_ok() {
+                encoding_rs::UTF_8
+            } else {
+                let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+                det.feed(bytes, true);
+                det.guess(None, chardetng::Utf8Detection::Allow)
+            }
+        }
+    };
+    let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
+    let name = if declared == "auto" {
+        format!("{} (detected)", encoding.name())
+    } else {
+        encoding.name().to_string()
+    };
+    let bad = bad_lines(had_errors, &text);
+    (text.into_owned(), name, bad)
+}
+
+/// Lines holding U+FFFD after a lossy decode: bytes that were not valid in the encoding.
+fn bad_lines(had_errors: bool, text: &str) -> Vec<usize> {
+    if !had_errors {
+        return Vec::new();
+    }
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains('\u{FFFD}'))
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+/// Picks the delimiter that appears most often (outside quotes) in the header line.
+fn sniff_delimiter(spec: &ListSpec, text: &str) -> u8 {
+    match spec.delimiter.as_str() {
+        "," => return b',',
+        ";" => return b';',
+        "tab" | "\t" => return b'\t',
+        "|" => return b'|',
+        _ => {}
+    }
+    let header = text.lines().next().unwrap_or("");
+    let mut counts = [0usize; 4];
+    let candidates = [b',', b';', b'\t', b'|'];
+    let mut in_quotes = false;
+    for b in header.bytes() {
+        if b == b'"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes && let Some(i) = candidates.iter().position(|c| *c == b) {
+            counts[i] += 1;
+        }
+    }
+    let best = (0..4).max_by_key(|&i| (counts[i], 4 - i)).unwrap_or(0);
+    candidates[best]
+}
+
+fn read_csv(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
+    let (text, encoding, bad) = decode(spec, bytes);
+    let delimiter = sniff_delimiter(spec, &text);
+    let mut list = empty_list(spec, &encoding);
+    list.delimiter = Some(char::from(delimiter));
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|e| Error::Unreadable {
+        file: spec.file.clone(),
+        reason: format!("its header line could not be read ({e})"),
+    })?;
+    list.headers = headers.iter().map(recuento_text::nfc_trim).collect();
+    if list.headers.iter().all(String::is_empty) {
+        return Err(Error::Unreadable {
+            file: spec.file.clone(),
+            reason: "the first line (the header) is empty".into(),
+        });
+    }
+    let width = list.headers.len();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line() as usize;
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map_or(line, |p| p.line() as usize);
+                list.rows_read += 1;
+                if record.iter().all(|v| v.trim().is_empty()) {
+                    list.problems.push(Problem {
+                        line,
+                        column: String::new(),
+                        value: String::new(),
+                        message: "the row is empty: there is nothing to import".into(),
+                        imported: false,
+                    });
+                    continue;
+                }
+                let mut values: Vec<String> = record.iter().map(recuento_text::nfc_trim).collect();
+                if values.len() < width {
+                    list.problems.push(Problem {
+                        line,
+                        column: String::new(),
+                        value: String::new(),
+                        message: format!(
+                            "the row has {} values but the header has {width} columns; the missing values are left empty",
+                            values.len()
+                        ),
+                        imported: true,
+                    });
+                    values.resize(width, String::new());
+                } else if values.len() > width {
+                    let extra = values.split_off(width);
+                    list.problems.push(Problem {
+                        line,
+                        column: String::new(),
+                        value: short(&extra.join(" | ")),
+                        message: format!(
+                            "the row has {} values but the header has {width} columns; the extra values (shown here) were not imported — a delimiter inside an unquoted value is the usual cause",
+                            width + extra.len()
+                        ),
+                        imported: true,
+                    });
+                }
+                if bad.iter().any(|&b| {
+                    b >= line
+                        && b < line
+                            + 1
+                            + values
+                                .iter()
+                                .map(|v| v.matches('\n').count())
+                                .sum::<usize>()
+                }) {
+                    list.problems.push(Problem {
+                        line,
+                        column: String::new(),
+                        value: String::new(),
+                        message: format!(
+                            "the row has bytes that are not valid {encoding}; they were replaced by '\u{FFFD}' — check the file's encoding (setting `encoding` in recuento.toml)"
+                        ),
+                        imported: true,
+                    });
+                }
+                list.rows.push((line, values));
+            }
+            Err(e) => {
+                // The csv crate only fails on I/O and UTF-8 here; text was decoded already,
+                // so report and go on.
+                list.rows_read += 1;
+                list.problems.push(Problem {
+                    line,
+                    column: String::new(),
+                    value: String::new(),
+                    message: format!("the row could not be read ({e}) and was not imported"),
+                    imported: false,
+                });
+            }
+        }
+    }
+    Ok(list)
+}
+
+/// Days from 1899-12-30 (Excel's day 0 in the 1900 date system) to a civil date.
+fn excel_serial_to_iso(serial: f64) -> Option<String> {
+    if !(1.0..2_958_466.0).contains(&serial) {
+        return None;
+    }
+    // 1899-12-30 is day -25_569 relative to 1970-01-01.
+    let days = serial.floor() as i64 - 25_569;
+    Some(civil_from_days(days))
+}
+
+fn civil_from_days(z: i64) -> String {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn read_excel(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
+    use calamine::{Data, Reader};
+    let unreadable = |reason: String| Error::Unreadable {
+        file: spec.file.clone(),
+        reason,
+    };
+    let mut workbook = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
+        .map_err(|e| {
+        unreadable(format!(
+            "it is not a workbook Excel or LibreOffice can open ({e})"
+        ))
+    })?;
+    let sheet = match &spec.sheet {
+        Some(s) => s.clone(),
+        None => workbook
+            .sheet_names()
+            .first()
+            .cloned()
+            .ok_or_else(|| unreadable("the workbook has no worksheets".into()))?,
+    };
+    let range = workbook.worksheet_range(&sheet).map_err(|e| {
+        unreadable(format!(
+            "worksheet '{sheet}' could not be read ({e}); worksheets in the file: {}",
+            workbook.sheet_names().join(", ")
+        ))
+    })?;
+    let mut list = empty_list(spec, "xlsx");
+    let start_row = range.start().map_or(0, |(r, _)| r as usize);
+    let mut rows = range.rows();
+    let Some(header) = rows.next() else {
+        return Err(unreadable(format!("worksheet '{sheet}' is empty")));
+    };
+    list.headers = header
+        .iter()
+        .map(|c| recuento_text::nfc_trim(&c.to_string()))
+        .collect();
+    for (i, row) in rows.enumerate() {
+        // Excel row numbers are 1-based; the header is the first row of the used range.
+        let line = start_row + i + 2;
+        list.rows_read += 1;
+        let mut values = Vec::with_capacity(row.len());
+        for (c, cell) in row.iter().enumerate() {
+            let v = match cell {
+                Data::Empty => String::new(),
+                Data::String(s) => recuento_text::nfc_trim(s),
+                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                Data::Float(f) => f.to_string(),
+                Data::Int(n) => n.to_string(),
+                Data::Bool(b) => b.to_string(),
+                Data::DateTime(dt) => {
+                    excel_serial_to_iso(dt.as_f64()).unwrap_or_else(|| dt.as_f64().to_string())
+                }
+                Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+                Data::Error(e) => {
+                    list.problems.push(Problem {
+                        line,
+                        column: list.headers.get(c).cloned().unwrap_or_default(),
+                        value: format!("{e:?}"),
+                        message:
+                            "the cell holds a spreadsheet error instead of a value; left empty"
+                                .into(),
+                        imported: true,
+                    });
+                    String::new()
+                }
+            };
+            values.push(v);
+        }
+        if values.iter().all(String::is_empty) {
+            list.problems.push(Problem {
+                line,
+                column: String::new(),
+                value: String::new(),
+                message: "the row is empty: there is nothing to import".into(),
+                imported: false,
+            });
+            continue;
+        }
+        values.resize(list.headers.len(), String::new());
+        list.rows.push((line, values));
+    }
+    Ok(list)
+}
+
+fn read_parquet_bytes(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::compute::cast;
+    use datafusion::arrow::datatypes::DataType;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let unreadable = |reason: String| Error::Unreadable {
+        file: spec.file.clone(),
+        reason,
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes.to_vec()))
+        .map_err(|e| unreadable(format!("it is not a Parquet file ({e})")))?;
+    let mut list = empty_list(spec, "parquet");
+    list.headers = builder
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let reader = builder
+        .build()
+        .map_err(|e| unreadable(format!("its Parquet data could not be read ({e})")))?;
+    let mut line = 0usize;
+    for batch in reader {
+        let batch =
+            batch.map_err(|e| unreadable(format!("its Parquet data could not be read ({e})")))?;
+        let columns: Vec<_> = batch
+            .columns()
+            .iter()
+            .map(|c| cast(c, &DataType::Utf8))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| unreadable(format!("a column could not be read as text ({e})")))?;
+        for r in 0..batch.num_rows() {
+            line += 1;
+            list.rows_read += 1;
+            let values: Vec<String> = columns
+                .iter()
+                .map(|c| {
+                    let s = c.as_string::<i32>();
+                    if s.is_null(r) {
+                        String::new()
+                    } else {
+                        recuento_text::nfc_trim(s.value(r))
+                    }
+                })
+                .collect();
+            list.rows.push((line, values));
+        }
+    }
+    Ok(list)
+}
+
+/// Finds the column a mapping names: exact header first, then ignoring case and accents.
+pub fn find_column(headers: &[String], wanted: &str) -> Option<usize> {
+    headers.iter().position(|h| h == wanted).or_else(|| {
+        let w = recuento_text::fold(wanted);
+        headers.iter().position(|h| recuento_text::fold(h) == w)
+    })
+}
+
+fn check_mapping(spec: &ListSpec, list: &RawList) -> Result<()> {
+    for (field, header) in spec.mapping().map_err(|e| Error::Plan(e.to_string()))? {
+        if find_column(&list.headers, &header).is_none() {
+            return Err(Error::Plan(format!(
+                "list '{}' ({}): recuento.toml maps {} to the column \"{header}\", but the file has no such column. Its columns are: {}",
+                spec.name,
+                spec.file,
+                field.key(),
+                list.headers
+                    .iter()
+                    .map(|h| format!("\"{h}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Flags values that the standardisation cannot read (dates, ages, IDs, sex). The row is kept;
+/// the unreadable value is treated as missing for linkage and shown in the import report.
+fn flag_values(spec: &ListSpec, list: &mut RawList) {
+    let Ok(mapping) = spec.mapping() else {
+        return;
+    };
+    let order: DateOrder = spec.date_order;
+    let mut cols: Vec<(Field, usize, String)> = mapping
+        .into_iter()
+        .filter_map(|(f, h)| {
+            find_column(&list.headers, &h).map(|i| (f, i, list.headers[i].clone()))
+        })
+        .collect();
+    // Report in the order a person reads the row: left to right.
+    cols.sort_by_key(|c| c.1);
+    let mut problems = Vec::new();
+    for (line, values) in &list.rows {
+        for (field, i, header) in &cols {
+            let v = values[*i].as_str();
+            if v.is_empty() {
+                continue;
+            }
+            let message = match field {
+                Field::BirthDate | Field::EventDate => match dates::parse_date(v, order) {
+                    Err(p) => Some(format!("the date {p}; it is treated as missing")),
+                    Ok(Some(d)) if d.swapped => Some(format!(
+                        "day and month seem swapped; read as {}",
+                        d.date
+                    )),
+                    _ => None,
+                },
+                Field::Age => parse_age(v)
+                    .is_none()
+                    .then(|| "is not an age in years between 0 and 120; it is treated as missing".to_string()),
+                Field::Sex => normalise_sex(v)
+                    .is_none()
+                    .then(|| "is not a sex recuento knows (M, F, H, hombre, mujer, masculino, femenino); it is treated as missing".to_string()),
+                Field::NationalId => match ids::normalise_id(v) {
+                    Some(ids::NationalId::Dui { valid: false, .. }) => Some(
+                        "the DUI's check digit does not agree: probably a typo; kept, and compared allowing one digit of difference".to_string(),
+                    ),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(message) = message {
+                problems.push(Problem {
+                    line: *line,
+                    column: header.clone(),
+                    value: short(v),
+                    message,
+                    imported: true,
+                });
+            }
+        }
+    }
+    list.problems.extend(problems);
+    list.problems.sort_by_key(|p| p.line);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn spec(file: &str, columns: &[(&str, &str)]) -> ListSpec {
+        ListSpec {
+            name: "l".into(),
+            file: file.into(),
+            organisation: String::new(),
+            collection: String::new(),
+            period: String::new(),
+            encoding: "auto".into(),
+            delimiter: "auto".into(),
+            sheet: None,
+            date_order: DateOrder::Dmy,
+            no_duplicates: false,
+            columns: columns
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+        }
+    }
+
+    fn read(bytes: &[u8], columns: &[(&str, &str)]) -> Result<RawList> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f.csv"), bytes).unwrap();
+        read_list(&spec("f.csv", columns), dir.path())
+    }
+
+    #[test]
+    fn windows_1252_is_detected() {
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252
+            .encode("Nombre,Fecha\nJosé Peña,3/4/2023\nMaría Núñez,5/6/2022\n");
+        let l = read(&bytes, &[("full_name", "Nombre")]).unwrap();
+        assert!(l.encoding.contains("windows-1252"), "{}", l.encoding);
+        assert_eq!(l.rows[0].1[0], "José Peña");
+        assert!(l.problems.is_empty());
+    }
+
+    #[test]
+    fn bom_and_semicolons() {
+        let l = read(
+            "\u{FEFF}NOMBRE;EDAD\nANA PEÑA;34\n".as_bytes(),
+            &[("full_name", "NOMBRE"), ("age", "EDAD")],
+        )
+        .unwrap();
+        assert_eq!(l.encoding, "UTF-8 with BOM");
+        assert_eq!(l.delimiter, Some(';'));
+        assert_eq!(l.headers, vec!["NOMBRE", "EDAD"]);
+        assert_eq!(
+            l.rows[0],
+            (2, vec!["ANA PEÑA".to_string(), "34".to_string()])
+        );
+    }
+
+    #[test]
+    fn tabs_are_sniffed() {
+        let l = read(b"id\tnombre\n1\tAna\n", &[]).unwrap();
+        assert_eq!(l.delimiter, Some('\t'));
+    }
+
+    #[test]
+    fn ragged_rows_are_kept_and_reported() {
+        let l = read(b"a,b,c\n1,2\n1,2,3,4\n1,2,3\n", &[]).unwrap();
+        assert_eq!(l.rows_read, 3);
+        assert_eq!(l.rows.len(), 3);
+        assert_eq!(l.problems.len(), 2);
+        assert_eq!(l.problems[0].line, 2);
+        assert!(l.problems[0].message.contains("2 values"));
+        assert_eq!(l.problems[1].line, 3);
+        assert_eq!(l.problems[1].value, "4");
+    }
+
+    #[test]
+    fn embedded_newlines_keep_line_numbers() {
+        let l = read(b"nombre,obs\nAna,\"linea 1\nlinea 2\"\nLuis,x\n", &[]).unwrap();
+        assert_eq!(l.rows.len(), 2);
+        assert_eq!(l.rows[0].0, 2);
+        assert_eq!(l.rows[1].0, 4);
+        assert_eq!(l.rows[0].1[1], "linea 1\nlinea 2");
+    }
+
+    #[test]
+    fn bad_bytes_in_declared_utf8_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f.csv"), b"nombre\nJos\xe9\nAna\n").unwrap();
+        let mut s = spec("f.csv", &[]);
+        s.encoding = "utf-8".into();
+        let l = read_list(&s, dir.path()).unwrap();
+        assert_eq!(l.rows.len(), 2);
+        assert_eq!(l.problems.len(), 1);
+        assert_eq!(l.problems[0].line, 2);
+        assert!(l.problems[0].message.contains("not valid UTF-8"));
+    }
+
+    #[test]
+    fn empty_file_and_header_only() {
+        let err = read(b"", &[]).unwrap_err().to_string();
+        assert!(err.contains("f.csv") && err.contains("empty"), "{err}");
+        let l = read(b"nombre,edad\n", &[]).unwrap();
+        assert_eq!((l.rows_read, l.rows.len()), (0, 0));
+    }
+
+    #[test]
+    fn empty_rows_are_reported_not_imported() {
+        let l = read(b"a,b\n1,2\n,\n3,4\n", &[]).unwrap();
+        assert_eq!(l.rows_read, 3);
+        assert_eq!(l.rows.len(), 2);
+        assert_eq!(l.rows_not_imported(), 1);
+        assert!(!l.problems[0].imported);
+    }
+
+    #[test]
+    fn missing_column_names_the_columns_that_exist() {
+        let err = read(b"Nombre,Edad\nAna,3\n", &[("full_name", "Nombre completo")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"Nombre completo\"") && err.contains("\"Edad\""),
+            "{err}"
+        );
+        // Case and accents are forgiven.
+        assert!(
+            read(
+                b"NOMBRE COMPLETO\nAna\n",
+                &[("full_name", "Nombre completo")]
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn unreadable_values_are_flagged_with_line_and_column() {
+        let l = read(
+            "Nombre,Fecha,DUI,Edad\nAna,31/02/2023,00016297-4,treinta\nLuis,3 de abril de 2023,00016297-5,40\n".as_bytes(),
+            &[("full_name", "Nombre"), ("event_date", "Fecha"), ("national_id", "DUI"), ("age", "Edad")],
+        )
+        .unwrap();
+        let cols: Vec<(usize, &str)> = l
+            .problems
+            .iter()
+            .map(|p| (p.line, p.column.as_str()))
+            .collect();
+        assert_eq!(cols, vec![(2, "Fecha"), (2, "DUI"), (2, "Edad")]);
+        assert_eq!(l.rows.len(), 2);
+    }
+
+    #[test]
+    fn excel_serials() {
+        assert_eq!(excel_serial_to_iso(45_019.0).unwrap(), "2023-04-03");
+        assert_eq!(excel_serial_to_iso(1.0).unwrap(), "1899-12-31");
+        assert!(excel_serial_to_iso(-5.0).is_none());
+    }
+
+    #[test]
+    fn garbage_workbook_is_one_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f.xlsx"), b"not a zip").unwrap();
+        let err = read_list(&spec("f.xlsx", &[]), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("f.xlsx") && err.contains("workbook"), "{err}");
+    }
+}

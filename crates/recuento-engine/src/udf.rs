@@ -1,0 +1,263 @@
+//! recuento's scalar functions for DataFusion: standardisers and comparators.
+//!
+//! Every function is stateless (its behaviour is fixed by its name, options travel as literal
+//! arguments), so a plan that uses them can be serialised by name alone and run on Ballista
+//! executors that register the same [`recuento_udfs`]. Each wraps one pure function of
+//! `recuento-text`; the struct only adapts Arrow arrays to `&str`.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int8Builder, StringBuilder};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::Result;
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use recuento_model::DateOrder;
+use recuento_text::{compare, dates, fold, ids, names, places};
+
+/// What a function computes. One variant per SQL function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    /// `std_name(part, given, surname1, surname2, surnames, full_name, sex)`.
+    StdName,
+    /// `given1_key(given)`: first given name, nicknames resolved.
+    Given1Key,
+    /// `phonetic_key(name)`: Spanish phonetic key of the first word.
+    PhoneticKey,
+    /// `std_date(text, order)` with order `dmy` or `mdy`: ISO partial date.
+    StdDate,
+    /// `std_id(text)`: normalised DUI / cédula / other.
+    StdId,
+    /// `std_sex(text)`: `M`, `F` or null.
+    StdSex,
+    /// `facility_key(text)`.
+    FacilityKey,
+    /// `fold_text(text)`.
+    FoldText,
+    /// `birth_from_age(age, event_date)`: approximate birth year.
+    BirthFromAge,
+    /// `cmp_given(a, b)`.
+    CmpGiven,
+    /// `cmp_surnames(a1, a2, b1, b2)`.
+    CmpSurnames,
+    /// `cmp_date(a, b)`.
+    CmpDate,
+    /// `cmp_id(a, b)`.
+    CmpId,
+    /// `cmp_place(a, b)`.
+    CmpPlace,
+    /// `cmp_exact(a, b)`.
+    CmpExact,
+}
+
+const ALL: [(&str, Kind, usize); 15] = [
+    ("std_name", Kind::StdName, 7),
+    ("given1_key", Kind::Given1Key, 1),
+    ("phonetic_key", Kind::PhoneticKey, 1),
+    ("std_date", Kind::StdDate, 2),
+    ("std_id", Kind::StdId, 1),
+    ("std_sex", Kind::StdSex, 1),
+    ("facility_key", Kind::FacilityKey, 1),
+    ("fold_text", Kind::FoldText, 1),
+    ("birth_from_age", Kind::BirthFromAge, 2),
+    ("cmp_given", Kind::CmpGiven, 2),
+    ("cmp_surnames", Kind::CmpSurnames, 4),
+    ("cmp_date", Kind::CmpDate, 2),
+    ("cmp_id", Kind::CmpId, 2),
+    ("cmp_place", Kind::CmpPlace, 2),
+    ("cmp_exact", Kind::CmpExact, 2),
+];
+
+/// A recuento scalar function over text arguments.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct TextFunc {
+    name: &'static str,
+    kind: Kind,
+    signature: Signature,
+}
+
+/// Every recuento function, to register in a session (and on Ballista's scheduler and executors).
+pub fn recuento_udfs() -> Vec<ScalarUDF> {
+    ALL.iter()
+        .map(|&(name, kind, arity)| {
+            ScalarUDF::new_from_impl(TextFunc {
+                name,
+                kind,
+                // Any string type (Utf8, LargeUtf8, Utf8View: Parquet reads give views).
+                signature: Signature::string(arity, Volatility::Immutable),
+            })
+        })
+        .collect()
+}
+
+impl Kind {
+    fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            Kind::CmpGiven
+                | Kind::CmpSurnames
+                | Kind::CmpDate
+                | Kind::CmpId
+                | Kind::CmpPlace
+                | Kind::CmpExact
+        )
+    }
+
+    /// Text-valued functions; `None` means SQL NULL (empty results are NULL, so that blocking
+    /// joins never pair records on a missing value).
+    fn text(self, a: &[&str]) -> Option<String> {
+        let out = match self {
+            Kind::StdName => {
+                let sex = recuento_text::normalise_sex(a[6]);
+                let n = names::standardise(a[1], a[2], a[3], a[4], a[5], sex);
+                match a[0] {
+                    "given" => n.given,
+                    "surname1" => n.surname1,
+                    "surname2" => n.surname2,
+                    "married" => n.married,
+                    "alias" => n.alias,
+                    _ => String::new(),
+                }
+            }
+            Kind::Given1Key => names::given1_key(a[0]),
+            Kind::PhoneticKey => names::phonetic_key(a[0]),
+            Kind::StdDate => {
+                let order = if a[1] == "mdy" {
+                    DateOrder::Mdy
+                } else {
+                    DateOrder::Dmy
+                };
+                match dates::parse_date(a[0], order) {
+                    Ok(Some(d)) => d.date.to_string(),
+                    _ => String::new(),
+                }
+            }
+            Kind::StdId => ids::normalise_id(a[0])
+                .map(|i| i.value().to_string())
+                .unwrap_or_default(),
+            Kind::StdSex => recuento_text::normalise_sex(a[0]).unwrap_or("").to_string(),
+            Kind::FacilityKey => places::facility_key(a[0]).unwrap_or_default(),
+            Kind::FoldText => fold(a[0]),
+            Kind::BirthFromAge => {
+                let event = recuento_model::PartialDate::parse_iso(a[1]);
+                recuento_text::parse_age(a[0])
+                    .and_then(|age| dates::birth_year_from_age(age, event))
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            }
+            _ => String::new(),
+        };
+        (!out.is_empty()).then_some(out)
+    }
+
+    fn level(self, a: &[&str]) -> i8 {
+        match self {
+            Kind::CmpGiven => compare::compare_given(a[0], a[1]),
+            Kind::CmpSurnames => compare::compare_surnames(a[0], a[1], a[2], a[3]),
+            Kind::CmpDate => compare::compare_dates(a[0], a[1]),
+            Kind::CmpId => compare::compare_ids(a[0], a[1]),
+            Kind::CmpPlace => compare::compare_places(a[0], a[1]),
+            Kind::CmpExact => compare::compare_exact(a[0], a[1]),
+            _ => compare::NULL,
+        }
+    }
+}
+
+impl ScalarUDFImpl for TextFunc {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(if self.kind.is_comparison() {
+            DataType::Int8
+        } else {
+            DataType::Utf8
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        let arrays: Vec<ArrayRef> = ColumnarValue::values_to_arrays(&args.args)?
+            .into_iter()
+            .map(|a| {
+                if a.data_type() == &DataType::Utf8 {
+                    Ok(a)
+                } else {
+                    cast(&a, &DataType::Utf8)
+                }
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        let strings: Vec<_> = arrays.iter().map(|a| a.as_string::<i32>()).collect();
+        let mut row: Vec<&str> = vec![""; strings.len()];
+        let out: ArrayRef = if self.kind.is_comparison() {
+            let mut b = Int8Builder::with_capacity(n);
+            for i in 0..n {
+                for (slot, s) in row.iter_mut().zip(&strings) {
+                    *slot = if s.is_null(i) { "" } else { s.value(i) };
+                }
+                b.append_value(self.kind.level(&row));
+            }
+            Arc::new(b.finish())
+        } else {
+            let mut b = StringBuilder::with_capacity(n, n * 12);
+            for i in 0..n {
+                for (slot, s) in row.iter_mut().zip(&strings) {
+                    *slot = if s.is_null(i) { "" } else { s.value(i) };
+                }
+                b.append_option(self.kind.text(&row));
+            }
+            Arc::new(b.finish())
+        };
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::SessionContext;
+
+    #[tokio::test]
+    async fn functions_run_in_sql() {
+        let ctx = SessionContext::new();
+        for f in recuento_udfs() {
+            ctx.register_udf(f);
+        }
+        let df = ctx
+            .sql("SELECT std_name('surname1', '', '', '', '', 'José Luis Hernández López', '') AS s1, \
+                  given1_key('Chepe') AS g, std_date('3 de abril de 2023', 'dmy') AS d, \
+                  cmp_surnames('hernandez', '', 'hernandez', 'lopez') AS c, std_id('') AS i, \
+                  cmp_date(NULL, '2023') AS n")
+            .await
+            .unwrap();
+        let batches = df.collect().await.unwrap();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string();
+        assert!(
+            text.contains("hernandez") && text.contains("jose") && text.contains("2023-04-03"),
+            "{text}"
+        );
+        let b = &batches[0];
+        assert_eq!(
+            b.column(3)
+                .as_primitive::<datafusion::arrow::datatypes::Int8Type>()
+                .value(0),
+            4
+        );
+        assert!(b.column(4).is_null(0));
+        assert_eq!(
+            b.column(5)
+                .as_primitive::<datafusion::arrow::datatypes::Int8Type>()
+                .value(0),
+            -1
+        );
+    }
+}

@@ -1,0 +1,349 @@
+//! `recuento.toml`: the project settings a user writes.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{DateOrder, Field};
+
+/// Why a `recuento.toml` could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file is not valid TOML, or a key has the wrong type; the message names the line.
+    #[error("recuento.toml is not valid: {0}")]
+    Toml(#[from] toml::de::Error),
+    /// The TOML is valid but the settings contradict themselves or name unknown things.
+    #[error("recuento.toml: {0}")]
+    Invalid(String),
+}
+
+/// The whole project configuration (`recuento.toml`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectConfig {
+    /// Name and seed of the project.
+    pub project: ProjectInfo,
+    /// The lists, in the order they appear in capture histories.
+    #[serde(default)]
+    pub lists: Vec<ListSpec>,
+    /// Linkage settings.
+    #[serde(default)]
+    pub linkage: LinkageConfig,
+    /// Estimation settings.
+    #[serde(default)]
+    pub estimation: EstimationConfig,
+}
+
+/// `[project]`: name and the seed of every random draw.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectInfo {
+    /// A human name for the project, shown in the report.
+    pub name: String,
+    /// Seed for every random draw (u sampling, EM starting values); written to the manifest.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// One `[[lists]]` entry: a file plus what is known about how it was made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListSpec {
+    /// Short name used in outputs (`persons.csv`, capture histories). Letters, digits, `_`, `-`.
+    pub name: String,
+    /// Path of the file, relative to the project folder.
+    pub file: String,
+    /// The organisation that keeps the list.
+    #[serde(default)]
+    pub organisation: String,
+    /// How the list was collected (testimonies, press monitoring, leaked register, ...).
+    #[serde(default)]
+    pub collection: String,
+    /// Period the list covers, free text such as `2022-03/2025-12`.
+    #[serde(default)]
+    pub period: String,
+    /// Text encoding of a CSV: `auto` (detected), `utf-8` or `windows-1252`.
+    #[serde(default = "default_auto")]
+    pub encoding: String,
+    /// Delimiter of a CSV: `auto`, `,`, `;` or `tab`.
+    #[serde(default = "default_auto")]
+    pub delimiter: String,
+    /// Worksheet of an Excel workbook; the first one when absent.
+    #[serde(default)]
+    pub sheet: Option<String>,
+    /// Order of day and month in numeric dates.
+    #[serde(default)]
+    pub date_order: DateOrder,
+    /// Set to true when the list is known to hold each person at most once.
+    #[serde(default)]
+    pub no_duplicates: bool,
+    /// Canonical field key -> the list's own column header.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+}
+
+fn default_auto() -> String {
+    "auto".to_string()
+}
+
+impl ListSpec {
+    /// The mapped columns as (field, header) pairs, checked against the known field keys.
+    ///
+    /// # Errors
+    /// An unknown field key, with the list's name in the message.
+    pub fn mapping(&self) -> Result<Vec<(Field, String)>, ConfigError> {
+        self.columns
+            .iter()
+            .map(|(k, v)| {
+                Field::from_key(k).map(|f| (f, v.clone())).ok_or_else(|| {
+                    ConfigError::Invalid(format!(
+                        "list '{}': unknown field '{k}' in [lists.columns]; known fields are: {}",
+                        self.name,
+                        Field::ALL.map(Field::key).join(", ")
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
+/// One blocking rule: records become a candidate pair when every condition holds.
+///
+/// A condition is a standardised column name (`surname1_key`: equal on both sides) or
+/// `left=right` to compare two different columns (`surname1_key=surname2_key`, for surnames
+/// written in the other order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BlockingRule(pub Vec<String>);
+
+/// `[linkage]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkageConfig {
+    /// Pairs with a match probability at or above this are linked into one person.
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// Blocking rules, OR-ed: a pair is a candidate if any rule holds, and is scored once.
+    #[serde(default = "default_blocking")]
+    pub blocking: Vec<BlockingRule>,
+    /// Random record pairs drawn to estimate the u probabilities.
+    #[serde(default = "default_u_pairs")]
+    pub u_sample_pairs: usize,
+    /// Maximum EM iterations.
+    #[serde(default = "default_em_iterations")]
+    pub max_em_iterations: usize,
+    /// Largest block a rule may make (records sharing one key) before it is refused.
+    #[serde(default = "default_max_block")]
+    pub max_block_size: usize,
+}
+
+fn default_threshold() -> f64 {
+    0.9
+}
+fn default_u_pairs() -> usize {
+    500_000
+}
+fn default_em_iterations() -> usize {
+    200
+}
+fn default_max_block() -> usize {
+    20_000
+}
+
+/// The default blocking rules for victim lists (see `docs/linkage.md`).
+pub fn default_blocking() -> Vec<BlockingRule> {
+    [
+        vec!["national_id"],
+        vec!["surname1_key", "given1_key"],
+        vec!["surname1_key=surname2_key", "given1_key"],
+        vec!["given1_key", "event_date"],
+        vec!["surname1_phonetic", "birth_year"],
+        vec!["surname1_key", "event_month"],
+        vec!["surname2_key", "given1_key"],
+        vec!["given1_key", "event_month"],
+        vec!["event_date", "facility"],
+    ]
+    .into_iter()
+    .map(|r| BlockingRule(r.into_iter().map(str::to_string).collect()))
+    .collect()
+}
+
+impl Default for LinkageConfig {
+    fn default() -> Self {
+        LinkageConfig {
+            threshold: default_threshold(),
+            blocking: default_blocking(),
+            u_sample_pairs: default_u_pairs(),
+            max_em_iterations: default_em_iterations(),
+            max_block_size: default_max_block(),
+        }
+    }
+}
+
+/// Values `[estimation] strata` accepts: standardised fields a person can be grouped by.
+pub const STRATUM_KEYS: [&str; 4] = ["sex", "facility", "place", "event_year"];
+
+/// `[estimation]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EstimationConfig {
+    /// Highest order of list interactions in log-linear models (1 = independence, 2 = pairwise).
+    #[serde(default = "default_max_order")]
+    pub max_order: usize,
+    /// Criterion that picks the best log-linear model: `aic` or `bic`.
+    #[serde(default = "default_criterion")]
+    pub criterion: String,
+    /// Stratum columns (see [`STRATUM_KEYS`]); empty for one total.
+    #[serde(default)]
+    pub strata: Vec<String>,
+}
+
+fn default_max_order() -> usize {
+    2
+}
+fn default_criterion() -> String {
+    "aic".to_string()
+}
+
+impl Default for EstimationConfig {
+    fn default() -> Self {
+        EstimationConfig {
+            max_order: default_max_order(),
+            criterion: default_criterion(),
+            strata: Vec::new(),
+        }
+    }
+}
+
+impl ProjectConfig {
+    /// Parses and checks `recuento.toml` text.
+    ///
+    /// # Errors
+    /// Invalid TOML (with the line), unknown keys, duplicate list names, bad thresholds.
+    pub fn from_toml(text: &str) -> Result<ProjectConfig, ConfigError> {
+        let config: ProjectConfig = toml::from_str(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for list in &self.lists {
+            if list.name.is_empty()
+                || !list
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "list name '{}' must be letters, digits, '_' or '-'",
+                    list.name
+                )));
+            }
+            if !seen.insert(list.name.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "two lists are called '{}'",
+                    list.name
+                )));
+            }
+            list.mapping()?;
+            if !["auto", "utf-8", "utf8", "windows-1252", "latin-1", "latin1"]
+                .contains(&list.encoding.to_ascii_lowercase().as_str())
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "list '{}': encoding '{}' is not one of auto, utf-8, windows-1252",
+                    list.name, list.encoding
+                )));
+            }
+            if !["auto", ",", ";", "tab", "\t", "|"].contains(&list.delimiter.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "list '{}': delimiter '{}' is not one of auto, ',', ';', tab, '|'",
+                    list.name, list.delimiter
+                )));
+            }
+        }
+        let t = self.linkage.threshold;
+        if !(t > 0.0 && t < 1.0) {
+            return Err(ConfigError::Invalid(format!(
+                "[linkage] threshold must be a match probability between 0 and 1, not {t}"
+            )));
+        }
+        if self.linkage.blocking.is_empty() {
+            return Err(ConfigError::Invalid(
+                "[linkage] blocking needs at least one rule".into(),
+            ));
+        }
+        if !["aic", "bic"].contains(&self.estimation.criterion.as_str()) {
+            return Err(ConfigError::Invalid(format!(
+                "[estimation] criterion must be 'aic' or 'bic', not '{}'",
+                self.estimation.criterion
+            )));
+        }
+        if !(1..=3).contains(&self.estimation.max_order) {
+            return Err(ConfigError::Invalid(
+                "[estimation] max_order must be 1, 2 or 3".into(),
+            ));
+        }
+        for s in &self.estimation.strata {
+            if !STRATUM_KEYS.contains(&s.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "[estimation] strata: '{s}' is not one of {}",
+                    STRATUM_KEYS.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[project]
+name = "prueba"
+
+[[lists]]
+name = "ong"
+file = "ong.csv"
+[lists.columns]
+full_name = "Nombre completo"
+"#;
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = ProjectConfig::from_toml(MINIMAL).unwrap();
+        assert_eq!(c.lists.len(), 1);
+        assert_eq!(c.lists[0].encoding, "auto");
+        assert_eq!(c.linkage.blocking, default_blocking());
+        assert_eq!(c.estimation.max_order, 2);
+        assert_eq!(c.project.seed, 1);
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let bad = MINIMAL.replace("full_name", "fullname");
+        let err = ProjectConfig::from_toml(&bad).unwrap_err().to_string();
+        assert!(err.contains("unknown field 'fullname'"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_list_names_are_refused() {
+        let text = format!("{MINIMAL}\n[[lists]]\nname = \"ong\"\nfile = \"b.csv\"\n");
+        let err = ProjectConfig::from_toml(&text).unwrap_err().to_string();
+        assert!(err.contains("two lists are called 'ong'"), "{err}");
+    }
+
+    #[test]
+    fn bad_toml_names_a_line() {
+        let err = ProjectConfig::from_toml("[project\nname=1")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1"), "{err}");
+    }
+}

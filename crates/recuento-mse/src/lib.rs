@@ -1,0 +1,393 @@
+//! Multiple systems estimation: how many people, including those on no list.
+//!
+//! Input is a [`CaptureHistories`] table (people per capture pattern and stratum). Output is a
+//! list of [`Estimate`]s, each with a 95% interval, or a plain-words reason why no number can be
+//! given. Methods:
+//!
+//! * log-linear models over 3+ lists ([`loglinear`]): every hierarchical model up to a chosen
+//!   interaction order, the best by AIC or BIC with a profile-likelihood interval, and the
+//!   average over models weighted by the criterion (Buckland, Burnham & Augustin 1997), whose
+//!   interval includes model uncertainty;
+//! * two lists: Chapman's estimator, with a warning about the independence assumption.
+//!
+//! ```
+//! use recuento_model::CaptureHistories;
+//! use recuento_mse::{estimate, Options};
+//! let h = CaptureHistories {
+//!     lists: vec!["a".into(), "b".into(), "c".into()],
+//!     strata: vec![],
+//!     rows: vec![
+//!         (vec![], 0b001, 120), (vec![], 0b010, 110), (vec![], 0b100, 100),
+//!         (vec![], 0b011, 40), (vec![], 0b101, 35), (vec![], 0b110, 30), (vec![], 0b111, 12),
+//!     ],
+//! };
+//! let estimates = estimate(&h, &Options::default());
+//! let e = &estimates[0];
+//! assert!(e.estimate.unwrap() > 447.0);
+//! assert!(e.lower.unwrap() <= e.estimate.unwrap() && e.estimate.unwrap() <= e.upper.unwrap());
+//! ```
+#![deny(missing_docs)]
+
+mod linalg;
+pub mod loglinear;
+
+use recuento_model::CaptureHistories;
+use serde::{Deserialize, Serialize};
+
+use loglinear::ModelFit;
+
+/// Options for [`estimate`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Options {
+    /// Highest order of list interactions (1 = independence only, 2 = pairwise, 3).
+    pub max_order: usize,
+    /// `aic` or `bic`: picks the best model and weights the average.
+    pub criterion: String,
+    /// A list with fewer people than this in a stratum is left out of that stratum.
+    pub min_list_count: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_order: 2,
+            criterion: "aic".into(),
+            min_list_count: 1,
+        }
+    }
+}
+
+/// One estimate of the total number of people in a stratum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// `loglinear-averaged`, `loglinear-best`, `chapman`.
+    pub method: String,
+    /// The model, in words (`independence + a:b`), or `average of N models`.
+    pub model: String,
+    /// `all`, or `field=value` for a stratum.
+    pub stratum: String,
+    /// People seen by at least one list.
+    pub observed: u64,
+    /// Estimated total, or `None` when the data cannot support one (see `warnings`).
+    pub estimate: Option<f64>,
+    /// Lower end of the 95% interval.
+    pub lower: Option<f64>,
+    /// Upper end of the 95% interval (`None` also when it is unbounded).
+    pub upper: Option<f64>,
+    /// How the interval was computed.
+    pub interval: String,
+    /// Lists used (those below the minimum count are left out).
+    pub lists: Vec<String>,
+    /// AIC of the model (best-model estimates only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aic: Option<f64>,
+    /// BIC of the model (best-model estimates only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bic: Option<f64>,
+    /// Residual deviance and degrees of freedom (best-model estimates only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deviance: Option<(f64, usize)>,
+    /// Models that entered the average, with their weights (averaged estimates only).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub models: Vec<(String, f64, f64)>,
+    /// Plain-words warnings: assumptions the data contradict, lists left out, sparse cells.
+    pub warnings: Vec<String>,
+}
+
+impl Estimate {
+    fn refused(
+        method: &str,
+        stratum: &str,
+        observed: u64,
+        lists: Vec<String>,
+        why: String,
+    ) -> Estimate {
+        Estimate {
+            method: method.into(),
+            model: String::new(),
+            stratum: stratum.into(),
+            observed,
+            estimate: None,
+            lower: None,
+            upper: None,
+            interval: String::new(),
+            lists,
+            aic: None,
+            bic: None,
+            deviance: None,
+            models: Vec::new(),
+            warnings: vec![why],
+        }
+    }
+}
+
+/// Estimates the total for every stratum and, when there are strata, for all together.
+/// The model-averaged log-linear estimate comes first in each stratum: it is the headline, since
+/// intervals from one selected model are too narrow (they ignore model choice).
+pub fn estimate(histories: &CaptureHistories, options: &Options) -> Vec<Estimate> {
+    let mut out = estimate_stratum(histories, None, "all", options);
+    if !histories.strata.is_empty() {
+        for values in histories.stratum_values() {
+            let label: Vec<String> = histories
+                .strata
+                .iter()
+                .zip(&values)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            out.extend(estimate_stratum(
+                histories,
+                Some(&values),
+                &label.join(","),
+                options,
+            ));
+        }
+    }
+    out
+}
+
+fn estimate_stratum(
+    histories: &CaptureHistories,
+    stratum: Option<&[String]>,
+    label: &str,
+    options: &Options,
+) -> Vec<Estimate> {
+    let full = histories.pattern_counts(stratum);
+    let observed: u64 = full.iter().skip(1).sum();
+    // Leave out lists below the minimum count, collapsing the table over them.
+    let mut warnings = Vec::new();
+    let mut keep = Vec::new();
+    for (i, name) in histories.lists.iter().enumerate() {
+        let n: u64 = (0..full.len())
+            .filter(|h| h & (1 << i) != 0)
+            .map(|h| full[h])
+            .sum();
+        if n < options.min_list_count.max(1) {
+            warnings.push(format!(
+                "list '{name}' has {n} people in this stratum (minimum {}) and was left out",
+                options.min_list_count.max(1)
+            ));
+        } else {
+            keep.push(i);
+        }
+    }
+    let lists: Vec<String> = keep.iter().map(|&i| histories.lists[i].clone()).collect();
+    let t = keep.len();
+    let mut counts = vec![0f64; 1 << t];
+    for (h, &c) in full.iter().enumerate() {
+        let mut g = 0usize;
+        for (j, &i) in keep.iter().enumerate() {
+            if h & (1 << i) != 0 {
+                g |= 1 << j;
+            }
+        }
+        counts[g] += c as f64;
+    }
+    // People seen only by left-out lists are still people seen.
+    counts[0] = 0.0;
+    if t < 2 {
+        return vec![Estimate::refused(
+            "loglinear-averaged",
+            label,
+            observed,
+            lists,
+            "fewer than two lists have people in this stratum: no estimate of the unseen is possible".into(),
+        )];
+    }
+    // Lists that never overlap any other list give no information about the unseen.
+    let overlaps: f64 = (1..counts.len())
+        .filter(|h: &usize| h.count_ones() >= 2)
+        .map(|h| counts[h])
+        .sum();
+    if overlaps == 0.0 {
+        return vec![Estimate::refused(
+            "loglinear-averaged",
+            label,
+            observed,
+            lists,
+            "no person is on more than one list in this stratum: the lists do not overlap, so the number of people on no list cannot be estimated".into(),
+        )];
+    }
+    if t == 2 {
+        return vec![chapman(&counts, label, observed, lists, warnings)];
+    }
+    loglinear_estimates(&counts, t, label, observed, lists, warnings, options)
+}
+
+/// Chapman's bias-corrected Lincoln–Petersen estimator with Chao's log-normal interval.
+fn chapman(
+    counts: &[f64],
+    label: &str,
+    observed: u64,
+    lists: Vec<String>,
+    mut warnings: Vec<String>,
+) -> Estimate {
+    let n1 = counts[1] + counts[3];
+    let n2 = counts[2] + counts[3];
+    let m = counts[3];
+    let n_hat = (n1 + 1.0) * (n2 + 1.0) / (m + 1.0) - 1.0;
+    let var = (n1 + 1.0) * (n2 + 1.0) * (n1 - m) * (n2 - m) / ((m + 1.0).powi(2) * (m + 2.0));
+    let (lower, upper) = log_normal_interval(observed as f64, n_hat, var);
+    warnings.push(
+        "only two lists: the estimate assumes the lists are independent and every person equally likely to be listed; if one list copies the other, or some people are more visible to both, the true total is higher than this".into(),
+    );
+    if m < 7.0 {
+        warnings.push(format!(
+            "only {m} people are on both lists: the estimate is very unstable"
+        ));
+    }
+    Estimate {
+        method: "chapman".into(),
+        model: "independence (two lists)".into(),
+        stratum: label.into(),
+        observed,
+        estimate: Some(n_hat),
+        lower: Some(lower),
+        upper: Some(upper),
+        interval: "log-normal (Chao 1987)".into(),
+        lists,
+        aic: None,
+        bic: None,
+        deviance: None,
+        models: Vec::new(),
+        warnings,
+    }
+}
+
+/// Chao's (1987) log-normal interval for N: the unseen count f0 = N − n is log-normal, so the
+/// interval is asymmetric and never below n.
+fn log_normal_interval(observed: f64, n_hat: f64, var: f64) -> (f64, f64) {
+    let f0 = (n_hat - observed).max(1e-9);
+    let c = (1.96 * (1.0 + var / (f0 * f0)).ln().sqrt()).exp();
+    (observed + f0 / c, observed + f0 * c)
+}
+
+fn loglinear_estimates(
+    counts: &[f64],
+    t: usize,
+    label: &str,
+    observed: u64,
+    lists: Vec<String>,
+    mut warnings: Vec<String>,
+    options: &Options,
+) -> Vec<Estimate> {
+    let use_bic = options.criterion == "bic";
+    let crit = |f: &ModelFit| if use_bic { f.bic } else { f.aic };
+    let candidates = loglinear::candidate_terms(t, options.max_order);
+    let models = loglinear::all_hierarchical(&candidates).unwrap_or_else(|| {
+        loglinear::forward_selection(&candidates, &|terms| {
+            loglinear::fit_model(counts, t, terms)
+                .ok()
+                .map(|f| crit(&f))
+        })
+    });
+    let mut fits = Vec::new();
+    let mut not_estimable = 0usize;
+    for terms in &models {
+        match loglinear::fit_model(counts, t, terms) {
+            // A missing cell a thousand times the observed count is not an estimate: the model
+            // is on the edge of non-existence (near-empty margins).
+            Ok(f) if f.missing.is_finite() && f.missing < 1_000.0 * observed as f64 => fits.push(f),
+            _ => not_estimable += 1,
+        }
+    }
+    if not_estimable > 0 {
+        warnings.push(format!(
+            "{not_estimable} of {} models could not be fitted (empty or near-empty combinations of lists) and were left out",
+            models.len()
+        ));
+    }
+    if fits.is_empty() {
+        return vec![Estimate::refused(
+            "loglinear-averaged",
+            label,
+            observed,
+            lists,
+            "no log-linear model could be fitted: the overlaps between lists are too sparse in this stratum".into(),
+        )];
+    }
+    fits.sort_by(|a, b| crit(a).total_cmp(&crit(b)));
+    let best = &fits[0];
+    let min_crit = crit(best);
+    let raw: Vec<f64> = fits
+        .iter()
+        .map(|f| (-0.5 * (crit(f) - min_crit)).exp())
+        .collect();
+    let total_w: f64 = raw.iter().sum();
+    let weights: Vec<f64> = raw.iter().map(|w| w / total_w).collect();
+    let avg: f64 = fits.iter().zip(&weights).map(|(f, w)| w * f.estimate).sum();
+    // Buckland et al. (1997): unconditional standard error across models.
+    let se: f64 = fits
+        .iter()
+        .zip(&weights)
+        .map(|(f, w)| w * (f.variance + (f.estimate - avg).powi(2)).sqrt())
+        .sum();
+    let (avg_lo, avg_hi) = log_normal_interval(observed as f64, avg, se * se);
+    let spread_lo = fits
+        .iter()
+        .take(10)
+        .map(|f| f.estimate)
+        .fold(f64::INFINITY, f64::min);
+    let spread_hi = fits.iter().take(10).map(|f| f.estimate).fold(0.0, f64::max);
+    let mut avg_warnings = warnings.clone();
+    avg_warnings.push(format!(
+        "the ten best-fitting models give totals from {spread_lo:.0} to {spread_hi:.0}; the interval includes this model uncertainty"
+    ));
+    avg_warnings.push(
+        "log-linear models assume a closed population and model dependence between lists only through the interactions included; heterogeneity that all lists share (some victims more visible to every list) biases the total downwards".into(),
+    );
+    let (lo, hi) = loglinear::profile_interval(counts, t, &best.terms, best.estimate);
+    let mut best_warnings = warnings;
+    best_warnings.push(
+        "the interval of one selected model ignores the uncertainty of choosing it; prefer the averaged estimate".into(),
+    );
+    if hi.is_infinite() {
+        best_warnings.push("the data do not bound the total from above under this model".into());
+    }
+    let listed: Vec<(String, f64, f64)> = fits
+        .iter()
+        .zip(&weights)
+        .filter(|(_, w)| **w >= 0.001)
+        .map(|(f, w)| (f.terms.describe(&lists), *w, f.estimate))
+        .collect();
+    vec![
+        Estimate {
+            method: "loglinear-averaged".into(),
+            model: format!(
+                "average of {} models weighted by {}",
+                fits.len(),
+                options.criterion.to_uppercase()
+            ),
+            stratum: label.into(),
+            observed,
+            estimate: Some(avg),
+            lower: Some(avg_lo),
+            upper: Some(avg_hi),
+            interval: "log-normal with unconditional variance (Buckland et al. 1997)".into(),
+            lists: lists.clone(),
+            aic: None,
+            bic: None,
+            deviance: None,
+            models: listed,
+            warnings: avg_warnings,
+        },
+        Estimate {
+            method: "loglinear-best".into(),
+            model: best.terms.describe(&lists),
+            stratum: label.into(),
+            observed,
+            estimate: Some(best.estimate),
+            lower: Some(lo),
+            upper: hi.is_finite().then_some(hi),
+            interval: "profile likelihood".into(),
+            lists,
+            aic: Some(best.aic),
+            bic: Some(best.bic),
+            deviance: Some((best.fit.deviance, best.df)),
+            models: Vec::new(),
+            warnings: best_warnings,
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests;

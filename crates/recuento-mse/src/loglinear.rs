@@ -1,0 +1,413 @@
+//! Log-linear models for multiple systems estimation (Fienberg 1972; Bishop, Fienberg & Holland
+//! 1975, ch. 6; as in Rcapture's `closedpMS.t` and `closedpCI.t`).
+//!
+//! The observed cells of the 2^t capture-pattern table (every pattern but "on no list") are
+//! fitted by a Poisson GLM with log link: an intercept, one main effect per list, and a chosen set
+//! of list interactions (hierarchical). The intercept's fitted value is the expected count of the
+//! unobserved cell, so N̂ = n + exp(β₀). Intervals come from the profile multinomial likelihood
+//! of N (Cormack 1992), which is asymmetric and never goes below n.
+
+use crate::linalg::{cholesky_solve, inverse_00, ln_gamma};
+
+/// χ²₁ 0.95 quantile: the profile-likelihood drop that bounds a 95% interval.
+pub const CHI2_95: f64 = 3.841_458_820_694_124;
+
+/// One log-linear model: the interaction terms beyond the main effects, as list bitmasks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Terms(pub Vec<u16>);
+
+impl Terms {
+    /// Number of parameters for `t` lists: intercept + t main effects + interactions.
+    pub fn parameters(&self, t: usize) -> usize {
+        1 + t + self.0.len()
+    }
+
+    /// A readable name: `independence` or `independence + a:b + a:c`.
+    pub fn describe(&self, lists: &[String]) -> String {
+        let mut s = String::from("independence");
+        for term in &self.0 {
+            let names: Vec<&str> = (0..lists.len())
+                .filter(|i| term & (1 << i) != 0)
+                .map(|i| lists[i].as_str())
+                .collect();
+            s.push_str(" + ");
+            s.push_str(&names.join(":"));
+        }
+        s
+    }
+
+    fn is_hierarchical(&self) -> bool {
+        self.0.iter().all(|&term| {
+            let bits: Vec<u16> = (0..16)
+                .filter(|i| term & (1 << i) != 0)
+                .map(|i| 1 << i)
+                .collect();
+            if bits.len() <= 2 {
+                return true;
+            }
+            // Every sub-term one list smaller must be in the model.
+            bits.iter().all(|b| self.0.contains(&(term & !b)))
+        })
+    }
+}
+
+/// A Poisson GLM fit.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    /// Coefficients: intercept, main effects, interactions (in [`Terms`] order).
+    pub beta: Vec<f64>,
+    /// Fitted values of the cells that were fitted.
+    pub fitted: Vec<f64>,
+    /// Residual deviance.
+    pub deviance: f64,
+    /// Poisson log-likelihood of the fitted cells.
+    pub log_likelihood: f64,
+    /// Variance of the intercept, from the inverse Fisher information.
+    pub var_intercept: f64,
+}
+
+fn design_row(pattern: usize, t: usize, terms: &Terms) -> Vec<f64> {
+    let mut row = Vec::with_capacity(terms.parameters(t));
+    row.push(1.0);
+    for i in 0..t {
+        row.push(f64::from(u8::from(pattern & (1 << i) != 0)));
+    }
+    for &term in &terms.0 {
+        row.push(f64::from(u8::from(
+            pattern & usize::from(term) == usize::from(term),
+        )));
+    }
+    row
+}
+
+/// Fits a Poisson log-linear GLM by iteratively reweighted least squares.
+/// Returns `None` when the design is singular or the fit runs off to the boundary (an
+/// interaction whose sufficient statistic is zero drives its coefficient to −∞).
+pub fn fit_poisson(rows: &[Vec<f64>], y: &[f64]) -> Option<Fit> {
+    let p = rows.first()?.len();
+    let mut mu: Vec<f64> = y.iter().map(|v| v + 0.5).collect();
+    let mut beta = vec![0.0; p];
+    let mut last_dev = f64::INFINITY;
+    let mut converged = false;
+    let mut xtwx = vec![0.0; p * p];
+    for _ in 0..200 {
+        let mut xtwz = vec![0.0; p];
+        xtwx.iter_mut().for_each(|v| *v = 0.0);
+        for ((row, &yi), &mi) in rows.iter().zip(y).zip(&mu) {
+            let z = mi.ln() + (yi - mi) / mi;
+            for a in 0..p {
+                if row[a] == 0.0 {
+                    continue;
+                }
+                xtwz[a] += row[a] * mi * z;
+                for b in 0..p {
+                    xtwx[a * p + b] += row[a] * mi * row[b];
+                }
+            }
+        }
+        beta = cholesky_solve(&xtwx, &xtwz, p)?;
+        for (row, m) in rows.iter().zip(mu.iter_mut()) {
+            let eta: f64 = row.iter().zip(&beta).map(|(x, b)| x * b).sum();
+            *m = eta.clamp(-700.0, 700.0).exp();
+        }
+        let dev = deviance(y, &mu);
+        if (last_dev - dev).abs() <= 1e-10 * (dev.abs() + 0.1) {
+            converged = true;
+            break;
+        }
+        last_dev = dev;
+    }
+    if !converged || beta.iter().any(|b| !b.is_finite() || b.abs() > 30.0) {
+        return None;
+    }
+    // Information at the final fitted values.
+    xtwx.iter_mut().for_each(|v| *v = 0.0);
+    for (row, &mi) in rows.iter().zip(&mu) {
+        for a in 0..p {
+            for b in 0..p {
+                xtwx[a * p + b] += row[a] * mi * row[b];
+            }
+        }
+    }
+    let var_intercept = inverse_00(&xtwx, p)?;
+    let log_likelihood = y
+        .iter()
+        .zip(&mu)
+        .map(|(&yi, &mi)| yi * mi.ln() - mi - ln_gamma(yi + 1.0))
+        .sum();
+    Some(Fit {
+        beta,
+        deviance: deviance(y, &mu),
+        fitted: mu,
+        log_likelihood,
+        var_intercept,
+    })
+}
+
+fn deviance(y: &[f64], mu: &[f64]) -> f64 {
+    2.0 * y
+        .iter()
+        .zip(mu)
+        .map(|(&yi, &mi)| {
+            let a = if yi > 0.0 { yi * (yi / mi).ln() } else { 0.0 };
+            a - (yi - mi)
+        })
+        .sum::<f64>()
+}
+
+/// A fitted log-linear model with its estimate of the population size.
+#[derive(Debug, Clone)]
+pub struct ModelFit {
+    /// The interactions in the model.
+    pub terms: Terms,
+    /// The GLM fit of the observed cells.
+    pub fit: Fit,
+    /// Estimated number of people on no list, exp(β₀).
+    pub missing: f64,
+    /// N̂ = observed + missing.
+    pub estimate: f64,
+    /// Akaike information criterion (−2 log L + 2p).
+    pub aic: f64,
+    /// Bayesian information criterion (−2 log L + p ln n).
+    pub bic: f64,
+    /// Residual degrees of freedom.
+    pub df: usize,
+    /// Approximate variance of N̂: Poisson variance of the missing cell plus the delta-method
+    /// variance of exp(β₀).
+    pub variance: f64,
+}
+
+/// Why a model could not be fitted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FitProblem {
+    /// An interaction's cells are all empty: its MLE is on the boundary and the estimate does
+    /// not exist (Fienberg 1972).
+    EmptyMargin(u16),
+    /// IRLS did not converge or the design was singular.
+    NoConvergence,
+}
+
+/// Fits one model to the observed cells of `counts` (index = pattern, `counts[0]` ignored).
+pub fn fit_model(counts: &[f64], t: usize, terms: &Terms) -> Result<ModelFit, FitProblem> {
+    for &term in &terms.0 {
+        let margin: f64 = (1..counts.len())
+            .filter(|h| h & usize::from(term) == usize::from(term))
+            .map(|h| counts[h])
+            .sum();
+        if margin == 0.0 {
+            return Err(FitProblem::EmptyMargin(term));
+        }
+    }
+    let rows: Vec<Vec<f64>> = (1..counts.len()).map(|h| design_row(h, t, terms)).collect();
+    let y = &counts[1..];
+    let fit = fit_poisson(&rows, y).ok_or(FitProblem::NoConvergence)?;
+    let observed: f64 = y.iter().sum();
+    let missing = fit.beta[0].exp();
+    let p = terms.parameters(t) as f64;
+    let df = y.len().saturating_sub(terms.parameters(t));
+    Ok(ModelFit {
+        aic: -2.0 * fit.log_likelihood + 2.0 * p,
+        bic: -2.0 * fit.log_likelihood + p * observed.ln(),
+        variance: missing + missing * missing * fit.var_intercept,
+        estimate: observed + missing,
+        missing,
+        df,
+        terms: terms.clone(),
+        fit,
+    })
+}
+
+/// Profile multinomial log-likelihood of N for a model (up to a constant).
+fn profile_log_likelihood(counts: &[f64], t: usize, terms: &Terms, n_total: f64) -> Option<f64> {
+    let observed: f64 = counts[1..].iter().sum();
+    let z0 = n_total - observed;
+    if z0 < 0.0 {
+        return None;
+    }
+    let rows: Vec<Vec<f64>> = (0..counts.len()).map(|h| design_row(h, t, terms)).collect();
+    let mut y = counts.to_vec();
+    y[0] = z0;
+    let fit = fit_poisson(&rows, &y)?;
+    let total: f64 = fit.fitted.iter().sum();
+    let mut ll = ln_gamma(n_total + 1.0) - ln_gamma(z0 + 1.0);
+    for (yi, mi) in y.iter().zip(&fit.fitted) {
+        if *yi > 0.0 {
+            ll += yi * (mi / total).ln();
+        }
+    }
+    Some(ll)
+}
+
+/// A 95% profile-likelihood interval for N under one model. `upper` is infinite when the
+/// likelihood never drops far enough (the data cannot bound the total from above).
+pub fn profile_interval(counts: &[f64], t: usize, terms: &Terms, point: f64) -> (f64, f64) {
+    let observed: f64 = counts[1..].iter().sum();
+    let ll = |n: f64| profile_log_likelihood(counts, t, terms, n).unwrap_or(f64::NEG_INFINITY);
+    // Maximise by golden-section search on [observed, cap]; the profile is unimodal.
+    let cap = (point * 4.0).max(observed * 2.0 + 50.0);
+    let (mut a, mut b) = (observed, cap);
+    let g = 0.5 * (5f64.sqrt() - 1.0);
+    let mut c = b - g * (b - a);
+    let mut d = a + g * (b - a);
+    let (mut fc, mut fd) = (ll(c), ll(d));
+    for _ in 0..80 {
+        if fc > fd {
+            b = d;
+            d = c;
+            fd = fc;
+            c = b - g * (b - a);
+            fc = ll(c);
+        } else {
+            a = c;
+            c = d;
+            fc = fd;
+            d = a + g * (b - a);
+            fd = ll(d);
+        }
+        if b - a < 1e-3 {
+            break;
+        }
+    }
+    let n_max = 0.5 * (a + b);
+    let l_max = ll(n_max).max(ll(observed));
+    let drop = |n: f64| 2.0 * (l_max - ll(n)) - CHI2_95;
+    // Lower bound: bisection on [observed, n_max].
+    let lower = if drop(observed) <= 0.0 {
+        observed
+    } else {
+        bisect(&drop, observed, n_max)
+    };
+    // Upper bound: expand until the drop exceeds the threshold.
+    let mut hi = n_max.max(observed + 1.0) * 1.5 + 10.0;
+    let limit = observed * 1_000.0 + 1e5;
+    while drop(hi) < 0.0 {
+        hi = n_max + (hi - n_max) * 2.0;
+        if hi > limit {
+            return (lower, f64::INFINITY);
+        }
+    }
+    (lower, bisect(&drop, n_max, hi))
+}
+
+/// Root of `f` in [lo, hi] where f(lo) and f(hi) have opposite signs.
+fn bisect(f: &dyn Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> f64 {
+    let f_lo_negative = f(lo) < 0.0;
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if (f(mid) < 0.0) == f_lo_negative {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo < 1e-4 {
+            break;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// All hierarchical models whose interactions have order at most `max_order`, for `t` lists.
+/// Enumerated exhaustively when there are at most 2^12 candidate sets of terms, otherwise by
+/// forward selection from independence (see [`crate::estimate_loglinear`]).
+pub fn candidate_terms(t: usize, max_order: usize) -> Vec<u16> {
+    (1u16..(1 << t))
+        .filter(|m| {
+            let k = m.count_ones() as usize;
+            k >= 2 && k <= max_order && k < t
+        })
+        .collect()
+}
+
+/// Every hierarchical subset of `candidates`, or `None` when there are too many to enumerate.
+pub fn all_hierarchical(candidates: &[u16]) -> Option<Vec<Terms>> {
+    if candidates.len() > 12 {
+        return None;
+    }
+    let mut out = Vec::new();
+    for mask in 0u32..(1 << candidates.len()) {
+        let terms = Terms(
+            candidates
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, &c)| c)
+                .collect(),
+        );
+        if terms.is_hierarchical() {
+            out.push(terms);
+        }
+    }
+    Some(out)
+}
+
+/// Forward selection: from independence, add the hierarchical term that lowers `score` most,
+/// until none does.
+pub fn forward_selection(candidates: &[u16], score: &dyn Fn(&Terms) -> Option<f64>) -> Vec<Terms> {
+    let mut current = Terms(Vec::new());
+    let mut visited = vec![current.clone()];
+    let mut best = score(&current).unwrap_or(f64::INFINITY);
+    loop {
+        let mut step: Option<(f64, Terms)> = None;
+        for &c in candidates.iter().filter(|c| !current.0.contains(c)) {
+            let mut next = current.clone();
+            next.0.push(c);
+            next.0.sort_unstable();
+            if !next.is_hierarchical() {
+                continue;
+            }
+            visited.push(next.clone());
+            if let Some(s) = score(&next)
+                && s < step.as_ref().map_or(best, |x| x.0)
+            {
+                step = Some((s, next));
+            }
+        }
+        match step {
+            Some((s, next)) => {
+                best = s;
+                current = next;
+            }
+            None => return visited,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hierarchy_is_enforced() {
+        assert!(Terms(vec![0b011, 0b101, 0b110, 0b111]).is_hierarchical());
+        assert!(!Terms(vec![0b011, 0b111]).is_hierarchical());
+        let c = candidate_terms(3, 2);
+        assert_eq!(c, vec![0b011, 0b101, 0b110]);
+        assert_eq!(all_hierarchical(&c).unwrap().len(), 8);
+        // Three-way terms need all three two-way terms.
+        let c = candidate_terms(4, 3);
+        assert_eq!(c.len(), 10);
+        let models = all_hierarchical(&c).unwrap();
+        assert!(models.iter().all(Terms::is_hierarchical));
+        assert!(models.len() > 64);
+    }
+
+    #[test]
+    fn independence_on_two_lists_is_lincoln_petersen() {
+        // n1 = 100, n2 = 80, m = 40: LP estimate = 100 * 80 / 40 = 200.
+        let counts = [0.0, 60.0, 40.0, 40.0];
+        let fit = fit_model(&counts, 2, &Terms(vec![])).unwrap();
+        assert!((fit.estimate - 200.0).abs() < 1e-6, "{}", fit.estimate);
+        let (lo, hi) = profile_interval(&counts, 2, &Terms(vec![]), fit.estimate);
+        assert!(lo < 200.0 && hi > 200.0 && lo >= 140.0, "{lo} {hi}");
+    }
+
+    #[test]
+    fn empty_margin_is_detected() {
+        // Lists 1 and 2 never overlap: the 1:2 interaction is not estimable.
+        let counts = [0.0, 10.0, 10.0, 0.0, 10.0, 5.0, 5.0, 0.0];
+        assert_eq!(
+            fit_model(&counts, 3, &Terms(vec![0b011])).unwrap_err(),
+            FitProblem::EmptyMargin(0b011)
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! Statistical recovery tests: simulate lists from a known N and check the estimators.
+
+use super::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn simulate(seed: u64, n: usize, probs: &[f64]) -> CaptureHistories {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let t = probs.len();
+    let mut counts = vec![0u64; 1 << t];
+    for _ in 0..n {
+        let mut h = 0usize;
+        for (i, p) in probs.iter().enumerate() {
+            if rng.random::<f64>() < *p {
+                h |= 1 << i;
+            }
+        }
+        counts[h] += 1;
+    }
+    CaptureHistories {
+        lists: (0..t).map(|i| format!("l{i}")).collect(),
+        strata: vec![],
+        rows: (1..counts.len())
+            .filter(|h| counts[*h] > 0)
+            .map(|h| (vec![], h as u16, counts[h]))
+            .collect(),
+    }
+}
+
+#[test]
+fn independent_lists_are_covered() {
+    let mut covered = 0;
+    for seed in 0..20 {
+        let h = simulate(seed, 2000, &[0.3, 0.25, 0.2, 0.35]);
+        let e = &estimate(&h, &Options::default())[0];
+        if e.lower.unwrap() <= 2000.0 && 2000.0 <= e.upper.unwrap() {
+            covered += 1;
+        }
+    }
+    assert!(covered >= 17, "covered {covered} of 20");
+}
+
+#[test]
+fn best_model_profile_interval_brackets_estimate() {
+    let h = simulate(1, 3000, &[0.3, 0.3, 0.3]);
+    let e = estimate(&h, &Options::default());
+    let best = e.iter().find(|e| e.method == "loglinear-best").unwrap();
+    let (lo, x, hi) = (
+        best.lower.unwrap(),
+        best.estimate.unwrap(),
+        best.upper.unwrap(),
+    );
+    assert!(lo < x && x < hi, "{lo} {x} {hi}");
+    assert!((x - 3000.0).abs() < 400.0, "{x}");
+}
+
+#[test]
+fn two_lists_use_chapman_with_a_warning() {
+    let h = simulate(2, 1000, &[0.4, 0.5]);
+    let e = &estimate(&h, &Options::default())[0];
+    assert_eq!(e.method, "chapman");
+    assert!(e.warnings.iter().any(|w| w.contains("independent")));
+    assert!((e.estimate.unwrap() - 1000.0).abs() < 150.0);
+}
+
+#[test]
+fn non_overlapping_lists_are_refused() {
+    let h = CaptureHistories {
+        lists: vec!["a".into(), "b".into(), "c".into()],
+        strata: vec![],
+        rows: vec![(vec![], 1, 10), (vec![], 2, 10), (vec![], 4, 10)],
+    };
+    let e = &estimate(&h, &Options::default())[0];
+    assert!(e.estimate.is_none());
+    assert!(e.warnings[0].contains("do not overlap"));
+}
+
+#[test]
+fn strata_are_estimated_separately_and_together() {
+    let a = simulate(3, 1000, &[0.3, 0.3, 0.3]);
+    let b = simulate(4, 500, &[0.4, 0.2, 0.3]);
+    let mut h = CaptureHistories {
+        lists: a.lists.clone(),
+        strata: vec!["sex".into()],
+        rows: vec![],
+    };
+    h.rows
+        .extend(a.rows.iter().map(|r| (vec!["M".to_string()], r.1, r.2)));
+    h.rows
+        .extend(b.rows.iter().map(|r| (vec!["F".to_string()], r.1, r.2)));
+    let e = estimate(&h, &Options::default());
+    let strata: Vec<&str> = e
+        .iter()
+        .filter(|e| e.method == "loglinear-averaged")
+        .map(|e| e.stratum.as_str())
+        .collect();
+    assert_eq!(strata, vec!["all", "sex=F", "sex=M"]);
+}

@@ -1,0 +1,488 @@
+//! The HTML report: one self-contained file (inline CSS and SVG, no scripts, no network).
+//!
+//! [`render`] takes a [`ReportData`] and returns the page. Plots are drawn as SVG by hand: they
+//! are simple bars and intervals, and a plotting library would need font files for text layout
+//! on a machine that may have none; the output here is byte-for-byte deterministic.
+//!
+//! ```
+//! let data = recuento_report::ReportData::default();
+//! let html = recuento_report::render(&data);
+//! assert!(html.starts_with("<!DOCTYPE html>"));
+//! ```
+#![deny(missing_docs)]
+
+use std::fmt::Write;
+
+use recuento_model::CaptureHistories;
+use recuento_mse::Estimate;
+use serde::Serialize;
+
+/// One list as the report shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ListInfo {
+    /// Name in `recuento.toml`.
+    pub name: String,
+    /// Who keeps it.
+    pub organisation: String,
+    /// How it was collected.
+    pub collection: String,
+    /// Period covered.
+    pub period: String,
+    /// File path.
+    pub file: String,
+    /// BLAKE3 of the file.
+    pub hash: String,
+    /// Encoding detected or declared.
+    pub encoding: String,
+    /// Data rows in the file.
+    pub rows_read: usize,
+    /// Rows imported.
+    pub rows_imported: usize,
+    /// Problems reported.
+    pub problems: usize,
+    /// Distinct people on the list after linkage.
+    pub persons: usize,
+}
+
+/// m and u of one comparison level.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LevelParams {
+    /// Comparison name.
+    pub comparison: String,
+    /// Level name.
+    pub level: String,
+    /// P(level | match).
+    pub m: f64,
+    /// P(level | non-match).
+    pub u: f64,
+}
+
+/// Everything the report shows.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReportData {
+    /// Project name.
+    pub project: String,
+    /// Software version.
+    pub version: String,
+    /// The lists.
+    pub lists: Vec<ListInfo>,
+    /// Capture histories of the linked people.
+    pub histories: CaptureHistories,
+    /// Records linked.
+    pub records: usize,
+    /// Candidate pairs scored.
+    pub candidate_pairs: u64,
+    /// Pairs at or above the threshold.
+    pub links: usize,
+    /// People found.
+    pub persons: usize,
+    /// Match-probability threshold.
+    pub threshold: f64,
+    /// Blocking rules and their pair counts.
+    pub blocking: Vec<(String, u64)>,
+    /// Prior match probability among candidates.
+    pub lambda: f64,
+    /// EM iterations and whether it converged.
+    pub em: (usize, bool),
+    /// m/u per level.
+    pub parameters: Vec<LevelParams>,
+    /// Cluster size distribution (index 0 = people with one record; last = 10+).
+    pub cluster_sizes: Vec<usize>,
+    /// Clusters flagged for review, in words.
+    pub flagged: Vec<String>,
+    /// The estimates.
+    pub estimates: Vec<Estimate>,
+    /// The reproducibility manifest as pretty JSON.
+    pub manifest: String,
+}
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn fmt_n(x: f64) -> String {
+    let n = x.round() as i64;
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:1em 0;font-size:.92em}th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}
+th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.headline{font-size:1.3em;background:#f7f7ff;border-left:4px solid #446;padding:.8em 1em}
+.warn{background:#fff8e5;border-left:4px solid #c90;padding:.4em .8em;margin:.3em 0}
+pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.85em}svg text{font-family:inherit}";
+
+/// Renders the report.
+pub fn render(d: &ReportData) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>recuento report: {}</title><style>{STYLE}</style></head><body>\n<h1>recuento report: {}</h1>\n<p>recuento {} · {} lists · {} records · {} people found</p>\n",
+        esc(&d.project),
+        esc(&d.project),
+        esc(&d.version),
+        d.lists.len(),
+        fmt_n(d.records as f64),
+        fmt_n(d.persons as f64)
+    );
+    headline(&mut h, d);
+    lists_section(&mut h, d);
+    overlap_section(&mut h, d);
+    linkage_section(&mut h, d);
+    estimate_section(&mut h, d);
+    let _ = write!(
+        h,
+        "<h2 id=\"manifest\">Reproducibility manifest</h2><p>Anyone holding the same input files (checked by their BLAKE3 hashes), this configuration, the same software version and seed gets byte-identical outputs.</p><pre>{}</pre>\n</body></html>\n",
+        esc(&d.manifest)
+    );
+    h
+}
+
+fn headline(h: &mut String, d: &ReportData) {
+    let Some(e) = d.estimates.iter().find(|e| e.stratum == "all") else {
+        return;
+    };
+    match (e.estimate, e.lower, e.upper) {
+        (Some(x), Some(lo), Some(hi)) => {
+            let _ = writeln!(
+                h,
+                "<p class=\"headline\">Estimated total: <strong>{}</strong> people (95% interval {} to {}), of whom {} are on at least one list. Method: {} ({}).</p>",
+                fmt_n(x),
+                fmt_n(lo),
+                fmt_n(hi),
+                fmt_n(e.observed as f64),
+                esc(&e.method),
+                esc(&e.model)
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                h,
+                "<p class=\"headline\">No estimate of the total can be given: {}</p>",
+                esc(&e.warnings.join(" "))
+            );
+        }
+    }
+}
+
+fn lists_section(h: &mut String, d: &ReportData) {
+    h.push_str("<h2 id=\"lists\">Lists</h2><table><tr><th>List</th><th>Organisation</th><th>Collection</th><th>Period</th><th>Rows read</th><th>Imported</th><th>Problems reported</th><th>People</th></tr>\n");
+    for l in &d.lists {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&l.name),
+            esc(&l.organisation),
+            esc(&l.collection),
+            esc(&l.period),
+            fmt_n(l.rows_read as f64),
+            fmt_n(l.rows_imported as f64),
+            fmt_n(l.problems as f64),
+            fmt_n(l.persons as f64)
+        );
+    }
+    h.push_str("</table>\n");
+    let max = d
+        .lists
+        .iter()
+        .map(|l| l.rows_imported)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let row_h = 26.0;
+    let height = row_h * d.lists.len() as f64 + 30.0;
+    let _ = write!(
+        h,
+        "<svg role=\"img\" aria-label=\"Records and people per list\" width=\"720\" height=\"{height}\" viewBox=\"0 0 720 {height}\">"
+    );
+    for (i, l) in d.lists.iter().enumerate() {
+        let y = 10.0 + row_h * i as f64;
+        let wr = 480.0 * l.rows_imported as f64 / max;
+        let wp = 480.0 * l.persons as f64 / max;
+        let _ = write!(
+            h,
+            "<text x=\"150\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"13\">{}</text><rect x=\"160\" y=\"{y:.1}\" width=\"{wr:.1}\" height=\"10\" fill=\"#9ab\"/><rect x=\"160\" y=\"{:.1}\" width=\"{wp:.1}\" height=\"10\" fill=\"#446\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{} records · {} people</text>",
+            y + 15.0,
+            esc(&l.name),
+            y + 10.0,
+            165.0 + wr.max(wp),
+            y + 15.0,
+            fmt_n(l.rows_imported as f64),
+            fmt_n(l.persons as f64)
+        );
+    }
+    h.push_str("</svg>\n");
+}
+
+fn overlap_section(h: &mut String, d: &ReportData) {
+    let t = d.histories.lists.len();
+    if t == 0 {
+        return;
+    }
+    let counts = d.histories.pattern_counts(None);
+    h.push_str("<h2 id=\"overlaps\">Overlaps between lists</h2><p>People on both lists (diagonal: people on the list).</p><table><tr><th></th>");
+    for n in &d.histories.lists {
+        let _ = write!(h, "<th>{}</th>", esc(n));
+    }
+    h.push_str("</tr>\n");
+    for i in 0..t {
+        let _ = write!(h, "<tr><th>{}</th>", esc(&d.histories.lists[i]));
+        for j in 0..t {
+            let mask = (1usize << i) | (1usize << j);
+            let n: u64 = (0..counts.len())
+                .filter(|p| p & mask == mask)
+                .map(|p| counts[p])
+                .sum();
+            let _ = write!(h, "<td class=\"num\">{}</td>", fmt_n(n as f64));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str(
+        "</table>\n<p>The most common capture patterns (which lists saw the same person):</p>",
+    );
+    let mut patterns: Vec<(usize, u64)> = (1..counts.len())
+        .map(|p| (p, counts[p]))
+        .filter(|p| p.1 > 0)
+        .collect();
+    patterns.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    patterns.truncate(20);
+    let max = patterns.first().map_or(1, |p| p.1).max(1) as f64;
+    let col_w = 32.0;
+    let width = 160.0 + col_w * patterns.len() as f64 + 20.0;
+    let bar_h = 140.0;
+    let height = bar_h + 30.0 + 18.0 * t as f64;
+    let _ = write!(
+        h,
+        "<svg role=\"img\" aria-label=\"Capture patterns\" width=\"{width:.0}\" height=\"{height:.0}\" viewBox=\"0 0 {width:.0} {height:.0}\">"
+    );
+    for (k, (p, n)) in patterns.iter().enumerate() {
+        let x = 160.0 + col_w * k as f64;
+        let bh = bar_h * *n as f64 / max;
+        let _ = write!(
+            h,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"#446\"><title>{} people</title></rect><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
+            x + 4.0,
+            bar_h - bh + 14.0,
+            col_w - 8.0,
+            n,
+            x + col_w / 2.0,
+            bar_h - bh + 11.0,
+            n
+        );
+        for i in 0..t {
+            let on = p & (1 << i) != 0;
+            let _ = write!(
+                h,
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"5\" fill=\"{}\"/>",
+                x + col_w / 2.0,
+                bar_h + 28.0 + 18.0 * i as f64,
+                if on { "#222" } else { "#ddd" }
+            );
+        }
+    }
+    for (i, name) in d.histories.lists.iter().enumerate() {
+        let _ = write!(
+            h,
+            "<text x=\"150\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"12\">{}</text>",
+            bar_h + 32.0 + 18.0 * i as f64,
+            esc(name)
+        );
+    }
+    h.push_str("</svg>\n");
+}
+
+fn linkage_section(h: &mut String, d: &ReportData) {
+    let _ = writeln!(
+        h,
+        "<h2 id=\"linkage\">Linkage</h2><p>{} records were compared in {} candidate pairs; {} pairs reached a match probability of at least {} and joined the records into {} people. The model (Fellegi–Sunter, trained by EM on comparison patterns) estimates that {:.2}% of candidate pairs are matches; EM ran {} iterations{}.</p>",
+        fmt_n(d.records as f64),
+        fmt_n(d.candidate_pairs as f64),
+        fmt_n(d.links as f64),
+        d.threshold,
+        fmt_n(d.persons as f64),
+        d.lambda * 100.0,
+        d.em.0,
+        if d.em.1 {
+            " and converged"
+        } else {
+            " and did not converge: treat links with care"
+        }
+    );
+    h.push_str("<table><tr><th>Blocking rule</th><th>Pairs</th></tr>");
+    for (r, n) in &d.blocking {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"num\">{}</td></tr>",
+            esc(r),
+            fmt_n(*n as f64)
+        );
+    }
+    h.push_str("</table>\n<p>People by number of records:</p><table><tr>");
+    for i in 0..d.cluster_sizes.len() {
+        let _ = write!(
+            h,
+            "<th>{}{}</th>",
+            i + 1,
+            if i + 1 == d.cluster_sizes.len() {
+                "+"
+            } else {
+                ""
+            }
+        );
+    }
+    h.push_str("</tr><tr>");
+    for n in &d.cluster_sizes {
+        let _ = write!(h, "<td class=\"num\">{}</td>", fmt_n(*n as f64));
+    }
+    h.push_str("</tr></table>\n");
+    if !d.flagged.is_empty() {
+        let _ = write!(
+            h,
+            "<div class=\"warn\">{} people are flagged for review:<ul>",
+            d.flagged.len()
+        );
+        for f in d.flagged.iter().take(20) {
+            let _ = write!(h, "<li>{}</li>", esc(f));
+        }
+        h.push_str("</ul></div>\n");
+    }
+    h.push_str("<details><summary>Model parameters (m and u by comparison level)</summary><table><tr><th>Comparison</th><th>Level</th><th>m</th><th>u</th><th>Match weight</th></tr>");
+    for p in &d.parameters {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{:.4}</td><td class=\"num\">{:.4}</td><td class=\"num\">{:+.2}</td></tr>",
+            esc(&p.comparison),
+            esc(&p.level),
+            p.m,
+            p.u,
+            (p.m / p.u).log2()
+        );
+    }
+    h.push_str("</table></details>\n");
+}
+
+fn estimate_section(h: &mut String, d: &ReportData) {
+    h.push_str("<h2 id=\"estimate\">Estimate of the total</h2><p>Multiple systems estimation uses how the lists overlap to estimate how many people no list recorded. Every number comes with its 95% interval.</p>");
+    h.push_str("<table><tr><th>Stratum</th><th>Method</th><th>Model</th><th>Observed</th><th>Estimate</th><th>95% interval</th></tr>\n");
+    for e in &d.estimates {
+        let est = e.estimate.map_or("none".to_string(), fmt_n);
+        let ci = match (e.lower, e.upper) {
+            (Some(lo), Some(hi)) => format!("{} – {}", fmt_n(lo), fmt_n(hi)),
+            (Some(lo), None) if e.estimate.is_some() => format!("{} – unbounded", fmt_n(lo)),
+            _ => "—".into(),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{est}</td><td class=\"num\">{ci}</td></tr>",
+            esc(&e.stratum),
+            esc(&e.method),
+            esc(&e.model),
+            fmt_n(e.observed as f64)
+        );
+    }
+    h.push_str("</table>\n");
+    // Interval plot of the estimates for all strata together.
+    let all: Vec<&Estimate> = d
+        .estimates
+        .iter()
+        .filter(|e| e.stratum == "all" && e.estimate.is_some())
+        .collect();
+    if let Some(first) = all.first() {
+        let lo = first.observed as f64;
+        let hi = all
+            .iter()
+            .filter_map(|e| e.upper.or(e.estimate))
+            .fold(lo, f64::max)
+            * 1.05;
+        let x = |v: f64| 170.0 + 500.0 * (v - lo) / (hi - lo).max(1.0);
+        let height = 40.0 + 30.0 * all.len() as f64;
+        let _ = write!(
+            h,
+            "<svg role=\"img\" aria-label=\"Estimates with 95% intervals\" width=\"720\" height=\"{height:.0}\" viewBox=\"0 0 720 {height:.0}\">"
+        );
+        let _ = write!(
+            h,
+            "<line x1=\"170\" y1=\"8\" x2=\"170\" y2=\"{:.0}\" stroke=\"#c33\" stroke-dasharray=\"4 3\"/><text x=\"174\" y=\"{:.0}\" font-size=\"11\" fill=\"#c33\">observed {}</text>",
+            height - 20.0,
+            height - 6.0,
+            fmt_n(lo)
+        );
+        for (i, e) in all.iter().enumerate() {
+            let y = 20.0 + 30.0 * i as f64;
+            let (el, eh) = (e.lower.unwrap_or(lo), e.upper.unwrap_or(hi));
+            let _ = write!(
+                h,
+                "<text x=\"160\" y=\"{:.0}\" text-anchor=\"end\" font-size=\"12\">{}</text><line x1=\"{:.1}\" y1=\"{y:.0}\" x2=\"{:.1}\" y2=\"{y:.0}\" stroke=\"#446\" stroke-width=\"3\"/><circle cx=\"{:.1}\" cy=\"{y:.0}\" r=\"5\" fill=\"#446\"/><text x=\"{:.1}\" y=\"{:.0}\" font-size=\"11\">{}</text>",
+                y + 4.0,
+                esc(&e.method),
+                x(el),
+                x(eh),
+                x(e.estimate.unwrap_or(lo)),
+                x(eh) + 6.0,
+                y + 4.0,
+                fmt_n(e.estimate.unwrap_or(lo))
+            );
+        }
+        h.push_str("</svg>\n");
+    }
+    for e in d.estimates.iter().filter(|e| e.stratum == "all") {
+        for w in &e.warnings {
+            let _ = write!(
+                h,
+                "<div class=\"warn\"><strong>{}:</strong> {}</div>",
+                esc(&e.method),
+                esc(w)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_escapes_and_is_self_contained() {
+        let d = ReportData {
+            project: "<script>x</script>".into(),
+            lists: vec![ListInfo {
+                name: "a&b".into(),
+                rows_imported: 10,
+                persons: 8,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let html = render(&d);
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("a&amp;b"));
+        assert!(!html.contains("http://") && !html.contains("https://"));
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(fmt_n(1234567.4), "1,234,567");
+        assert_eq!(fmt_n(999.0), "999");
+    }
+}

@@ -1,0 +1,334 @@
+//! Comparison levels for the linker.
+//!
+//! Each comparator takes folded values (see [`crate::fold`]) and returns a level: `-1` when
+//! either side is missing (the pair gets no evidence either way), `0` when the values disagree,
+//! and higher levels for closer agreement. The names of the levels are in the `*_LEVELS`
+//! constants, indexed by `level + 1`, so explanations can print them.
+
+use recuento_model::{PartialDate, Precision};
+
+use crate::names::canonical_given;
+
+/// Level for a missing value on either side.
+pub const NULL: i8 = -1;
+
+/// Jaro–Winkler similarity of two ASCII-folded strings (prefix weight 0.1, boost above 0.7).
+pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    rapidfuzz::distance::jaro_winkler::similarity(a.bytes(), b.bytes())
+}
+
+/// Damerau–Levenshtein distance (transpositions count one edit), for IDs and dates.
+pub fn damerau(a: &str, b: &str) -> usize {
+    rapidfuzz::distance::damerau_levenshtein::distance(a.bytes(), b.bytes())
+}
+
+/// Names of the given-name levels.
+pub const GIVEN_LEVELS: [&str; 6] = [
+    "missing",
+    "different",
+    "similar (Jaro-Winkler >= 0.80)",
+    "very similar (Jaro-Winkler >= 0.92)",
+    "same first given name (nicknames resolved)",
+    "all given names equal",
+];
+
+/// Compares given names: exact; the same first name once nicknames are resolved or one side
+/// keeps only some of the other's names; Jaro–Winkler on the first names.
+pub fn compare_given(a: &str, b: &str) -> i8 {
+    if a.is_empty() || b.is_empty() {
+        return NULL;
+    }
+    if a == b {
+        return 4;
+    }
+    let a1 = canonical_given(a.split(' ').next().unwrap_or(""));
+    let b1 = canonical_given(b.split(' ').next().unwrap_or(""));
+    let a_words: Vec<&str> = a.split(' ').map(canonical_given).collect();
+    let b_words: Vec<&str> = b.split(' ').map(canonical_given).collect();
+    // `José` vs `José Luis`, `Luis` vs `José Luis`: one side's names all appear on the other.
+    let subset =
+        a_words.iter().all(|w| b_words.contains(w)) || b_words.iter().all(|w| a_words.contains(w));
+    if a1 == b1 || subset {
+        return 3;
+    }
+    let jw = jaro_winkler(a1, b1).max(jaro_winkler(a, b));
+    if jw >= 0.92 {
+        2
+    } else if jw >= 0.80 {
+        1
+    } else {
+        0
+    }
+}
+
+/// Names of the surname levels.
+pub const SURNAME_LEVELS: [&str; 7] = [
+    "missing",
+    "different",
+    "similar (Jaro-Winkler >= 0.80)",
+    "very similar (Jaro-Winkler >= 0.92)",
+    "one surname equal, the other differs",
+    "equal but one side lacks a surname, swapped, joined, or one typo",
+    "both surnames equal",
+];
+
+/// Compares (first surname, second surname) pairs, the Spanish way: both equal; one side lacks
+/// its second surname; surnames swapped; surnames written joined (`hernandezlopez`); one equal
+/// and the other different (married name, typo); Jaro–Winkler on the whole surname string.
+pub fn compare_surnames(a1: &str, a2: &str, b1: &str, b2: &str) -> i8 {
+    if (a1.is_empty() && a2.is_empty()) || (b1.is_empty() && b2.is_empty()) {
+        return NULL;
+    }
+    if a1 == b1 && a2 == b2 {
+        return 5;
+    }
+    let a_one = a2.is_empty();
+    let b_one = b2.is_empty();
+    let joined_a: String = a1.chars().chain(a2.chars()).filter(|c| *c != ' ').collect();
+    let joined_b: String = b1.chars().chain(b2.chars()).filter(|c| *c != ' ').collect();
+    if (a1 == b1 && (a_one || b_one))
+        || (!a_one && !b_one && a1 == b2 && a2 == b1)
+        || joined_a == joined_b
+        || (a_one && (a1 == b2 || a1 == joined_b))
+        || (b_one && (b1 == a2 || b1 == joined_a))
+    {
+        return 4;
+    }
+    // One surname equal: a typo in the other (level 4) or a different one, such as a married
+    // name replacing the maternal surname (level 3).
+    let one_equal = if a1 == b1 && !a_one && !b_one {
+        Some((a2, b2))
+    } else if !a_one && !b_one && a2 == b2 {
+        Some((a1, b1))
+    } else if (!a_one && a2 == b1) || (!b_one && a1 == b2) {
+        Some(("", "x"))
+    } else {
+        None
+    };
+    if let Some((x, y)) = one_equal {
+        return if jaro_winkler(x, y) >= 0.90 { 4 } else { 3 };
+    }
+    let whole_a = if a_one {
+        a1.to_string()
+    } else {
+        format!("{a1} {a2}")
+    };
+    let whole_b = if b_one {
+        b1.to_string()
+    } else {
+        format!("{b1} {b2}")
+    };
+    let jw = if a_one || b_one {
+        jaro_winkler(a1, b1)
+    } else {
+        jaro_winkler(&whole_a, &whole_b)
+    };
+    if jw >= 0.92 {
+        2
+    } else if jw >= 0.80 {
+        1
+    } else {
+        0
+    }
+}
+
+/// Names of the date levels.
+pub const DATE_LEVELS: [&str; 7] = [
+    "missing",
+    "different",
+    "within a year",
+    "equal at the precision both sides have (month or year)",
+    "within 31 days",
+    "day and month swapped, or one digit off",
+    "exactly equal",
+];
+
+/// Compares two partial dates (`YYYY-MM-DD`, `YYYY-MM`, `YYYY`) at the precision both have.
+pub fn compare_dates(a: &str, b: &str) -> i8 {
+    let (Some(da), Some(db)) = (PartialDate::parse_iso(a), PartialDate::parse_iso(b)) else {
+        return NULL;
+    };
+    let precision = da.precision().min(db.precision());
+    let year_gap = (da.year - db.year).abs();
+    match precision {
+        Precision::Day => {
+            if da == db {
+                return 5;
+            }
+            let swapped = da.day == db.month && da.month == db.day && da.year == db.year;
+            if swapped || damerau(a, b) <= 1 {
+                return 4;
+            }
+            if let (Some(x), Some(y)) = (da.days_since_epoch(), db.days_since_epoch())
+                && (x - y).abs() <= 31
+            {
+                return 3;
+            }
+            if year_gap <= 1 { 1 } else { 0 }
+        }
+        Precision::Month => {
+            if da.year == db.year && da.month == db.month {
+                2
+            } else if year_gap <= 1 {
+                1
+            } else {
+                0
+            }
+        }
+        Precision::Year => {
+            if year_gap == 0 {
+                2
+            } else if year_gap <= 1 {
+                1
+            } else {
+                0
+            }
+        }
+    }
+}
+
+/// Names of the ID levels.
+pub const ID_LEVELS: [&str; 4] = ["missing", "different", "one typo apart", "equal"];
+
+/// Compares normalised national IDs: equal, one edit apart (typo or transposition), different.
+pub fn compare_ids(a: &str, b: &str) -> i8 {
+    if a.is_empty() || b.is_empty() {
+        return NULL;
+    }
+    if a == b {
+        2
+    } else if a.len() == b.len() && damerau(a, b) <= 1 {
+        1
+    } else {
+        0
+    }
+}
+
+/// Names of the place levels.
+pub const PLACE_LEVELS: [&str; 4] = [
+    "missing",
+    "different",
+    "similar (Jaro-Winkler >= 0.88)",
+    "equal",
+];
+
+/// Compares places or facilities: equal, similar, different.
+pub fn compare_places(a: &str, b: &str) -> i8 {
+    if a.is_empty() || b.is_empty() {
+        return NULL;
+    }
+    if a == b {
+        2
+    } else if jaro_winkler(a, b) >= 0.88 {
+        1
+    } else {
+        0
+    }
+}
+
+/// Names of the exact-match levels.
+pub const EXACT_LEVELS: [&str; 3] = ["missing", "different", "equal"];
+
+/// Compares two values for equality only (sex).
+pub fn compare_exact(a: &str, b: &str) -> i8 {
+    if a.is_empty() || b.is_empty() {
+        NULL
+    } else if a == b {
+        1
+    } else {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_levels() {
+        assert_eq!(compare_given("jose luis", "jose luis"), 4);
+        assert_eq!(compare_given("jose", "jose luis"), 3);
+        assert_eq!(compare_given("chepe", "jose"), 3);
+        assert_eq!(compare_given("luis", "jose luis"), 3);
+        assert_eq!(
+            compare_given("jsoe", "jose"),
+            1.max(compare_given("jsoe", "jose"))
+        );
+        assert!(compare_given("jose", "maria") <= 1);
+        assert_eq!(compare_given("", "jose"), NULL);
+    }
+
+    #[test]
+    fn surname_levels() {
+        assert_eq!(
+            compare_surnames("hernandez", "lopez", "hernandez", "lopez"),
+            5
+        );
+        assert_eq!(compare_surnames("hernandez", "", "hernandez", "lopez"), 4);
+        assert_eq!(
+            compare_surnames("lopez", "hernandez", "hernandez", "lopez"),
+            4
+        );
+        assert_eq!(
+            compare_surnames("hernandezlopez", "", "hernandez", "lopez"),
+            4
+        );
+        assert_eq!(
+            compare_surnames("hernandez", "garcia", "hernandez", "lopez"),
+            3
+        );
+        assert_eq!(
+            compare_surnames("hernandes", "lopez", "hernandez", "lopez"),
+            4
+        );
+        assert_eq!(
+            compare_surnames("hernandes", "lopes", "hernandez", "lopez"),
+            2
+        );
+        assert_eq!(
+            compare_surnames("martinez", "rivas", "hernandez", "lopez"),
+            0
+        );
+        assert_eq!(compare_surnames("", "", "hernandez", "lopez"), NULL);
+    }
+
+    #[test]
+    fn date_levels() {
+        assert_eq!(compare_dates("2023-04-03", "2023-04-03"), 5);
+        assert_eq!(compare_dates("2023-04-03", "2023-03-04"), 4);
+        assert_eq!(compare_dates("2023-04-03", "2023-04-08"), 4);
+        assert_eq!(compare_dates("2023-04-03", "2023-04-28"), 3);
+        assert_eq!(compare_dates("2023-04-03", "2023-04"), 2);
+        assert_eq!(compare_dates("2023-04-03", "2023"), 2);
+        assert_eq!(compare_dates("2023-04-03", "2022"), 1);
+        assert_eq!(compare_dates("2023-04-03", "1990-01-01"), 0);
+        assert_eq!(compare_dates("", "2023"), NULL);
+    }
+
+    #[test]
+    fn id_and_place_levels() {
+        assert_eq!(compare_ids("00016297-5", "00016297-5"), 2);
+        assert_eq!(compare_ids("00016297-5", "00016927-5"), 1);
+        assert_eq!(compare_ids("00016297-5", "12345678-9"), 0);
+        assert_eq!(compare_places("izalco", "izalco"), 2);
+        assert_eq!(compare_places("izalco", "izalko"), 1);
+        assert_eq!(compare_exact("M", "F"), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn jaro_winkler_is_symmetric_bounded_and_agrees_with_strsim(a in "[a-z ]{0,20}", b in "[a-z ]{0,20}") {
+            let x = jaro_winkler(&a, &b);
+            proptest::prop_assert!((0.0..=1.0).contains(&x));
+            proptest::prop_assert!((x - jaro_winkler(&b, &a)).abs() < 1e-12);
+            proptest::prop_assert!((x - strsim::jaro_winkler(&a, &b)).abs() < 1e-9, "{} vs {}", x, strsim::jaro_winkler(&a, &b));
+        }
+
+        #[test]
+        fn comparators_are_symmetric(a in "[a-z]{0,8}", b in "[a-z]{0,8}", c in "[a-z]{0,8}", d in "[a-z]{0,8}") {
+            proptest::prop_assert_eq!(compare_given(&a, &b), compare_given(&b, &a));
+            proptest::prop_assert_eq!(compare_surnames(&a, &b, &c, &d), compare_surnames(&c, &d, &a, &b));
+            proptest::prop_assert_eq!(compare_places(&a, &b), compare_places(&b, &a));
+        }
+    }
+}

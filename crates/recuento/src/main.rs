@@ -1,0 +1,397 @@
+//! The `recuento` command: a thin CLI over [`recuento::pipeline`].
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use recuento::pipeline::{self, Project};
+use recuento_engine::Engine;
+
+const ABOUT: &str = "Link partial lists of victims into people and estimate how many there are, including those on no list.\n\
+Vincula listas parciales de víctimas en personas y estima cuántas hay en total, incluidas las que no figuran en ninguna lista.";
+
+#[derive(Parser)]
+#[command(name = "recuento", version, about = ABOUT, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct ProjectArg {
+    /// Project folder (holding recuento.toml) / carpeta del proyecto.
+    #[arg(long, short = 'p', default_value = ".")]
+    project: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a project folder with a commented recuento.toml / crear un proyecto.
+    Init {
+        /// Folder to create.
+        dir: PathBuf,
+    },
+    /// Read every list, store snapshots, report problems row by row / importar las listas.
+    Import(ProjectArg),
+    /// Link records into people: out/pairs.parquet, out/persons.csv / vincular registros.
+    Link(ProjectArg),
+    /// Estimate the total: out/estimate.json / estimar el total.
+    Estimate {
+        #[command(flatten)]
+        project: ProjectArg,
+        /// Estimate from a capture-history CSV instead of a project (0/1 column per list, optional `count`).
+        #[arg(long)]
+        histories: Option<PathBuf>,
+        /// Stratum columns of the --histories file, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        strata: Vec<String>,
+        /// Highest order of list interactions (with --histories).
+        #[arg(long, default_value_t = 2)]
+        max_order: usize,
+        /// Print the estimates as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write out/report.html / escribir el informe.
+    Report(ProjectArg),
+    /// import + link + estimate + report.
+    Run(ProjectArg),
+    /// Generate a synthetic scenario with ground truth / generar un escenario sintético.
+    Synth {
+        /// True number of people (including those on no list).
+        #[arg(long, default_value_t = 3000)]
+        persons: usize,
+        /// Seed: the same seed gives the same files.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of lists (2–5).
+        #[arg(long, default_value_t = 5)]
+        lists: usize,
+        /// Folder to write the project to.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Compare out/persons.csv with a truth file / evaluar la vinculación.
+    Eval {
+        /// `list,record_id,person_id` of the true people.
+        #[arg(long)]
+        truth: PathBuf,
+        /// `list,record_id,person_id` predicted (out/persons.csv).
+        #[arg(long)]
+        persons: PathBuf,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Synthetic scenario -> run -> eval, with a short summary / demostración completa.
+    Demo {
+        /// Folder for the demo project.
+        #[arg(long, default_value = "recuento-demo")]
+        out: PathBuf,
+        /// True number of people.
+        #[arg(long, default_value_t = 3000)]
+        persons: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RECUENTO_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A closed pipe (`recuento ... | head`) is not a failure.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> Result<()> {
+    match command {
+        Command::Init { dir } => init(&dir),
+        Command::Import(p) => {
+            let project = Project::open(&p.project)?;
+            let imports = pipeline::import(&project, &Engine::new()).await?;
+            print_imports(&imports);
+            Ok(())
+        }
+        Command::Link(p) => {
+            let project = Project::open(&p.project)?;
+            let s = pipeline::link(&project, &Engine::new()).await?;
+            print_link(&s);
+            Ok(())
+        }
+        Command::Estimate {
+            project,
+            histories,
+            strata,
+            max_order,
+            json,
+        } => {
+            let estimates = match histories {
+                Some(file) => {
+                    let h = recuento::histories::read_csv(&file, &strata)?;
+                    recuento::mse::estimate(
+                        &h,
+                        &recuento::mse::Options {
+                            max_order,
+                            ..Default::default()
+                        },
+                    )
+                }
+                None => {
+                    let project = Project::open(&project.project)?;
+                    pipeline::estimate(&project, &Engine::new()).await?
+                }
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&estimates)?);
+            } else {
+                print_estimates(&estimates, None);
+            }
+            Ok(())
+        }
+        Command::Report(p) => {
+            let project = Project::open(&p.project)?;
+            println!("report: {}", pipeline::report(&project)?.display());
+            Ok(())
+        }
+        Command::Run(p) => {
+            let project = Project::open(&p.project)?;
+            let o = pipeline::run(&project).await?;
+            print_imports(&o.imports);
+            print_link(&o.linkage);
+            print_estimates(&o.estimates, None);
+            println!("report: {}", o.report.display());
+            Ok(())
+        }
+        Command::Synth {
+            persons,
+            seed,
+            lists,
+            out,
+        } => {
+            let s = recuento::synth::generate(
+                &recuento::synth::Options {
+                    persons,
+                    seed,
+                    lists,
+                },
+                &out,
+            )?;
+            println!(
+                "wrote a synthetic project to {}: {} people, {} on at least one list, {} lists ({} records). Truth: truth.csv, scenario.json.",
+                out.display(),
+                s.persons,
+                s.observed,
+                s.lists.len(),
+                s.lists.iter().map(|l| l.records).sum::<usize>()
+            );
+            Ok(())
+        }
+        Command::Eval {
+            truth,
+            persons,
+            json,
+        } => {
+            let e = recuento::eval::evaluate(
+                &recuento::eval::read_assignment(&truth)?,
+                &recuento::eval::read_assignment(&persons)?,
+            );
+            if json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                print_eval(&e);
+            }
+            Ok(())
+        }
+        Command::Demo { out, persons, seed } => demo(&out, persons, seed).await,
+    }
+}
+
+fn init(dir: &Path) -> Result<()> {
+    let path = dir.join("recuento.toml");
+    if path.exists() {
+        bail!(
+            "{} already exists; recuento will not overwrite it",
+            path.display()
+        );
+    }
+    std::fs::create_dir_all(dir.join("lists"))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    std::fs::write(&path, INIT_TEMPLATE)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "created {}: put the lists in {} and describe them in recuento.toml",
+        path.display(),
+        dir.join("lists").display()
+    );
+    Ok(())
+}
+
+const INIT_TEMPLATE: &str = include_str!("init_template.toml");
+
+fn n(x: f64) -> String {
+    let s = (x.round() as i64).to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn print_imports(imports: &[pipeline::ListImport]) {
+    println!("import:");
+    for l in imports {
+        println!(
+            "  {:<14} {:>7} rows read = {:>7} imported + {} not imported; {} problems reported ({})",
+            l.name,
+            n(l.rows_read as f64),
+            n(l.rows_imported as f64),
+            l.rows_not_imported,
+            l.problems,
+            l.encoding
+        );
+    }
+    println!("  problems, row by row: out/import_report.csv");
+}
+
+fn print_link(s: &pipeline::LinkSummary) {
+    println!(
+        "link: {} records, {} candidate pairs, {} links at match probability >= {} -> {} people (EM: {} iterations{})",
+        n(s.records as f64),
+        n(s.candidate_pairs as f64),
+        n(s.links as f64),
+        s.threshold,
+        n(s.persons as f64),
+        s.model.iterations,
+        if s.model.converged {
+            ", converged"
+        } else {
+            ", NOT converged"
+        }
+    );
+    if !s.diagnostics.flagged.is_empty() {
+        println!(
+            "  {} people flagged for review (see the report)",
+            s.diagnostics.flagged.len()
+        );
+    }
+}
+
+fn print_estimates(estimates: &[recuento::mse::Estimate], truth: Option<usize>) {
+    println!("estimate:");
+    for e in estimates {
+        match (e.estimate, e.lower, e.upper) {
+            (Some(x), Some(lo), hi) => {
+                let inside = truth.map(|t| {
+                    if lo <= t as f64 && hi.is_none_or(|h| t as f64 <= h) {
+                        "  (true total inside the interval)"
+                    } else {
+                        "  (true total OUTSIDE the interval)"
+                    }
+                });
+                println!(
+                    "  [{}] {:<20} {:>7}  95% interval {} – {}   observed {}{}",
+                    e.stratum,
+                    e.method,
+                    n(x),
+                    n(lo),
+                    hi.map_or("unbounded".to_string(), n),
+                    n(e.observed as f64),
+                    inside.unwrap_or("")
+                );
+            }
+            _ => println!(
+                "  [{}] {:<20} no estimate: {}",
+                e.stratum,
+                e.method,
+                e.warnings.join(" ")
+            ),
+        }
+    }
+}
+
+fn print_eval(e: &recuento::eval::Evaluation) {
+    println!(
+        "linkage quality over {} records: pairwise precision {:.4}, recall {:.4}, F1 {:.4}; B-cubed precision {:.4}, recall {:.4}; people predicted {} vs true {}",
+        n(e.records as f64),
+        e.precision,
+        e.recall,
+        e.f1,
+        e.bcubed_precision,
+        e.bcubed_recall,
+        n(e.predicted_persons as f64),
+        n(e.true_persons as f64)
+    );
+    if e.unmatched_records > 0 {
+        println!(
+            "  {} records appear in only one of the two files and were not evaluated",
+            e.unmatched_records
+        );
+    }
+}
+
+async fn demo(out: &Path, persons: usize, seed: u64) -> Result<()> {
+    let scenario = recuento::synth::generate(
+        &recuento::synth::Options {
+            persons,
+            seed,
+            lists: 5,
+        },
+        out,
+    )?;
+    println!(
+        "recuento demo: synthetic scenario (seed {seed}) in {}: {} true people, {} on at least one list",
+        out.display(),
+        n(scenario.persons as f64),
+        n(scenario.observed as f64)
+    );
+    let started = Instant::now();
+    let project = Project::open(out)?;
+    let o = pipeline::run(&project).await?;
+    let elapsed = started.elapsed();
+    print_imports(&o.imports);
+    print_link(&o.linkage);
+    let e = recuento::eval::evaluate(
+        &recuento::eval::read_assignment(&out.join("truth.csv"))?,
+        &recuento::eval::read_assignment(&out.join("out").join("persons.csv"))?,
+    );
+    print_eval(&e);
+    print_estimates(&o.estimates, Some(scenario.persons));
+    println!("true total: {} people", n(scenario.persons as f64));
+    println!("report: {}", o.report.display());
+    println!("processing time: {:.1} s", elapsed.as_secs_f64());
+    Ok(())
+}

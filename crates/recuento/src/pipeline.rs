@@ -1,0 +1,562 @@
+//! The stages of a project run: import, link, estimate, report. Each reads the previous stage's
+//! outputs from `out/`, so they can run one at a time (`recuento link`) or together
+//! (`recuento run`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use recuento_engine::Engine;
+use recuento_engine::ingest::{self, RawList};
+use recuento_model::{CaptureHistories, ListSpec, ProjectConfig};
+use recuento_mse::Estimate;
+use recuento_store::{Snapshot, Store};
+use serde::{Deserialize, Serialize};
+
+/// A project folder with its parsed `recuento.toml`.
+pub struct Project {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The parsed settings.
+    pub config: ProjectConfig,
+    /// BLAKE3 of the `recuento.toml` bytes.
+    pub config_hash: String,
+}
+
+impl Project {
+    /// Opens `dir/recuento.toml`.
+    ///
+    /// # Errors
+    /// A missing or invalid `recuento.toml`.
+    pub fn open(dir: &Path) -> Result<Project> {
+        let path = dir.join("recuento.toml");
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!(
+                "cannot read {}: is this a recuento project? (`recuento init DIR` creates one)",
+                path.display()
+            )
+        })?;
+        let text = String::from_utf8(bytes.clone())
+            .with_context(|| format!("{} is not UTF-8 text", path.display()))?;
+        let config =
+            ProjectConfig::from_toml(&text).with_context(|| format!("in {}", path.display()))?;
+        if config.lists.is_empty() {
+            bail!(
+                "{} lists no [[lists]]: add at least one list",
+                path.display()
+            );
+        }
+        if config.lists.len() > 16 {
+            bail!(
+                "{} lists {} lists; recuento handles at most 16",
+                path.display(),
+                config.lists.len()
+            );
+        }
+        Ok(Project {
+            dir: dir.to_path_buf(),
+            config,
+            config_hash: blake3::hash(&bytes).to_hex().to_string(),
+        })
+    }
+
+    /// `dir/out`, created if needed.
+    pub fn out(&self) -> Result<PathBuf> {
+        let out = self.dir.join("out");
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("cannot create {}", out.display()))?;
+        Ok(out)
+    }
+
+    fn store(&self) -> Result<Store> {
+        Ok(Store::open(&self.dir.join("recuento.sqlite"))?)
+    }
+
+    fn list_names(&self) -> Vec<String> {
+        self.config.lists.iter().map(|l| l.name.clone()).collect()
+    }
+}
+
+/// What import found in one list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListImport {
+    /// List name.
+    pub name: String,
+    /// File.
+    pub file: String,
+    /// BLAKE3 of the file (the snapshot).
+    pub hash: String,
+    /// Encoding.
+    pub encoding: String,
+    /// Data rows in the file.
+    pub rows_read: usize,
+    /// Rows imported.
+    pub rows_imported: usize,
+    /// Rows not imported (each is in the import report).
+    pub rows_not_imported: usize,
+    /// Problems reported (rows imported with a flag, and rows not imported).
+    pub problems: usize,
+}
+
+/// Imports every list: snapshots into the store, `out/import_report.csv`, standardised
+/// `out/records.parquet`.
+///
+/// # Errors
+/// A list that cannot be read at all, a bad column mapping, store or write failures.
+pub async fn import(project: &Project, engine: &Engine) -> Result<Vec<ListImport>> {
+    let out = project.out()?;
+    let mut store = project.store()?;
+    let mut loaded: Vec<(ListSpec, RawList)> = Vec::new();
+    let mut report = csv::Writer::from_path(out.join("import_report.csv"))?;
+    report.write_record([
+        "list", "file", "line", "column", "value", "problem", "imported",
+    ])?;
+    let mut summary = Vec::new();
+    for spec in &project.config.lists {
+        let raw = ingest::read_list(spec, &project.dir)?;
+        let problems: Vec<_> = raw
+            .problems
+            .iter()
+            .map(|p| {
+                (
+                    p.line,
+                    p.column.as_str(),
+                    p.value.as_str(),
+                    p.message.as_str(),
+                    p.imported,
+                )
+            })
+            .collect();
+        store.upsert_list(
+            &spec.name,
+            &spec.file,
+            &spec.organisation,
+            &spec.collection,
+            &spec.period,
+        )?;
+        store.add_snapshot(
+            &Snapshot {
+                list: &spec.name,
+                file: &spec.file,
+                hash: &raw.hash,
+                bytes: &raw.bytes,
+                encoding: &raw.encoding,
+                rows_read: raw.rows_read,
+                rows_imported: raw.rows.len(),
+            },
+            &problems,
+        )?;
+        for p in &raw.problems {
+            report.write_record([
+                spec.name.as_str(),
+                spec.file.as_str(),
+                &p.line.to_string(),
+                &p.column,
+                &p.value,
+                &p.message,
+                if p.imported { "yes" } else { "no" },
+            ])?;
+        }
+        summary.push(ListImport {
+            name: spec.name.clone(),
+            file: spec.file.clone(),
+            hash: raw.hash.clone(),
+            encoding: raw.encoding.clone(),
+            rows_read: raw.rows_read,
+            rows_imported: raw.rows.len(),
+            rows_not_imported: raw.rows_not_imported(),
+            problems: raw.problems.len(),
+        });
+        store.audit(
+            "cli",
+            "import",
+            &format!("{} {} {}", spec.name, spec.file, raw.hash),
+        )?;
+        loaded.push((spec.clone(), raw));
+    }
+    report.flush()?;
+    engine.load_records(&loaded, &out).await?;
+    write_json(&out.join("import_summary.json"), &summary)?;
+    Ok(summary)
+}
+
+/// What linkage produced, as written to `out/linkage.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinkSummary {
+    /// Records linked.
+    pub records: usize,
+    /// Candidate pairs scored.
+    pub candidate_pairs: u64,
+    /// Random pairs used for u.
+    pub u_pairs: u64,
+    /// Pairs at or above the threshold.
+    pub links: usize,
+    /// People found.
+    pub persons: usize,
+    /// The threshold.
+    pub threshold: f64,
+    /// Blocking rules and the pairs each generates.
+    pub blocking: Vec<(String, u64)>,
+    /// The trained model.
+    pub model: recuento_fs::Model,
+    /// Comparison names.
+    pub comparisons: Vec<String>,
+    /// Level names per comparison (index = level + 1).
+    pub levels: Vec<Vec<String>>,
+    /// Cluster diagnostics.
+    pub diagnostics: recuento_cluster::Diagnostics,
+    /// Distinct people per list, in configuration order.
+    pub persons_per_list: Vec<(String, usize)>,
+}
+
+async fn ensure_records(project: &Project, engine: &Engine) -> Result<()> {
+    if engine.context().table_exist("records")? {
+        return Ok(());
+    }
+    let path = project.dir.join("out").join("records.parquet");
+    if !path.exists() {
+        bail!(
+            "{} does not exist yet: run `recuento import` first",
+            path.display()
+        );
+    }
+    engine
+        .context()
+        .register_parquet("records", &*path.to_string_lossy(), Default::default())
+        .await?;
+    Ok(())
+}
+
+/// Links the imported records: `out/pairs.parquet`, `out/persons.csv`, `out/linkage.json`.
+///
+/// # Errors
+/// No imported records, bad blocking rules, write failures.
+pub async fn link(project: &Project, engine: &Engine) -> Result<LinkSummary> {
+    ensure_records(project, engine).await?;
+    let out = project.out()?;
+    let lists = project.list_names();
+    let exclude: Vec<String> = project
+        .config
+        .lists
+        .iter()
+        .filter(|l| l.no_duplicates)
+        .map(|l| l.name.clone())
+        .collect();
+    let linked = engine
+        .link(
+            &project.config.linkage,
+            project.config.project.seed,
+            &exclude,
+            &out,
+        )
+        .await?;
+    let n = linked.records.len();
+    // rids are 0..n in record order.
+    let edges: Vec<(usize, usize)> = linked
+        .links
+        .iter()
+        .map(|&(a, b, _)| (a as usize, b as usize))
+        .collect();
+    let person_of = recuento_cluster::connected_components(n, &edges);
+    let list_of: Vec<usize> = linked
+        .records
+        .iter()
+        .map(|(_, l, _)| lists.iter().position(|x| x == l).unwrap_or(0))
+        .collect();
+    let no_dup: Vec<bool> = project
+        .config
+        .lists
+        .iter()
+        .map(|l| l.no_duplicates)
+        .collect();
+    let diagnostics = recuento_cluster::diagnose(&person_of, &list_of, &lists, &no_dup);
+    let width = diagnostics.persons.to_string().len().max(5);
+    let mut w = csv::Writer::from_path(out.join("persons.csv"))?;
+    w.write_record(["list", "record_id", "person_id"])?;
+    for ((_, list, id), p) in linked.records.iter().zip(&person_of) {
+        w.write_record([list.as_str(), id.as_str(), &format!("P{:0width$}", p + 1)])?;
+    }
+    w.flush()?;
+    let persons_per_list = lists
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            let mut ps: Vec<usize> = person_of
+                .iter()
+                .zip(&list_of)
+                .filter(|(_, l)| **l == j)
+                .map(|(p, _)| *p)
+                .collect();
+            ps.sort_unstable();
+            ps.dedup();
+            (name.clone(), ps.len())
+        })
+        .collect();
+    let summary = LinkSummary {
+        records: n,
+        candidate_pairs: linked.candidate_pairs,
+        u_pairs: linked.u_pairs,
+        links: linked.links.len(),
+        persons: diagnostics.persons,
+        threshold: project.config.linkage.threshold,
+        blocking: linked
+            .blocking
+            .iter()
+            .map(|r| (r.rule.clone(), r.pairs))
+            .collect(),
+        model: linked.model,
+        comparisons: linked.comparisons,
+        levels: recuento_engine::COMPARISONS
+            .iter()
+            .map(|c| c.levels.iter().map(|s| s.to_string()).collect())
+            .collect(),
+        diagnostics,
+        persons_per_list,
+    };
+    write_json(&out.join("linkage.json"), &summary)?;
+    project.store()?.audit(
+        "cli",
+        "link",
+        &format!("{} records, {} people", n, summary.persons),
+    )?;
+    Ok(summary)
+}
+
+/// Estimates the total from the linked people: `out/capture_histories.csv`, `out/estimate.json`.
+///
+/// # Errors
+/// No `persons.csv`, write failures.
+pub async fn estimate(project: &Project, engine: &Engine) -> Result<Vec<Estimate>> {
+    let out = project.out()?;
+    let persons_path = out.join("persons.csv");
+    if !persons_path.exists() {
+        bail!(
+            "{} does not exist yet: run `recuento link` first",
+            persons_path.display()
+        );
+    }
+    let assignment = crate::eval::read_assignment(&persons_path)?;
+    let lists = project.list_names();
+    let strata = project.config.estimation.strata.clone();
+    let mut stratum_values: Vec<BTreeMap<(String, String), String>> = Vec::new();
+    if !strata.is_empty() {
+        ensure_records(project, engine).await?;
+        let index = engine.records_index().await?;
+        for s in &strata {
+            let by_rid = engine.record_values(s).await?;
+            stratum_values.push(
+                index
+                    .iter()
+                    .filter_map(|(rid, l, r)| {
+                        by_rid.get(rid).map(|v| ((l.clone(), r.clone()), v.clone()))
+                    })
+                    .collect(),
+            );
+        }
+    }
+    let mut person_ids: BTreeMap<&String, usize> = BTreeMap::new();
+    let mut person_of = Vec::new();
+    let mut list_of = Vec::new();
+    let mut stratum_of = Vec::new();
+    for (key, pid) in &assignment {
+        let next = person_ids.len();
+        person_of.push(*person_ids.entry(pid).or_insert(next));
+        list_of.push(lists.iter().position(|l| *l == key.0).with_context(|| {
+            format!(
+                "{} names list '{}', which recuento.toml does not have",
+                persons_path.display(),
+                key.0
+            )
+        })?);
+        stratum_of.push(stratum_values.iter().map(|m| m.get(key).cloned()).collect());
+    }
+    let histories =
+        crate::histories::from_people(&lists, &strata, &person_of, &list_of, &stratum_of);
+    crate::histories::write_csv(&histories, &out.join("capture_histories.csv"))?;
+    let estimates = estimate_histories(project, &histories);
+    write_json(&out.join("estimate.json"), &estimates)?;
+    project.store()?.audit(
+        "cli",
+        "estimate",
+        &format!("{} people observed", histories.observed()),
+    )?;
+    Ok(estimates)
+}
+
+/// Runs the estimators with the project's settings.
+pub fn estimate_histories(project: &Project, histories: &CaptureHistories) -> Vec<Estimate> {
+    recuento_mse::estimate(histories, &options(&project.config))
+}
+
+/// Estimation options from settings.
+pub fn options(config: &ProjectConfig) -> recuento_mse::Options {
+    recuento_mse::Options {
+        max_order: config.estimation.max_order,
+        criterion: config.estimation.criterion.clone(),
+        ..recuento_mse::Options::default()
+    }
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, stage: &str) -> Result<T> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "{} does not exist yet: run `recuento {stage}` first",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is damaged; run `recuento {stage}` again",
+            path.display()
+        )
+    })
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn file_hash(path: &Path) -> String {
+    std::fs::read(path)
+        .map(|b| blake3::hash(&b).to_hex().to_string())
+        .unwrap_or_else(|_| "missing".into())
+}
+
+/// Writes `out/manifest.json` and `out/report.html`; returns the report's path.
+///
+/// # Errors
+/// Missing outputs of earlier stages, write failures.
+pub fn report(project: &Project) -> Result<PathBuf> {
+    let out = project.out()?;
+    let imports: Vec<ListImport> = read_json(&out.join("import_summary.json"), "import")?;
+    let linkage: LinkSummary = read_json(&out.join("linkage.json"), "link")?;
+    let estimates: Vec<Estimate> = read_json(&out.join("estimate.json"), "estimate")?;
+    let histories = crate::histories::read_csv(
+        &out.join("capture_histories.csv"),
+        &project.config.estimation.strata,
+    )?;
+    let manifest = serde_json::json!({
+        "software": format!("recuento {}", crate::VERSION),
+        "project": project.config.project.name,
+        "seed": project.config.project.seed,
+        "config_blake3": project.config_hash,
+        "settings": project.config,
+        "inputs": imports.iter().map(|l| serde_json::json!({
+            "list": l.name, "file": l.file, "blake3": l.hash, "encoding": l.encoding,
+            "rows_read": l.rows_read, "rows_imported": l.rows_imported, "rows_not_imported": l.rows_not_imported,
+        })).collect::<Vec<_>>(),
+        "review_log": "no review decisions: every link is the model's",
+        "outputs": {
+            "persons.csv": file_hash(&out.join("persons.csv")),
+            "estimate.json": file_hash(&out.join("estimate.json")),
+            "capture_histories.csv": file_hash(&out.join("capture_histories.csv")),
+        },
+    });
+    let manifest_text = serde_json::to_string_pretty(&manifest)?;
+    std::fs::write(out.join("manifest.json"), manifest_text.clone() + "\n")?;
+    let mut parameters = Vec::new();
+    for (k, name) in linkage.comparisons.iter().enumerate() {
+        for (l, (m, u)) in linkage.model.m[k]
+            .iter()
+            .zip(&linkage.model.u[k])
+            .enumerate()
+        {
+            parameters.push(recuento_report::LevelParams {
+                comparison: name.clone(),
+                level: linkage.levels[k].get(l + 1).cloned().unwrap_or_default(),
+                m: *m,
+                u: *u,
+            });
+        }
+    }
+    let data = recuento_report::ReportData {
+        project: project.config.project.name.clone(),
+        version: crate::VERSION.into(),
+        lists: project
+            .config
+            .lists
+            .iter()
+            .zip(&imports)
+            .map(|(spec, imp)| recuento_report::ListInfo {
+                name: spec.name.clone(),
+                organisation: spec.organisation.clone(),
+                collection: spec.collection.clone(),
+                period: spec.period.clone(),
+                file: spec.file.clone(),
+                hash: imp.hash.clone(),
+                encoding: imp.encoding.clone(),
+                rows_read: imp.rows_read,
+                rows_imported: imp.rows_imported,
+                problems: imp.problems,
+                persons: linkage
+                    .persons_per_list
+                    .iter()
+                    .find(|(n, _)| *n == spec.name)
+                    .map_or(0, |p| p.1),
+            })
+            .collect(),
+        histories,
+        records: linkage.records,
+        candidate_pairs: linkage.candidate_pairs,
+        links: linkage.links,
+        persons: linkage.persons,
+        threshold: linkage.threshold,
+        blocking: linkage.blocking.clone(),
+        lambda: linkage.model.lambda,
+        em: (linkage.model.iterations, linkage.model.converged),
+        parameters,
+        cluster_sizes: linkage.diagnostics.size_distribution.clone(),
+        flagged: linkage
+            .diagnostics
+            .flagged
+            .iter()
+            .map(|(p, why)| format!("person {}: {why}", p + 1))
+            .collect(),
+        estimates,
+        manifest: manifest_text,
+    };
+    let path = out.join("report.html");
+    std::fs::write(&path, recuento_report::render(&data))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// Everything a full run produced, for printing.
+pub struct RunOutcome {
+    /// Per-list import results.
+    pub imports: Vec<ListImport>,
+    /// Linkage summary.
+    pub linkage: LinkSummary,
+    /// Estimates.
+    pub estimates: Vec<Estimate>,
+    /// The report.
+    pub report: PathBuf,
+}
+
+/// import -> link -> estimate -> report.
+///
+/// # Errors
+/// As each stage.
+pub async fn run(project: &Project) -> Result<RunOutcome> {
+    let engine = Engine::new();
+    let imports = import(project, &engine).await?;
+    let linkage = link(project, &engine).await?;
+    let estimates = estimate(project, &engine).await?;
+    let report = report(project)?;
+    project.store()?.add_run(
+        "run",
+        crate::VERSION,
+        &project.config_hash,
+        project.config.project.seed,
+        &serde_json::to_string(
+            &serde_json::json!({"persons": linkage.persons, "records": linkage.records}),
+        )?,
+    )?;
+    Ok(RunOutcome {
+        imports,
+        linkage,
+        estimates,
+        report,
+    })
+}
