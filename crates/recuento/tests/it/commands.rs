@@ -1,0 +1,80 @@
+//! Small commands: init, estimate from a capture-history file, eval.
+
+use crate::util::{assert_clear_failure, recuento, text};
+
+#[test]
+fn init_writes_a_commented_config_that_parses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = recuento(tmp.path(), &["init", "proj"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let toml = std::fs::read_to_string(tmp.path().join("proj/recuento.toml")).unwrap();
+    assert!(toml.contains("# "));
+    recuento::model::ProjectConfig::from_toml(&toml).unwrap();
+    // It refuses to overwrite.
+    assert_clear_failure(
+        &recuento(tmp.path(), &["init", "proj"]),
+        &["already exists"],
+    );
+    // Importing before adding the list names the missing file.
+    assert_clear_failure(
+        &recuento(&tmp.path().join("proj"), &["import"]),
+        &["lists/ong.csv"],
+    );
+}
+
+#[test]
+fn estimate_from_a_capture_history_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("h.csv");
+    std::fs::write(
+        &f,
+        "a,b,c,count\n1,0,0,120\n0,1,0,110\n0,0,1,100\n1,1,0,40\n1,0,1,35\n0,1,1,30\n1,1,1,12\n",
+    )
+    .unwrap();
+    let o = recuento(
+        tmp.path(),
+        &["estimate", "--histories", f.to_str().unwrap(), "--json"],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let e = &v[0];
+    assert_eq!(e["stratum"], "all");
+    assert_eq!(e["observed"], 447);
+    let (lo, x, hi) = (
+        e["lower"].as_f64().unwrap(),
+        e["estimate"].as_f64().unwrap(),
+        e["upper"].as_f64().unwrap(),
+    );
+    assert!(447.0 <= lo && lo <= x && x <= hi, "{lo} {x} {hi}");
+    std::fs::write(&f, "a,b\n1,2\n").unwrap();
+    assert_clear_failure(
+        &recuento(
+            tmp.path(),
+            &["estimate", "--histories", f.to_str().unwrap()],
+        ),
+        &["line 2", "expected 0 or 1"],
+    );
+}
+
+#[test]
+fn eval_counts_pairs() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("t.csv"),
+        "list,record_id,person_id\na,1,x\nb,1,x\nb,2,y\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("p.csv"),
+        "list,record_id,person_id\na,1,P1\nb,1,P2\nb,2,P2\n",
+    )
+    .unwrap();
+    let o = recuento(
+        tmp.path(),
+        &["eval", "--truth", "t.csv", "--persons", "p.csv", "--json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["true_pairs"], 1);
+    assert_eq!(v["predicted_pairs"], 1);
+    assert_eq!(v["correct_pairs"], 0);
+}

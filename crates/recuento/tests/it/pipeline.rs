@@ -1,0 +1,169 @@
+//! The whole path on a small synthetic scenario, checked against its truth.
+
+use crate::util::{recuento, text};
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn run_recovers_the_truth_and_is_reproducible() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let o = recuento(
+        tmp.path(),
+        &[
+            "synth",
+            "--persons",
+            "800",
+            "--seed",
+            "11",
+            "--out",
+            a.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let o = recuento(tmp.path(), &["run", "--project", a.to_str().unwrap()]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    for f in [
+        "pairs.parquet",
+        "persons.csv",
+        "estimate.json",
+        "report.html",
+        "manifest.json",
+        "import_report.csv",
+        "records.parquet",
+    ] {
+        assert!(a.join("out").join(f).exists(), "missing out/{f}");
+    }
+
+    // Linkage against the truth.
+    let o = recuento(
+        tmp.path(),
+        &[
+            "eval",
+            "--truth",
+            a.join("truth.csv").to_str().unwrap(),
+            "--persons",
+            a.join("out/persons.csv").to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(o.status.success());
+    let eval: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f1 = eval["f1"].as_f64().unwrap();
+    assert!(f1 >= 0.95, "pairwise F1 {f1}");
+    assert_eq!(
+        eval["unmatched_records"], 0,
+        "every record is in persons.csv"
+    );
+    let predicted = eval["predicted_persons"].as_f64().unwrap();
+    let truth_people = eval["true_persons"].as_f64().unwrap();
+    assert!(
+        (predicted / truth_people - 1.0).abs() < 0.03,
+        "{predicted} vs {truth_people}"
+    );
+
+    // The estimate's interval contains the true total.
+    let scenario = read_json(&a.join("scenario.json"));
+    let total = scenario["persons"].as_f64().unwrap();
+    let estimates = read_json(&a.join("out/estimate.json"));
+    let headline = &estimates[0];
+    for key in ["method", "model", "stratum", "estimate", "lower", "upper"] {
+        assert!(headline.get(key).is_some(), "estimate.json lacks {key}");
+    }
+    let (lo, hi) = (
+        headline["lower"].as_f64().unwrap(),
+        headline["upper"].as_f64().unwrap(),
+    );
+    assert!(
+        lo <= total && total <= hi,
+        "true total {total} outside [{lo}, {hi}]"
+    );
+
+    // The report is one self-contained file.
+    let html = std::fs::read_to_string(a.join("out/report.html")).unwrap();
+    assert!(
+        html.contains("Estimated total") && html.contains("<svg") && html.contains("config_blake3")
+    );
+    assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
+
+    // Same inputs, settings and seed: byte-identical outputs.
+    let b = tmp.path().join("b");
+    assert!(
+        recuento(
+            tmp.path(),
+            &[
+                "synth",
+                "--persons",
+                "800",
+                "--seed",
+                "11",
+                "--out",
+                b.to_str().unwrap()
+            ]
+        )
+        .status
+        .success()
+    );
+    assert!(
+        recuento(tmp.path(), &["run", "--project", b.to_str().unwrap()])
+            .status
+            .success()
+    );
+    for f in [
+        "persons.csv",
+        "estimate.json",
+        "pairs.parquet",
+        "manifest.json",
+        "report.html",
+        "capture_histories.csv",
+    ] {
+        assert_eq!(
+            std::fs::read(a.join("out").join(f)).unwrap(),
+            std::fs::read(b.join("out").join(f)).unwrap(),
+            "out/{f} differs between identical runs"
+        );
+    }
+}
+
+#[test]
+fn stages_run_one_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("p");
+    assert!(
+        recuento(
+            tmp.path(),
+            &[
+                "synth",
+                "--persons",
+                "300",
+                "--seed",
+                "5",
+                "--lists",
+                "3",
+                "--out",
+                p.to_str().unwrap()
+            ]
+        )
+        .status
+        .success()
+    );
+    let ps = p.to_str().unwrap();
+    // Estimating before linking says what to run first.
+    let o = recuento(tmp.path(), &["estimate", "-p", ps]);
+    crate::util::assert_clear_failure(&o, &["recuento link"]);
+    for stage in ["import", "link", "estimate", "report"] {
+        let o = recuento(tmp.path(), &[stage, "-p", ps]);
+        assert!(o.status.success(), "{stage}: {:?}", text(&o));
+    }
+    let persons = std::fs::read_to_string(p.join("out/persons.csv")).unwrap();
+    assert!(persons.starts_with("list,record_id,person_id\n"));
+    // A list without an identifier column gets 1-based row numbers.
+    assert!(
+        persons.lines().any(|l| l.starts_with("movimiento,1,")),
+        "{}",
+        &persons[..200]
+    );
+}
