@@ -308,7 +308,7 @@ fn bisect(f: &dyn Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> f64 {
 
 /// All hierarchical models whose interactions have order at most `max_order`, for `t` lists.
 /// Enumerated exhaustively when there are at most 2^12 candidate sets of terms, otherwise by
-/// forward selection from independence (see [`crate::estimate_loglinear`]).
+/// forward selection from independence ([`forward_selection`]).
 pub fn candidate_terms(t: usize, max_order: usize) -> Vec<u16> {
     (1u16..(1 << t))
         .filter(|m| {
