@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the demo pipeline on several seeds and prints one table: linkage quality against the truth,
+# the headline estimate with its 95% interval next to the true total, and wall time.
+# Usage: bench/demo_seeds.sh [persons] [seeds...]   (defaults: 3000, seeds 1 2 3 4 5 6)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/recuento-target}"
+persons="${1:-3000}"; shift || true
+seeds=("$@"); [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5 6)
+cargo build --locked -q -p recuento
+bin="$CARGO_TARGET_DIR/debug/recuento"
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+printf '| seed | records | people (true) | people found | precision | recall | F1 | estimate | 95%% interval | true total | covered | seconds |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+for s in "${seeds[@]}"; do
+  d="$work/s$s"
+  "$bin" synth --persons "$persons" --seed "$s" --out "$d" >/dev/null
+  start=$(date +%s.%N)
+  "$bin" run -p "$d" >/dev/null
+  end=$(date +%s.%N)
+  "$bin" eval --truth "$d/truth.csv" --persons "$d/out/persons.csv" --json > "$d/eval.json"
+  python3 - "$d" "$s" "$(echo "$end - $start" | bc)" <<'PY'
+import json, sys
+d, seed, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+e = json.load(open(f"{d}/eval.json")); est = json.load(open(f"{d}/out/estimate.json"))[0]
+truth = json.load(open(f"{d}/scenario.json"))["persons"]
+cov = "yes" if est["lower"] <= truth <= est["upper"] else "NO"
+print(f"| {seed} | {e['records']:,} | {e['true_persons']:,} | {e['predicted_persons']:,} | {e['precision']:.4f} | {e['recall']:.4f} | {e['f1']:.4f} | {est['estimate']:,.0f} | {est['lower']:,.0f}–{est['upper']:,.0f} | {truth:,} | {cov} | {secs:.1f} |")
+PY
+done
