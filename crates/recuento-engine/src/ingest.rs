@@ -25,6 +25,8 @@ pub struct Problem {
     pub value: String,
     /// What is wrong, in plain words.
     pub message: String,
+    /// The same in Spanish, for documentation teams.
+    pub message_es: String,
     /// Whether the row was still imported.
     pub imported: bool,
 }
@@ -229,6 +231,7 @@ fn read_csv(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
                         column: String::new(),
                         value: String::new(),
                         message: "the row is empty: there is nothing to import".into(),
+                        message_es: "la fila está vacía: no hay nada que importar".into(),
                         imported: false,
                     });
                     continue;
@@ -243,6 +246,10 @@ fn read_csv(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
                             "the row has {} values but the header has {width} columns; the missing values are left empty",
                             values.len()
                         ),
+                        message_es: format!(
+                            "la fila tiene {} valores pero el encabezado tiene {width} columnas; los valores que faltan quedan vacíos",
+                            values.len()
+                        ),
                         imported: true,
                     });
                     values.resize(width, String::new());
@@ -254,6 +261,10 @@ fn read_csv(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
                         value: short(&extra.join(" | ")),
                         message: format!(
                             "the row has {} values but the header has {width} columns; the extra values (shown here) were not imported — a delimiter inside an unquoted value is the usual cause",
+                            width + extra.len()
+                        ),
+                        message_es: format!(
+                            "la fila tiene {} valores pero el encabezado tiene {width} columnas; los valores de más (mostrados aquí) no se importaron; la causa habitual es un separador dentro de un valor sin comillas",
                             width + extra.len()
                         ),
                         imported: true,
@@ -275,6 +286,9 @@ fn read_csv(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
                         message: format!(
                             "the row has bytes that are not valid {encoding}; they were replaced by '\u{FFFD}' — check the file's encoding (setting `encoding` in recuento.toml)"
                         ),
+                        message_es: format!(
+                            "la fila tiene bytes que no son {encoding} válido; se reemplazaron por '\u{FFFD}': revise la codificación del archivo (ajuste `encoding` en recuento.toml)"
+                        ),
                         imported: true,
                     });
                 }
@@ -289,6 +303,7 @@ fn read_csv(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
                     column: String::new(),
                     value: String::new(),
                     message: format!("the row could not be read ({e}) and was not imported"),
+                    message_es: format!("no se pudo leer la fila ({e}) y no se importó"),
                     imported: false,
                 });
             }
@@ -381,6 +396,7 @@ fn read_excel(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
                         message:
                             "the cell holds a spreadsheet error instead of a value; left empty"
                                 .into(),
+                        message_es: "la celda contiene un error de hoja de cálculo en lugar de un valor; queda vacía".into(),
                         imported: true,
                     });
                     String::new()
@@ -394,6 +410,7 @@ fn read_excel(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
                 column: String::new(),
                 value: String::new(),
                 message: "the row is empty: there is nothing to import".into(),
+                message_es: "la fila está vacía: no hay nada que importar".into(),
                 imported: false,
             });
             continue;
@@ -504,35 +521,46 @@ fn flag_values(spec: &ListSpec, list: &mut RawList) {
             if v.is_empty() {
                 continue;
             }
-            let message = match field {
+            let message: Option<(String, String)> = match field {
                 Field::BirthDate | Field::EventDate => match dates::parse_date(v, order) {
-                    Err(p) => Some(format!("the date {p}; it is treated as missing")),
-                    Ok(Some(d)) if d.swapped => Some(format!(
-                        "day and month seem swapped; read as {}",
-                        d.date
+                    Err(p) => Some((
+                        format!("the date {p}; it is treated as missing"),
+                        format!("la fecha {}; se trata como desconocida", p.es()),
+                    )),
+                    Ok(Some(d)) if d.swapped => Some((
+                        format!("day and month seem swapped; read as {}", d.date),
+                        format!("el día y el mes parecen invertidos; se leyó como {}", d.date),
                     )),
                     _ => None,
                 },
-                Field::Age => parse_age(v)
-                    .is_none()
-                    .then(|| "is not an age in years between 0 and 120; it is treated as missing".to_string()),
-                Field::Sex => normalise_sex(v)
-                    .is_none()
-                    .then(|| "is not a sex recuento knows (M, F, H, hombre, mujer, masculino, femenino); it is treated as missing".to_string()),
+                Field::Age => parse_age(v).is_none().then(|| {
+                    (
+                        "is not an age in years between 0 and 120; it is treated as missing".to_string(),
+                        "no es una edad en años entre 0 y 120; se trata como desconocida".to_string(),
+                    )
+                }),
+                Field::Sex => normalise_sex(v).is_none().then(|| {
+                    (
+                        "is not a sex recuento knows (M, F, H, hombre, mujer, masculino, femenino); it is treated as missing".to_string(),
+                        "no es un sexo que recuento conozca (M, F, H, hombre, mujer, masculino, femenino); se trata como desconocido".to_string(),
+                    )
+                }),
                 Field::NationalId => match ids::normalise_id(v) {
-                    Some(ids::NationalId::Dui { valid: false, .. }) => Some(
+                    Some(ids::NationalId::Dui { valid: false, .. }) => Some((
                         "the DUI's check digit does not agree: probably a typo; kept, and compared allowing one digit of difference".to_string(),
-                    ),
+                        "el dígito verificador del DUI no coincide: probablemente un error de digitación; se conserva y se compara admitiendo un dígito de diferencia".to_string(),
+                    )),
                     _ => None,
                 },
                 _ => None,
             };
-            if let Some(message) = message {
+            if let Some((message, message_es)) = message {
                 problems.push(Problem {
                     line: *line,
                     column: header.clone(),
                     value: short(v),
                     message,
+                    message_es,
                     imported: true,
                 });
             }

@@ -30,6 +30,19 @@ impl std::fmt::Display for DateProblem {
     }
 }
 
+impl DateProblem {
+    /// The same explanation in Spanish, for documentation teams.
+    pub fn es(&self) -> &'static str {
+        match self {
+            DateProblem::Unreadable => {
+                "no es una fecha que recuento pueda leer (ejemplos de fechas aceptadas: 03/04/2023, 2023-04-03, 3 de abril de 2023, abril 2023, 2023)"
+            }
+            DateProblem::NoSuchDay => "indica un día que no existe en el calendario",
+            DateProblem::YearOutOfRange => "tiene un año fuera de 1900–2100",
+        }
+    }
+}
+
 /// A date read from a list, with a note when it was read in an unusual way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedDate {

@@ -108,8 +108,9 @@ pub async fn import(project: &Project, engine: &Engine) -> Result<Vec<ListImport
     let mut store = project.store()?;
     let mut loaded: Vec<(ListSpec, RawList)> = Vec::new();
     let mut report = csv::Writer::from_path(out.join("import_report.csv"))?;
+    // Messages in English with the Spanish beside them: documentation teams read this report.
     report.write_record([
-        "list", "file", "line", "column", "value", "problem", "imported",
+        "list", "file", "line", "column", "value", "problem", "problema", "imported",
     ])?;
     let mut summary = Vec::new();
     for spec in &project.config.lists {
@@ -154,6 +155,7 @@ pub async fn import(project: &Project, engine: &Engine) -> Result<Vec<ListImport
                 &p.column,
                 &p.value,
                 &p.message,
+                &p.message_es,
                 if p.imported { "yes" } else { "no" },
             ])?;
         }
