@@ -718,6 +718,29 @@ mod tests {
         assert_eq!(l.rows.len(), 2);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// No bytes make the reader panic, whatever the format; every row read is imported or
+        /// reported.
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+            text in "[a-zA-Z0-9,;\t\"\n\r é]{0,300}",
+            ext in proptest::sample::select(vec!["csv", "xlsx", "parquet", "ods"]),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            for (i, content) in [bytes.clone(), text.into_bytes()].into_iter().enumerate() {
+                let file = format!("f{i}.{ext}");
+                std::fs::write(dir.path().join(&file), &content).unwrap();
+                if let Ok(l) = read_list(&spec(&file, &[("full_name", "a"), ("event_date", "b")]), dir.path()) {
+                    let not_imported = l.problems.iter().filter(|p| !p.imported).count();
+                    proptest::prop_assert_eq!(l.rows_read, l.rows.len() + not_imported);
+                }
+                let _ = read_list(&spec(&file, &[]), dir.path());
+            }
+        }
+    }
+
     #[test]
     fn excel_serials() {
         assert_eq!(excel_serial_to_iso(45_019.0).unwrap(), "2023-04-03");

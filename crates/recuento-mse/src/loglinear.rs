@@ -270,6 +270,10 @@ pub fn profile_interval(counts: &[f64], t: usize, terms: &Terms, point: f64) -> 
     }
     let n_max = 0.5 * (a + b);
     let l_max = ll(n_max).max(ll(observed));
+    if !l_max.is_finite() {
+        // The complete-table fit failed everywhere: the data give no interval under this model.
+        return (observed, f64::INFINITY);
+    }
     let drop = |n: f64| 2.0 * (l_max - ll(n)) - CHI2_95;
     // Lower bound: bisection on [observed, n_max].
     let lower = if drop(observed) <= 0.0 {

@@ -218,8 +218,8 @@ fn lists_section(h: &mut String, d: &ReportData) {
     );
     for (i, l) in d.lists.iter().enumerate() {
         let y = 10.0 + row_h * i as f64;
-        let wr = 480.0 * l.rows_imported as f64 / max;
-        let wp = 480.0 * l.persons as f64 / max;
+        let wr = 380.0 * l.rows_imported as f64 / max;
+        let wp = 380.0 * l.persons as f64 / max;
         let _ = write!(
             h,
             "<text x=\"150\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"13\">{}</text><rect x=\"160\" y=\"{y:.1}\" width=\"{wr:.1}\" height=\"10\" fill=\"#9ab\"/><rect x=\"160\" y=\"{:.1}\" width=\"{wp:.1}\" height=\"10\" fill=\"#446\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{} records · {} people</text>",
@@ -315,13 +315,13 @@ fn overlap_section(h: &mut String, d: &ReportData) {
 fn linkage_section(h: &mut String, d: &ReportData) {
     let _ = writeln!(
         h,
-        "<h2 id=\"linkage\">Linkage</h2><p>{} records were compared in {} candidate pairs; {} pairs reached a match probability of at least {} and joined the records into {} people. The model (Fellegi–Sunter, trained by EM on comparison patterns) estimates that {:.2}% of candidate pairs are matches; EM ran {} iterations{}.</p>",
+        "<h2 id=\"linkage\">Linkage</h2><p>{} records were compared in {} candidate pairs; {} pairs reached a match probability of at least {} and joined the records into {} people. The model (Fellegi–Sunter: u from random record pairs, m by EM on comparison patterns within each blocking rule) puts the probability that two records picked at random are the same person at {:.2e}; EM ran {} iterations{}.</p>",
         fmt_n(d.records as f64),
         fmt_n(d.candidate_pairs as f64),
         fmt_n(d.links as f64),
         d.threshold,
         fmt_n(d.persons as f64),
-        d.lambda * 100.0,
+        d.lambda,
         d.em.0,
         if d.em.1 {
             " and converged"
