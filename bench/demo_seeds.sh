@@ -10,8 +10,8 @@ seeds=("$@"); [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5 6)
 cargo build --locked -q -p recuento
 bin="$CARGO_TARGET_DIR/debug/recuento"
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
-printf '| seed | records | people (true) | people found | precision | recall | F1 | estimate | 95%% interval | true total | covered | seconds |\n'
-printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+printf '| seed | records | people (true) | people found | precision | recall | F1 | estimate (log-linear, averaged) | 95%% interval | covered | latent-class (LCMCR) | 95%% interval | covered | true total | seconds |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for s in "${seeds[@]}"; do
   d="$work/s$s"
   "$bin" synth --persons "$persons" --seed "$s" --out "$d" >/dev/null
@@ -22,9 +22,15 @@ for s in "${seeds[@]}"; do
   python3 - "$d" "$s" "$(echo "$end - $start" | bc)" <<'PY'
 import json, sys
 d, seed, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
-e = json.load(open(f"{d}/eval.json")); est = json.load(open(f"{d}/out/estimate.json"))[0]
+e = json.load(open(f"{d}/eval.json")); ests = json.load(open(f"{d}/out/estimate.json"))
 truth = json.load(open(f"{d}/scenario.json"))["persons"]
-cov = "yes" if est["lower"] <= truth <= est["upper"] else "NO"
-print(f"| {seed} | {e['records']:,} | {e['true_persons']:,} | {e['predicted_persons']:,} | {e['precision']:.4f} | {e['recall']:.4f} | {e['f1']:.4f} | {est['estimate']:,.0f} | {est['lower']:,.0f}–{est['upper']:,.0f} | {truth:,} | {cov} | {secs:.1f} |")
+def cell(method):
+    x = next((x for x in ests if x["method"] == method and x["stratum"] == "all"), None)
+    if x is None or x["estimate"] is None:
+        return "—", "—", "—"
+    cov = "yes" if x["lower"] <= truth <= x["upper"] else "NO"
+    return f"{x['estimate']:,.0f}", f"{x['lower']:,.0f}–{x['upper']:,.0f}", cov
+a, b = cell("loglinear-averaged"), cell("lcmcr")
+print(f"| {seed} | {e['records']:,} | {e['true_persons']:,} | {e['predicted_persons']:,} | {e['precision']:.4f} | {e['recall']:.4f} | {e['f1']:.4f} | {a[0]} | {a[1]} | {a[2]} | {b[0]} | {b[1]} | {b[2]} | {truth:,} | {secs:.1f} |")
 PY
 done

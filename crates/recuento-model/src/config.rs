@@ -200,6 +200,9 @@ pub struct EstimationConfig {
     /// Stratum columns (see [`STRATUM_KEYS`]); empty for one total.
     #[serde(default)]
     pub strata: Vec<String>,
+    /// Also run the Bayesian latent-class model (LCMCR) with 3 or more lists.
+    #[serde(default)]
+    pub lcmcr: bool,
 }
 
 fn default_max_order() -> usize {
@@ -215,6 +218,7 @@ impl Default for EstimationConfig {
             max_order: default_max_order(),
             criterion: default_criterion(),
             strata: Vec::new(),
+            lcmcr: false,
         }
     }
 }

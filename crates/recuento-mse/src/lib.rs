@@ -8,6 +8,8 @@
 //!   interaction order, the best by AIC or BIC with a profile-likelihood interval, and the
 //!   average over models weighted by the criterion (Buckland, Burnham & Augustin 1997), whose
 //!   interval includes model uncertainty;
+//! * the Bayesian non-parametric latent-class model ([`lcmcr`], opt-in through
+//!   [`Options::lcmcr`]), which absorbs heterogeneity of capture;
 //! * two lists: Chapman's estimator, with a warning about the independence assumption.
 //!
 //! ```
@@ -28,6 +30,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod lcmcr;
 mod linalg;
 pub mod loglinear;
 
@@ -45,6 +48,8 @@ pub struct Options {
     pub criterion: String,
     /// A list with fewer people than this in a stratum is left out of that stratum.
     pub min_list_count: u64,
+    /// Also run the Bayesian latent-class model ([`lcmcr`]) with these settings (3+ lists).
+    pub lcmcr: Option<lcmcr::LcmcrOptions>,
 }
 
 impl Default for Options {
@@ -53,8 +58,30 @@ impl Default for Options {
             max_order: 2,
             criterion: "aic".into(),
             min_list_count: 1,
+            lcmcr: None,
         }
     }
+}
+
+/// Diagnostics of a Bayesian estimate's sampler.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mcmc {
+    /// Split R-hat of N.
+    pub r_hat: f64,
+    /// Effective sample size of N.
+    pub ess: f64,
+    /// Chains run in parallel.
+    pub chains: usize,
+    /// Kept draws over all chains.
+    pub draws: usize,
+    /// Sweeps per chain (burn-in included).
+    pub sweeps: usize,
+    /// Latent classes (truncation).
+    pub classes: usize,
+    /// The seed.
+    pub seed: u64,
+    /// Posterior mean of N.
+    pub mean: f64,
 }
 
 /// One estimate of the total number of people in a stratum.
@@ -87,6 +114,9 @@ pub struct Estimate {
     /// Residual deviance and degrees of freedom (best-model estimates only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deviance: Option<(f64, usize)>,
+    /// Sampler diagnostics (Bayesian estimates only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mcmc: Option<Mcmc>,
     /// Models that entered the average, with their weights (averaged estimates only).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub models: Vec<(String, f64, f64)>,
@@ -115,6 +145,7 @@ impl Estimate {
             aic: None,
             bic: None,
             deviance: None,
+            mcmc: None,
             models: Vec::new(),
             warnings: vec![why],
         }
@@ -210,7 +241,72 @@ fn estimate_stratum(
     if t == 2 {
         return vec![chapman(&counts, label, observed, lists, warnings)];
     }
-    loglinear_estimates(&counts, t, label, observed, lists, warnings, options)
+    let mut out = loglinear_estimates(
+        &counts,
+        t,
+        label,
+        observed,
+        lists.clone(),
+        warnings.clone(),
+        options,
+    );
+    if let Some(o) = &options.lcmcr {
+        out.push(lcmcr_estimate(
+            &counts, t, label, observed, lists, warnings, o,
+        ));
+    }
+    out
+}
+
+fn lcmcr_estimate(
+    counts: &[f64],
+    t: usize,
+    label: &str,
+    observed: u64,
+    lists: Vec<String>,
+    mut warnings: Vec<String>,
+    options: &lcmcr::LcmcrOptions,
+) -> Estimate {
+    let counts: Vec<u64> = counts.iter().map(|c| *c as u64).collect();
+    let r = lcmcr::sample(&counts, t, options);
+    if r.r_hat > 1.05 || r.ess < 200.0 {
+        warnings.push(format!(
+            "the sampler may not have converged (R-hat {:.3}, effective sample size {:.0}); run more sweeps before relying on this interval",
+            r.r_hat, r.ess
+        ));
+    }
+    warnings.push(
+        "the latent-class model absorbs heterogeneity (people more visible to every list) but assumes lists are independent within each class".into(),
+    );
+    Estimate {
+        method: "lcmcr".into(),
+        model: format!(
+            "latent classes, stick-breaking prior truncated at K = {} (Manrique-Vallier 2016)",
+            options.classes
+        ),
+        stratum: label.into(),
+        observed,
+        estimate: Some(r.median),
+        lower: Some(r.lower),
+        upper: Some(r.upper),
+        interval: "posterior 2.5% and 97.5% quantiles; estimate is the posterior median".into(),
+        lists,
+        aic: None,
+        bic: None,
+        deviance: None,
+        mcmc: Some(Mcmc {
+            r_hat: r.r_hat,
+            ess: r.ess,
+            chains: options.chains,
+            draws: r.draws,
+            sweeps: options.burn_in + options.samples,
+            classes: options.classes,
+            seed: options.seed,
+            mean: r.mean,
+        }),
+        models: Vec::new(),
+        warnings,
+    }
 }
 
 /// Chapman's bias-corrected Lincoln–Petersen estimator with Chao's log-normal interval.
@@ -248,6 +344,7 @@ fn chapman(
         aic: None,
         bic: None,
         deviance: None,
+        mcmc: None,
         models: Vec::new(),
         warnings,
     }
@@ -367,6 +464,7 @@ fn loglinear_estimates(
             aic: None,
             bic: None,
             deviance: None,
+            mcmc: None,
             models: listed,
             warnings: avg_warnings,
         },
@@ -383,6 +481,7 @@ fn loglinear_estimates(
             aic: Some(best.aic),
             bic: Some(best.bic),
             deviance: Some((best.fit.deviance, best.df)),
+            mcmc: None,
             models: Vec::new(),
             warnings: best_warnings,
         },

@@ -96,3 +96,27 @@ fn strata_are_estimated_separately_and_together() {
         .collect();
     assert_eq!(strata, vec!["all", "sex=F", "sex=M"]);
 }
+
+#[test]
+fn lcmcr_is_added_when_asked() {
+    let h = simulate(5, 1500, &[0.3, 0.3, 0.3, 0.3]);
+    let options = Options {
+        lcmcr: Some(lcmcr::LcmcrOptions {
+            burn_in: 1_000,
+            samples: 10_000,
+            thin: 5,
+            ..Default::default()
+        }),
+        ..Options::default()
+    };
+    let e = estimate(&h, &options);
+    let l = e
+        .iter()
+        .find(|e| e.method == "lcmcr")
+        .expect("an lcmcr estimate");
+    assert!(
+        l.lower.unwrap() <= 1500.0 && 1500.0 <= l.upper.unwrap(),
+        "{l:?}"
+    );
+    assert!(l.mcmc.as_ref().unwrap().r_hat < 1.1);
+}

@@ -725,7 +725,7 @@ fn project_toml(defs: &[ListDef], options: &Options) -> String {
         }
         s.push('\n');
     }
-    s.push_str("[linkage]\n# Pairs at or above this match probability are linked into one person.\nthreshold = 0.9\n\n[estimation]\nmax_order = 2\ncriterion = \"aic\"\n");
+    s.push_str("[linkage]\n# Pairs at or above this match probability are linked into one person.\nthreshold = 0.9\n\n[estimation]\nmax_order = 2\ncriterion = \"aic\"\n# Also the Bayesian latent-class model (absorbs heterogeneity of capture).\nlcmcr = true\n");
     s
 }
 

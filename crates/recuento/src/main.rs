@@ -50,6 +50,12 @@ enum Command {
         /// Highest order of list interactions (with --histories).
         #[arg(long, default_value_t = 2)]
         max_order: usize,
+        /// Also run the Bayesian latent-class model (with --histories).
+        #[arg(long)]
+        lcmcr: bool,
+        /// Seed of the sampler (with --histories --lcmcr).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
         /// Print the estimates as JSON.
         #[arg(long)]
         json: bool,
@@ -154,15 +160,22 @@ async fn dispatch(command: Command) -> Result<()> {
             histories,
             strata,
             max_order,
+            lcmcr,
+            seed,
             json,
         } => {
             let estimates = match histories {
                 Some(file) => {
                     let h = recuento::histories::read_csv(&file, &strata)?;
+                    let lcmcr = lcmcr.then(|| recuento::mse::lcmcr::LcmcrOptions {
+                        seed,
+                        ..Default::default()
+                    });
                     recuento::mse::estimate(
                         &h,
                         &recuento::mse::Options {
                             max_order,
+                            lcmcr,
                             ..Default::default()
                         },
                     )

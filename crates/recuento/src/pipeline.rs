@@ -395,6 +395,13 @@ pub fn options(config: &ProjectConfig) -> recuento_mse::Options {
     recuento_mse::Options {
         max_order: config.estimation.max_order,
         criterion: config.estimation.criterion.clone(),
+        lcmcr: config
+            .estimation
+            .lcmcr
+            .then(|| recuento_mse::lcmcr::LcmcrOptions {
+                seed: config.project.seed,
+                ..Default::default()
+            }),
         ..recuento_mse::Options::default()
     }
 }

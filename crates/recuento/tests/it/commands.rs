@@ -46,6 +46,32 @@ fn estimate_from_a_capture_history_file() {
         e["upper"].as_f64().unwrap(),
     );
     assert!(447.0 <= lo && lo <= x && x <= hi, "{lo} {x} {hi}");
+    // The latent-class model, on request, with its sampler diagnostics and seed.
+    let o = recuento(
+        tmp.path(),
+        &[
+            "estimate",
+            "--histories",
+            f.to_str().unwrap(),
+            "--lcmcr",
+            "--seed",
+            "3",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let l = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["method"] == "lcmcr")
+        .expect("lcmcr estimate");
+    assert_eq!(l["mcmc"]["seed"], 3);
+    assert!(
+        l["lower"].as_f64().unwrap() >= 447.0 && l["mcmc"]["r_hat"].as_f64().unwrap() < 1.1,
+        "{l}"
+    );
     std::fs::write(&f, "a,b\n1,2\n").unwrap();
     assert_clear_failure(
         &recuento(
