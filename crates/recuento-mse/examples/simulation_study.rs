@@ -48,28 +48,49 @@ fn draw(rng: &mut ChaCha8Rng, scenario: &str) -> CaptureHistories {
     CaptureHistories {
         lists: (1..=T).map(|i| format!("list{i}")).collect(),
         strata: vec![],
-        rows: (1..counts.len()).filter(|&h| counts[h] > 0).map(|h| (vec![], h as u16, counts[h])).collect(),
+        rows: (1..counts.len())
+            .filter(|&h| counts[h] > 0)
+            .map(|h| (vec![], h as u16, counts[h]))
+            .collect(),
     }
 }
 
 fn main() {
-    let replicates: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(50);
+    let replicates: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(50);
     let methods = ["loglinear-averaged", "loglinear-best", "lcmcr"];
-    println!("N = {N}, {T} lists, {replicates} replicates per scenario; relative bias of the point estimate, coverage of the 95% interval, mean interval width");
+    println!(
+        "N = {N}, {T} lists, {replicates} replicates per scenario; relative bias of the point estimate, coverage of the 95% interval, mean interval width"
+    );
     println!();
     println!("| scenario | method | relative bias | coverage | mean width | no estimate |");
     println!("|---|---|---|---|---|---|");
-    for scenario in ["independent", "latent classes", "referral", "subgroup unseen"] {
+    for scenario in [
+        "independent",
+        "latent classes",
+        "referral",
+        "subgroup unseen",
+    ] {
         let mut stats = vec![(0.0f64, 0usize, 0.0f64, 0usize, 0usize); methods.len()];
         for r in 0..replicates {
             let mut rng = ChaCha8Rng::seed_from_u64(1000 + r as u64);
             let h = draw(&mut rng, scenario);
             let options = Options {
-                lcmcr: Some(LcmcrOptions { burn_in: 5_000, samples: 30_000, thin: 5, seed: r as u64, ..LcmcrOptions::default() }),
+                lcmcr: Some(LcmcrOptions {
+                    burn_in: 5_000,
+                    samples: 30_000,
+                    thin: 5,
+                    seed: r as u64,
+                    ..LcmcrOptions::default()
+                }),
                 ..Options::default()
             };
             for e in estimate(&h, &options) {
-                let Some(i) = methods.iter().position(|m| *m == e.method) else { continue };
+                let Some(i) = methods.iter().position(|m| *m == e.method) else {
+                    continue;
+                };
                 let s = &mut stats[i];
                 match (e.estimate, e.lower, e.upper) {
                     (Some(x), Some(lo), Some(hi)) => {

@@ -63,6 +63,17 @@ impl Default for Options {
     }
 }
 
+/// One cell of the capture-pattern table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cell {
+    /// `10110`: on lists 1, 3 and 4 (one digit per list, in list order).
+    pub pattern: String,
+    /// People observed with this pattern.
+    pub observed: u64,
+    /// Expected count under the model.
+    pub fitted: f64,
+}
+
 /// Diagnostics of a Bayesian estimate's sampler.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mcmc {
@@ -114,6 +125,10 @@ pub struct Estimate {
     /// Residual deviance and degrees of freedom (best-model estimates only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deviance: Option<(f64, usize)>,
+    /// The capture-pattern table with the model's fitted values (best-model estimates only):
+    /// one entry per observed pattern, `pattern` written as one 0/1 digit per list in list order.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub cells: Vec<Cell>,
     /// Sampler diagnostics (Bayesian estimates only).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub mcmc: Option<Mcmc>,
@@ -145,6 +160,7 @@ impl Estimate {
             aic: None,
             bic: None,
             deviance: None,
+            cells: Vec::new(),
             mcmc: None,
             models: Vec::new(),
             warnings: vec![why],
@@ -294,6 +310,7 @@ fn lcmcr_estimate(
         aic: None,
         bic: None,
         deviance: None,
+        cells: Vec::new(),
         mcmc: Some(Mcmc {
             r_hat: r.r_hat,
             ess: r.ess,
@@ -344,6 +361,7 @@ fn chapman(
         aic: None,
         bic: None,
         deviance: None,
+        cells: Vec::new(),
         mcmc: None,
         models: Vec::new(),
         warnings,
@@ -464,6 +482,7 @@ fn loglinear_estimates(
             aic: None,
             bic: None,
             deviance: None,
+            cells: Vec::new(),
             mcmc: None,
             models: listed,
             warnings: avg_warnings,
@@ -481,6 +500,16 @@ fn loglinear_estimates(
             aic: Some(best.aic),
             bic: Some(best.bic),
             deviance: Some((best.fit.deviance, best.df)),
+            cells: (1..counts.len())
+                .zip(&best.fit.fitted)
+                .map(|(h, f)| Cell {
+                    pattern: (0..t)
+                        .map(|j| if h & (1 << j) != 0 { '1' } else { '0' })
+                        .collect(),
+                    observed: counts[h] as u64,
+                    fitted: *f,
+                })
+                .collect(),
             mcmc: None,
             models: Vec::new(),
             warnings: best_warnings,
