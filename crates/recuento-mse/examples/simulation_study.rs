@@ -60,7 +60,12 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(50);
-    let methods = ["loglinear-averaged", "loglinear-best", "lcmcr"];
+    let methods = [
+        "loglinear-averaged",
+        "loglinear-best",
+        "Mth Darroch",
+        "lcmcr",
+    ];
     println!(
         "N = {N}, {T} lists, {replicates} replicates per scenario; relative bias of the point estimate, coverage of the 95% interval, mean interval width"
     );

@@ -450,21 +450,17 @@ fn loglinear_estimates(
     avg_warnings.push(
         "log-linear models assume a closed population and model dependence between lists only through the interactions included; heterogeneity that all lists share (some victims more visible to every list) biases the total downwards".into(),
     );
-    let (lo, hi) = loglinear::profile_interval(counts, t, &best.terms, best.estimate);
-    let mut best_warnings = warnings;
+    let mut best_warnings = warnings.clone();
     best_warnings.push(
         "the interval of one selected model ignores the uncertainty of choosing it; prefer the averaged estimate".into(),
     );
-    if hi.is_infinite() {
-        best_warnings.push("the data do not bound the total from above under this model".into());
-    }
     let listed: Vec<(String, f64, f64)> = fits
         .iter()
         .zip(&weights)
         .filter(|(_, w)| **w >= 0.001)
         .map(|(f, w)| (f.terms.describe(&lists), *w, f.estimate))
         .collect();
-    vec![
+    let mut out = vec![
         Estimate {
             method: "loglinear-averaged".into(),
             model: format!(
@@ -478,7 +474,7 @@ fn loglinear_estimates(
             lower: Some(avg_lo),
             upper: Some(avg_hi),
             interval: "log-normal with unconditional variance (Buckland et al. 1997)".into(),
-            lists: lists.clone(),
+            lists: lists.to_vec(),
             aic: None,
             bic: None,
             deviance: None,
@@ -487,34 +483,90 @@ fn loglinear_estimates(
             models: listed,
             warnings: avg_warnings,
         },
-        Estimate {
-            method: "loglinear-best".into(),
-            model: best.terms.describe(&lists),
-            stratum: label.into(),
+        model_estimate(
+            "loglinear-best",
+            best,
+            counts,
+            t,
+            label,
             observed,
-            estimate: Some(best.estimate),
-            lower: Some(lo),
-            upper: hi.is_finite().then_some(hi),
-            interval: "profile likelihood".into(),
-            lists,
-            aic: Some(best.aic),
-            bic: Some(best.bic),
-            deviance: Some((best.fit.deviance, best.df)),
-            cells: (1..counts.len())
-                .zip(&best.fit.fitted)
-                .map(|(h, f)| Cell {
-                    pattern: (0..t)
-                        .map(|j| if h & (1 << j) != 0 { '1' } else { '0' })
-                        .collect(),
-                    observed: counts[h] as u64,
-                    fitted: *f,
-                })
-                .collect(),
-            mcmc: None,
-            models: Vec::new(),
-            warnings: best_warnings,
-        },
-    ]
+            &lists,
+            best_warnings,
+        ),
+    ];
+    // The classic heterogeneity models (Mth: list effects plus one heterogeneity column).
+    for h in loglinear::Heterogeneity::ALL {
+        let terms = loglinear::Terms(Vec::new(), Some(h));
+        match loglinear::fit_model(counts, t, &terms) {
+            Ok(f) if f.missing.is_finite() && f.missing < 1_000.0 * observed as f64 => {
+                let mut w = warnings.clone();
+                if f.fit.beta.last().is_some_and(|b| *b < 0.0) {
+                    w.push(format!(
+                        "the heterogeneity coefficient of {} is negative: the data show no heterogeneity of this form, and the model is not meaningful here",
+                        h.name()
+                    ));
+                }
+                out.push(model_estimate(
+                    "loglinear-heterogeneity",
+                    &f,
+                    counts,
+                    t,
+                    label,
+                    observed,
+                    &lists,
+                    w,
+                ));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// An estimate from one fitted log-linear model, with its profile-likelihood interval and the
+/// capture-pattern table of fitted values.
+#[allow(clippy::too_many_arguments)]
+fn model_estimate(
+    method: &str,
+    fit: &ModelFit,
+    counts: &[f64],
+    t: usize,
+    label: &str,
+    observed: u64,
+    lists: &[String],
+    mut warnings: Vec<String>,
+) -> Estimate {
+    let (lo, hi) = loglinear::profile_interval(counts, t, &fit.terms, fit.estimate);
+    if hi.is_infinite() {
+        warnings.push("the data do not bound the total from above under this model".into());
+    }
+    Estimate {
+        method: method.into(),
+        model: fit.terms.describe(lists),
+        stratum: label.into(),
+        observed,
+        estimate: Some(fit.estimate),
+        lower: Some(lo),
+        upper: hi.is_finite().then_some(hi),
+        interval: "profile likelihood".into(),
+        lists: lists.to_vec(),
+        aic: Some(fit.aic),
+        bic: Some(fit.bic),
+        deviance: Some((fit.fit.deviance, fit.df)),
+        cells: (1..counts.len())
+            .zip(&fit.fit.fitted)
+            .map(|(h, f)| Cell {
+                pattern: (0..t)
+                    .map(|j| if h & (1 << j) != 0 { '1' } else { '0' })
+                    .collect(),
+                observed: counts[h] as u64,
+                fitted: *f,
+            })
+            .collect(),
+        mcmc: None,
+        models: Vec::new(),
+        warnings,
+    }
 }
 
 #[cfg(test)]

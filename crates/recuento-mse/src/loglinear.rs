@@ -12,19 +12,61 @@ use crate::linalg::{cholesky_solve, inverse_00, ln_gamma};
 /// χ²₁ 0.95 quantile: the profile-likelihood drop that bounds a 95% interval.
 pub const CHI2_95: f64 = 3.841_458_820_694_124;
 
-/// One log-linear model: the interaction terms beyond the main effects, as list bitmasks.
+/// One log-linear model: the interaction terms beyond the main effects, as list bitmasks, and an
+/// optional heterogeneity column (model Mth when there are no interactions).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Terms(pub Vec<u16>);
+pub struct Terms(pub Vec<u16>, pub Option<Heterogeneity>);
+
+/// A heterogeneity column f(k), k = number of lists a pattern is on (Rivest & Baillargeon 2007;
+/// the forms of Rcapture's `closedp.t`). Its coefficient models capture probabilities that vary
+/// between people in the same way on every list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Heterogeneity {
+    /// f(k) = 2^k − 1.
+    Poisson2,
+    /// f(k) = k² / 2.
+    Darroch,
+    /// f(k) = −ln(3.5 + k) + ln(3.5).
+    Gamma35,
+}
+
+impl Heterogeneity {
+    /// All forms, in output order.
+    pub const ALL: [Heterogeneity; 3] = [
+        Heterogeneity::Poisson2,
+        Heterogeneity::Darroch,
+        Heterogeneity::Gamma35,
+    ];
+
+    /// f(k).
+    pub fn column(self, k: u32) -> f64 {
+        let k = f64::from(k);
+        match self {
+            Heterogeneity::Poisson2 => 2f64.powf(k) - 1.0,
+            Heterogeneity::Darroch => k * k / 2.0,
+            Heterogeneity::Gamma35 => -(3.5 + k).ln() + 3.5f64.ln(),
+        }
+    }
+
+    /// Rcapture's name of the model with list effects and this column.
+    pub fn name(self) -> &'static str {
+        match self {
+            Heterogeneity::Poisson2 => "Mth Poisson2",
+            Heterogeneity::Darroch => "Mth Darroch",
+            Heterogeneity::Gamma35 => "Mth Gamma3.5",
+        }
+    }
+}
 
 impl Terms {
     /// Number of parameters for `t` lists: intercept + t main effects + interactions.
     pub fn parameters(&self, t: usize) -> usize {
-        1 + t + self.0.len()
+        1 + t + self.0.len() + usize::from(self.1.is_some())
     }
 
     /// A readable name: `independence` or `independence + a:b + a:c`.
     pub fn describe(&self, lists: &[String]) -> String {
-        let mut s = String::from("independence");
+        let mut s = String::from(self.1.map_or("independence", Heterogeneity::name));
         for term in &self.0 {
             let names: Vec<&str> = (0..lists.len())
                 .filter(|i| term & (1 << i) != 0)
@@ -76,6 +118,9 @@ fn design_row(pattern: usize, t: usize, terms: &Terms) -> Vec<f64> {
         row.push(f64::from(u8::from(
             pattern & usize::from(term) == usize::from(term),
         )));
+    }
+    if let Some(h) = terms.1 {
+        row.push(h.column(pattern.count_ones()));
     }
     row
 }
@@ -336,6 +381,7 @@ pub fn all_hierarchical(candidates: &[u16]) -> Option<Vec<Terms>> {
                 .filter(|(i, _)| mask & (1 << i) != 0)
                 .map(|(_, &c)| c)
                 .collect(),
+            None,
         );
         if terms.is_hierarchical() {
             out.push(terms);
@@ -347,7 +393,7 @@ pub fn all_hierarchical(candidates: &[u16]) -> Option<Vec<Terms>> {
 /// Forward selection: from independence, add the hierarchical term that lowers `score` most,
 /// until none does.
 pub fn forward_selection(candidates: &[u16], score: &dyn Fn(&Terms) -> Option<f64>) -> Vec<Terms> {
-    let mut current = Terms(Vec::new());
+    let mut current = Terms(Vec::new(), None);
     let mut visited = vec![current.clone()];
     let mut best = score(&current).unwrap_or(f64::INFINITY);
     loop {
@@ -382,8 +428,8 @@ mod tests {
 
     #[test]
     fn hierarchy_is_enforced() {
-        assert!(Terms(vec![0b011, 0b101, 0b110, 0b111]).is_hierarchical());
-        assert!(!Terms(vec![0b011, 0b111]).is_hierarchical());
+        assert!(Terms(vec![0b011, 0b101, 0b110, 0b111], None).is_hierarchical());
+        assert!(!Terms(vec![0b011, 0b111], None).is_hierarchical());
         let c = candidate_terms(3, 2);
         assert_eq!(c, vec![0b011, 0b101, 0b110]);
         assert_eq!(all_hierarchical(&c).unwrap().len(), 8);
@@ -399,9 +445,9 @@ mod tests {
     fn independence_on_two_lists_is_lincoln_petersen() {
         // n1 = 100, n2 = 80, m = 40: LP estimate = 100 * 80 / 40 = 200.
         let counts = [0.0, 60.0, 40.0, 40.0];
-        let fit = fit_model(&counts, 2, &Terms(vec![])).unwrap();
+        let fit = fit_model(&counts, 2, &Terms(vec![], None)).unwrap();
         assert!((fit.estimate - 200.0).abs() < 1e-6, "{}", fit.estimate);
-        let (lo, hi) = profile_interval(&counts, 2, &Terms(vec![]), fit.estimate);
+        let (lo, hi) = profile_interval(&counts, 2, &Terms(vec![], None), fit.estimate);
         assert!(lo < 200.0 && hi > 200.0 && lo >= 140.0, "{lo} {hi}");
     }
 
@@ -410,7 +456,7 @@ mod tests {
         // Lists 1 and 2 never overlap: the 1:2 interaction is not estimable.
         let counts = [0.0, 10.0, 10.0, 0.0, 10.0, 5.0, 5.0, 0.0];
         assert_eq!(
-            fit_model(&counts, 3, &Terms(vec![0b011])).unwrap_err(),
+            fit_model(&counts, 3, &Terms(vec![0b011], None)).unwrap_err(),
             FitProblem::EmptyMargin(0b011)
         );
     }

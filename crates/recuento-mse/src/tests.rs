@@ -120,3 +120,47 @@ fn lcmcr_is_added_when_asked() {
     );
     assert!(l.mcmc.as_ref().unwrap().r_hat < 1.1);
 }
+
+#[test]
+fn heterogeneity_models_are_reported_and_fit_heterogeneous_data_better() {
+    // Two visibility classes shared by all lists: Mth models should beat independence on AIC.
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let mut counts = vec![0u64; 32];
+    for _ in 0..3000 {
+        let p = if rng.random::<f64>() < 0.3 { 0.5 } else { 0.12 };
+        let mut h = 0usize;
+        for j in 0..5 {
+            if rng.random::<f64>() < p {
+                h |= 1 << j;
+            }
+        }
+        counts[h] += 1;
+    }
+    let h = CaptureHistories {
+        lists: (0..5).map(|i| format!("l{i}")).collect(),
+        strata: vec![],
+        rows: (1..32)
+            .filter(|h| counts[*h] > 0)
+            .map(|h| (vec![], h as u16, counts[h]))
+            .collect(),
+    };
+    let e = estimate(
+        &h,
+        &Options {
+            max_order: 1,
+            ..Options::default()
+        },
+    );
+    let independence = e.iter().find(|e| e.method == "loglinear-best").unwrap();
+    let mth: Vec<&Estimate> = e
+        .iter()
+        .filter(|e| e.method == "loglinear-heterogeneity")
+        .collect();
+    assert_eq!(mth.len(), 3);
+    let names: Vec<&str> = mth.iter().map(|e| e.model.as_str()).collect();
+    assert_eq!(names, vec!["Mth Poisson2", "Mth Darroch", "Mth Gamma3.5"]);
+    let darroch = mth[1];
+    assert!(darroch.aic.unwrap() < independence.aic.unwrap() - 10.0);
+    // Independence underestimates badly; the heterogeneity model moves towards the truth.
+    assert!(darroch.estimate.unwrap() > independence.estimate.unwrap());
+}
