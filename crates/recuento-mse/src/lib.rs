@@ -139,32 +139,51 @@ pub struct Estimate {
     pub warnings: Vec<String>,
 }
 
-impl Estimate {
-    fn refused(
-        method: &str,
-        stratum: &str,
-        observed: u64,
-        lists: Vec<String>,
-        why: String,
-    ) -> Estimate {
+/// One stratum's capture-pattern table, the lists it uses and the warnings so far: what every
+/// estimator reads.
+struct Table<'a> {
+    /// People per capture pattern (index = pattern over the kept lists; index 0 unused).
+    counts: Vec<f64>,
+    /// Number of lists kept.
+    t: usize,
+    /// `all` or `field=value`.
+    label: &'a str,
+    /// People seen by at least one list (including lists left out).
+    observed: u64,
+    /// Names of the lists kept.
+    lists: Vec<String>,
+    /// Warnings that apply to every estimate of the stratum.
+    warnings: Vec<String>,
+}
+
+impl Table<'_> {
+    /// An estimate of `method` with no number yet, carrying the stratum's warnings.
+    fn blank(&self, method: &str) -> Estimate {
         Estimate {
             method: method.into(),
             model: String::new(),
-            stratum: stratum.into(),
-            observed,
+            stratum: self.label.into(),
+            observed: self.observed,
             estimate: None,
             lower: None,
             upper: None,
             interval: String::new(),
-            lists,
+            lists: self.lists.clone(),
             aic: None,
             bic: None,
             deviance: None,
             cells: Vec::new(),
             mcmc: None,
             models: Vec::new(),
-            warnings: vec![why],
+            warnings: self.warnings.clone(),
         }
+    }
+
+    /// No number: `why`, in plain words.
+    fn refused(&self, why: &str) -> Estimate {
+        let mut e = self.blank("loglinear-averaged");
+        e.warnings.push(why.into());
+        e
     }
 }
 
@@ -231,86 +250,61 @@ fn estimate_stratum(
     }
     // People seen only by left-out lists are still people seen.
     counts[0] = 0.0;
-    if t < 2 {
-        return vec![Estimate::refused(
-            "loglinear-averaged",
-            label,
-            observed,
-            lists,
-            "fewer than two lists have people in this stratum: no estimate of the unseen is possible".into(),
-        )];
-    }
-    // Lists that never overlap any other list give no information about the unseen.
-    let overlaps: f64 = (1..counts.len())
-        .filter(|h: &usize| h.count_ones() >= 2)
-        .map(|h| counts[h])
-        .sum();
-    if overlaps == 0.0 {
-        return vec![Estimate::refused(
-            "loglinear-averaged",
-            label,
-            observed,
-            lists,
-            "no person is on more than one list in this stratum: the lists do not overlap, so the number of people on no list cannot be estimated".into(),
-        )];
-    }
-    if t == 2 {
-        return vec![chapman(&counts, label, observed, lists, warnings)];
-    }
-    let mut out = loglinear_estimates(
-        &counts,
+    let table = Table {
+        counts,
         t,
         label,
         observed,
-        lists.clone(),
-        warnings.clone(),
-        options,
-    );
+        lists,
+        warnings,
+    };
+    if t < 2 {
+        return vec![table.refused(
+            "fewer than two lists have people in this stratum: no estimate of the unseen is possible",
+        )];
+    }
+    // Lists that never overlap any other list give no information about the unseen.
+    let overlaps: f64 = (1..table.counts.len())
+        .filter(|h: &usize| h.count_ones() >= 2)
+        .map(|h| table.counts[h])
+        .sum();
+    if overlaps == 0.0 {
+        return vec![table.refused(
+            "no person is on more than one list in this stratum: the lists do not overlap, so the number of people on no list cannot be estimated",
+        )];
+    }
+    if t == 2 {
+        return vec![chapman(&table)];
+    }
+    let mut out = loglinear_estimates(&table, options);
     if let Some(o) = &options.lcmcr {
-        out.push(lcmcr_estimate(
-            &counts, t, label, observed, lists, warnings, o,
-        ));
+        out.push(lcmcr_estimate(&table, o));
     }
     out
 }
 
-fn lcmcr_estimate(
-    counts: &[f64],
-    t: usize,
-    label: &str,
-    observed: u64,
-    lists: Vec<String>,
-    mut warnings: Vec<String>,
-    options: &lcmcr::LcmcrOptions,
-) -> Estimate {
-    let counts: Vec<u64> = counts.iter().map(|c| *c as u64).collect();
-    let r = lcmcr::sample(&counts, t, options);
+fn lcmcr_estimate(table: &Table<'_>, options: &lcmcr::LcmcrOptions) -> Estimate {
+    let counts: Vec<u64> = table.counts.iter().map(|c| *c as u64).collect();
+    let r = lcmcr::sample(&counts, table.t, options);
+    let mut e = table.blank("lcmcr");
     if r.r_hat > 1.05 || r.ess < 200.0 {
-        warnings.push(format!(
+        e.warnings.push(format!(
             "the sampler may not have converged (R-hat {:.3}, effective sample size {:.0}); run more sweeps before relying on this interval",
             r.r_hat, r.ess
         ));
     }
-    warnings.push(
+    e.warnings.push(
         "the latent-class model absorbs heterogeneity (people more visible to every list) but assumes lists are independent within each class".into(),
     );
     Estimate {
-        method: "lcmcr".into(),
         model: format!(
             "latent classes, stick-breaking prior truncated at K = {} (Manrique-Vallier 2016)",
             options.classes
         ),
-        stratum: label.into(),
-        observed,
         estimate: Some(r.median),
         lower: Some(r.lower),
         upper: Some(r.upper),
         interval: "posterior 2.5% and 97.5% quantiles; estimate is the posterior median".into(),
-        lists,
-        aic: None,
-        bic: None,
-        deviance: None,
-        cells: Vec::new(),
         mcmc: Some(Mcmc {
             r_hat: r.r_hat,
             ess: r.ess,
@@ -321,50 +315,35 @@ fn lcmcr_estimate(
             seed: options.seed,
             mean: r.mean,
         }),
-        models: Vec::new(),
-        warnings,
+        ..e
     }
 }
 
 /// Chapman's bias-corrected Lincoln–Petersen estimator with Chao's log-normal interval.
-fn chapman(
-    counts: &[f64],
-    label: &str,
-    observed: u64,
-    lists: Vec<String>,
-    mut warnings: Vec<String>,
-) -> Estimate {
+fn chapman(table: &Table<'_>) -> Estimate {
+    let counts = &table.counts;
     let n1 = counts[1] + counts[3];
     let n2 = counts[2] + counts[3];
     let m = counts[3];
     let n_hat = (n1 + 1.0) * (n2 + 1.0) / (m + 1.0) - 1.0;
     let var = (n1 + 1.0) * (n2 + 1.0) * (n1 - m) * (n2 - m) / ((m + 1.0).powi(2) * (m + 2.0));
-    let (lower, upper) = log_normal_interval(observed as f64, n_hat, var);
-    warnings.push(
+    let (lower, upper) = log_normal_interval(table.observed as f64, n_hat, var);
+    let mut e = table.blank("chapman");
+    e.warnings.push(
         "only two lists: the estimate assumes the lists are independent and every person equally likely to be listed; if one list copies the other, or some people are more visible to both, the true total is higher than this".into(),
     );
     if m < 7.0 {
-        warnings.push(format!(
+        e.warnings.push(format!(
             "only {m} people are on both lists: the estimate is very unstable"
         ));
     }
     Estimate {
-        method: "chapman".into(),
         model: "independence (two lists)".into(),
-        stratum: label.into(),
-        observed,
         estimate: Some(n_hat),
         lower: Some(lower),
         upper: Some(upper),
         interval: "log-normal (Chao 1987)".into(),
-        lists,
-        aic: None,
-        bic: None,
-        deviance: None,
-        cells: Vec::new(),
-        mcmc: None,
-        models: Vec::new(),
-        warnings,
+        ..e
     }
 }
 
@@ -376,15 +355,8 @@ fn log_normal_interval(observed: f64, n_hat: f64, var: f64) -> (f64, f64) {
     (observed + f0 / c, observed + f0 * c)
 }
 
-fn loglinear_estimates(
-    counts: &[f64],
-    t: usize,
-    label: &str,
-    observed: u64,
-    lists: Vec<String>,
-    mut warnings: Vec<String>,
-    options: &Options,
-) -> Vec<Estimate> {
+fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
+    let (counts, t, observed) = (&table.counts[..], table.t, table.observed);
     let use_bic = options.criterion == "bic";
     let crit = |f: &ModelFit| if use_bic { f.bic } else { f.aic };
     let candidates = loglinear::candidate_terms(t, options.max_order);
@@ -405,19 +377,16 @@ fn loglinear_estimates(
             _ => not_estimable += 1,
         }
     }
+    let mut shared = Vec::new();
     if not_estimable > 0 {
-        warnings.push(format!(
+        shared.push(format!(
             "{not_estimable} of {} models could not be fitted (empty or near-empty combinations of lists) and were left out",
             models.len()
         ));
     }
     if fits.is_empty() {
-        return vec![Estimate::refused(
-            "loglinear-averaged",
-            label,
-            observed,
-            lists,
-            "no log-linear model could be fitted: the overlaps between lists are too sparse in this stratum".into(),
+        return vec![table.refused(
+            "no log-linear model could be fitted: the overlaps between lists are too sparse in this stratum",
         )];
     }
     fits.sort_by(|a, b| crit(a).total_cmp(&crit(b)));
@@ -443,81 +412,54 @@ fn loglinear_estimates(
         .map(|f| f.estimate)
         .fold(f64::INFINITY, f64::min);
     let spread_hi = fits.iter().take(10).map(|f| f.estimate).fold(0.0, f64::max);
-    let mut avg_warnings = warnings.clone();
-    avg_warnings.push(format!(
+    let mut averaged = table.blank("loglinear-averaged");
+    averaged.warnings.extend(shared.iter().cloned());
+    averaged.warnings.push(format!(
         "the ten best-fitting models give totals from {spread_lo:.0} to {spread_hi:.0}; the interval includes this model uncertainty"
     ));
-    avg_warnings.push(
+    averaged.warnings.push(
         "log-linear models assume a closed population and model dependence between lists only through the interactions included; heterogeneity that all lists share (some victims more visible to every list) biases the total downwards".into(),
     );
-    let mut best_warnings = warnings.clone();
+    let mut best_warnings = shared.clone();
     best_warnings.push(
         "the interval of one selected model ignores the uncertainty of choosing it; prefer the averaged estimate".into(),
     );
-    let listed: Vec<(String, f64, f64)> = fits
-        .iter()
-        .zip(&weights)
-        .filter(|(_, w)| **w >= 0.001)
-        .map(|(f, w)| (f.terms.describe(&lists), *w, f.estimate))
-        .collect();
     let mut out = vec![
         Estimate {
-            method: "loglinear-averaged".into(),
             model: format!(
                 "average of {} models weighted by {}",
                 fits.len(),
                 options.criterion.to_uppercase()
             ),
-            stratum: label.into(),
-            observed,
             estimate: Some(avg),
             lower: Some(avg_lo),
             upper: Some(avg_hi),
             interval: "log-normal with unconditional variance (Buckland et al. 1997)".into(),
-            lists: lists.to_vec(),
-            aic: None,
-            bic: None,
-            deviance: None,
-            cells: Vec::new(),
-            mcmc: None,
-            models: listed,
-            warnings: avg_warnings,
+            models: fits
+                .iter()
+                .zip(&weights)
+                .filter(|(_, w)| **w >= 0.001)
+                .map(|(f, w)| (f.terms.describe(&table.lists), *w, f.estimate))
+                .collect(),
+            ..averaged
         },
-        model_estimate(
-            "loglinear-best",
-            best,
-            counts,
-            t,
-            label,
-            observed,
-            &lists,
-            best_warnings,
-        ),
+        model_estimate(table, "loglinear-best", best, best_warnings),
     ];
     // The classic heterogeneity models (Mth: list effects plus one heterogeneity column).
     for h in loglinear::Heterogeneity::ALL {
         let terms = loglinear::Terms(Vec::new(), Some(h));
-        match loglinear::fit_model(counts, t, &terms) {
-            Ok(f) if f.missing.is_finite() && f.missing < 1_000.0 * observed as f64 => {
-                let mut w = warnings.clone();
-                if f.fit.beta.last().is_some_and(|b| *b < 0.0) {
-                    w.push(format!(
-                        "the heterogeneity coefficient of {} is negative: the data show no heterogeneity of this form, and the model is not meaningful here",
-                        h.name()
-                    ));
-                }
-                out.push(model_estimate(
-                    "loglinear-heterogeneity",
-                    &f,
-                    counts,
-                    t,
-                    label,
-                    observed,
-                    &lists,
-                    w,
+        if let Ok(f) = loglinear::fit_model(counts, t, &terms)
+            && f.missing.is_finite()
+            && f.missing < 1_000.0 * observed as f64
+        {
+            let mut w = Vec::new();
+            if f.fit.beta.last().is_some_and(|b| *b < 0.0) {
+                w.push(format!(
+                    "the heterogeneity coefficient of {} is negative: the data show no heterogeneity of this form, and the model is not meaningful here",
+                    h.name()
                 ));
             }
-            _ => {}
+            out.push(model_estimate(table, "loglinear-heterogeneity", &f, w));
         }
     }
     out
@@ -525,31 +467,26 @@ fn loglinear_estimates(
 
 /// An estimate from one fitted log-linear model, with its profile-likelihood interval and the
 /// capture-pattern table of fitted values.
-#[allow(clippy::too_many_arguments)]
 fn model_estimate(
+    table: &Table<'_>,
     method: &str,
     fit: &ModelFit,
-    counts: &[f64],
-    t: usize,
-    label: &str,
-    observed: u64,
-    lists: &[String],
-    mut warnings: Vec<String>,
+    warnings: Vec<String>,
 ) -> Estimate {
+    let (counts, t) = (&table.counts, table.t);
     let (lo, hi) = loglinear::profile_interval(counts, t, &fit.terms, fit.estimate);
+    let mut e = table.blank(method);
+    e.warnings.extend(warnings);
     if hi.is_infinite() {
-        warnings.push("the data do not bound the total from above under this model".into());
+        e.warnings
+            .push("the data do not bound the total from above under this model".into());
     }
     Estimate {
-        method: method.into(),
-        model: fit.terms.describe(lists),
-        stratum: label.into(),
-        observed,
+        model: fit.terms.describe(&table.lists),
         estimate: Some(fit.estimate),
         lower: Some(lo),
         upper: hi.is_finite().then_some(hi),
         interval: "profile likelihood".into(),
-        lists: lists.to_vec(),
         aic: Some(fit.aic),
         bic: Some(fit.bic),
         deviance: Some((fit.fit.deviance, fit.df)),
@@ -563,9 +500,7 @@ fn model_estimate(
                 fitted: *f,
             })
             .collect(),
-        mcmc: None,
-        models: Vec::new(),
-        warnings,
+        ..e
     }
 }
 

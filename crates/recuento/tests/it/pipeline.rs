@@ -1,6 +1,6 @@
 //! The whole path on a small synthetic scenario, checked against its truth.
 
-use crate::util::{recuento, text};
+use crate::util::{recuento, synth, text};
 
 fn read_json(path: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -10,19 +10,7 @@ fn read_json(path: &std::path::Path) -> serde_json::Value {
 fn run_recovers_the_truth_and_is_reproducible() {
     let tmp = tempfile::tempdir().unwrap();
     let a = tmp.path().join("a");
-    let o = recuento(
-        tmp.path(),
-        &[
-            "synth",
-            "--persons",
-            "800",
-            "--seed",
-            "11",
-            "--out",
-            a.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "{:?}", text(&o));
+    synth(tmp.path(), &a, 800, 11, 5);
     let o = recuento(tmp.path(), &["run", "--project", a.to_str().unwrap()]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
@@ -91,22 +79,7 @@ fn run_recovers_the_truth_and_is_reproducible() {
 
     // Same inputs, settings and seed: byte-identical outputs.
     let b = tmp.path().join("b");
-    assert!(
-        recuento(
-            tmp.path(),
-            &[
-                "synth",
-                "--persons",
-                "800",
-                "--seed",
-                "11",
-                "--out",
-                b.to_str().unwrap()
-            ]
-        )
-        .status
-        .success()
-    );
+    synth(tmp.path(), &b, 800, 11, 5);
     assert!(
         recuento(tmp.path(), &["run", "--project", b.to_str().unwrap()])
             .status
@@ -132,24 +105,7 @@ fn run_recovers_the_truth_and_is_reproducible() {
 fn stages_run_one_at_a_time() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("p");
-    assert!(
-        recuento(
-            tmp.path(),
-            &[
-                "synth",
-                "--persons",
-                "300",
-                "--seed",
-                "5",
-                "--lists",
-                "3",
-                "--out",
-                p.to_str().unwrap()
-            ]
-        )
-        .status
-        .success()
-    );
+    synth(tmp.path(), &p, 300, 5, 3);
     let ps = p.to_str().unwrap();
     // Estimating before linking says what to run first.
     let o = recuento(tmp.path(), &["estimate", "-p", ps]);

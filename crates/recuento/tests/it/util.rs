@@ -55,3 +55,22 @@ pub fn one_list_project(
     )
     .unwrap();
 }
+
+/// Writes a synthetic project with `recuento synth` and asserts it succeeded.
+pub fn synth(dir: &Path, out: &Path, persons: usize, seed: u64, lists: usize) {
+    let o = recuento(
+        dir,
+        &[
+            "synth",
+            "--persons",
+            &persons.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--lists",
+            &lists.to_string(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+}
