@@ -93,7 +93,7 @@ fn main() {
                 ..Options::default()
             };
             for e in estimate(&h, &options) {
-                let Some(i) = methods.iter().position(|m| *m == e.method) else {
+                let Some(i) = methods.iter().position(|m| *m == e.method || *m == e.model) else {
                     continue;
                 };
                 let s = &mut stats[i];
