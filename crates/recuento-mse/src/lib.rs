@@ -211,6 +211,45 @@ pub fn estimate(histories: &CaptureHistories, options: &Options) -> Vec<Estimate
     out
 }
 
+/// Leave-one-list-out sensitivity: every method again without each list in turn (people seen
+/// only by that list become unseen). A total that moves a lot when one list is left out rests on
+/// that list's overlaps; the report says so. Strata are labelled `all (without LIST)`.
+pub fn leave_one_list_out(histories: &CaptureHistories, options: &Options) -> Vec<Estimate> {
+    let t = histories.lists.len();
+    let mut out = Vec::new();
+    if t < 3 {
+        return out;
+    }
+    for drop in 0..t {
+        let keep: Vec<usize> = (0..t).filter(|&i| i != drop).collect();
+        let mut rows: std::collections::BTreeMap<(Vec<String>, u16), u64> = Default::default();
+        for (values, pattern, n) in &histories.rows {
+            let mut p = 0u16;
+            for (j, &i) in keep.iter().enumerate() {
+                if pattern & (1 << i) != 0 {
+                    p |= 1 << j;
+                }
+            }
+            if p != 0 {
+                *rows.entry((values.clone(), p)).or_default() += n;
+            }
+        }
+        let reduced = CaptureHistories {
+            lists: keep.iter().map(|&i| histories.lists[i].clone()).collect(),
+            strata: Vec::new(),
+            rows: rows
+                .into_iter()
+                .map(|((_, p), n)| (Vec::new(), p, n))
+                .collect(),
+        };
+        for mut e in estimate(&reduced, options) {
+            e.stratum = format!("all (without {})", histories.lists[drop]);
+            out.push(e);
+        }
+    }
+    out
+}
+
 fn estimate_stratum(
     histories: &CaptureHistories,
     stratum: Option<&[String]>,

@@ -164,3 +164,22 @@ fn heterogeneity_models_are_reported_and_fit_heterogeneous_data_better() {
     // Independence underestimates badly; the heterogeneity model moves towards the truth.
     assert!(darroch.estimate.unwrap() > independence.estimate.unwrap());
 }
+
+#[test]
+fn leave_one_list_out_drops_each_list() {
+    let h = simulate(6, 2000, &[0.3, 0.25, 0.35, 0.3]);
+    let e = leave_one_list_out(&h, &Options::default());
+    let strata: std::collections::BTreeSet<&str> = e.iter().map(|e| e.stratum.as_str()).collect();
+    assert_eq!(strata.len(), 4);
+    assert!(strata.contains("all (without l0)"));
+    for x in e.iter().filter(|e| e.method == "loglinear-averaged") {
+        assert_eq!(x.lists.len(), 3);
+        assert!(
+            x.lower.unwrap() <= 2000.0 && 2000.0 <= x.upper.unwrap(),
+            "{x:?}"
+        );
+        assert!(x.observed < h.observed());
+    }
+    // Fewer than three lists: nothing to leave out.
+    assert!(leave_one_list_out(&simulate(1, 100, &[0.5, 0.5]), &Options::default()).is_empty());
+}

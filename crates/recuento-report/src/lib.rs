@@ -92,6 +92,8 @@ pub struct ReportData {
     pub flagged: Vec<String>,
     /// The estimates.
     pub estimates: Vec<Estimate>,
+    /// Leave-one-list-out estimates (empty when not run).
+    pub sensitivity: Vec<Estimate>,
     /// The reproducibility manifest as pretty JSON.
     pub manifest: String,
 }
@@ -151,6 +153,7 @@ pub fn render(d: &ReportData) -> String {
     overlap_section(&mut h, d);
     linkage_section(&mut h, d);
     estimate_section(&mut h, d);
+    sensitivity_section(&mut h, d);
     let _ = write!(
         h,
         "<h2 id=\"manifest\">Reproducibility manifest</h2><p>Anyone holding the same input files (checked by their BLAKE3 hashes), this configuration, the same software version and seed gets byte-identical outputs.</p><pre>{}</pre>\n</body></html>\n",
@@ -456,6 +459,31 @@ fn estimate_section(h: &mut String, d: &ReportData) {
             );
         }
     }
+}
+
+fn sensitivity_section(h: &mut String, d: &ReportData) {
+    if d.sensitivity.is_empty() {
+        return;
+    }
+    h.push_str("<h2 id=\"sensitivity\">Sensitivity: leaving one list out</h2><p>Every method again without each list in turn (people seen only by that list count as unseen). A total that moves far when one list is left out rests on that list's overlaps with the others.</p>");
+    h.push_str("<table><tr><th>Run</th><th>Method</th><th>Model</th><th>Observed</th><th>Estimate</th><th>95% interval</th></tr>\n");
+    for e in &d.sensitivity {
+        let est = e.estimate.map_or("none".to_string(), fmt_n);
+        let ci = match (e.lower, e.upper) {
+            (Some(lo), Some(hi)) => format!("{} – {}", fmt_n(lo), fmt_n(hi)),
+            (Some(lo), None) if e.estimate.is_some() => format!("{} – unbounded", fmt_n(lo)),
+            _ => "—".into(),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{est}</td><td class=\"num\">{ci}</td></tr>",
+            esc(&e.stratum),
+            esc(&e.method),
+            esc(&e.model),
+            fmt_n(e.observed as f64)
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 #[cfg(test)]

@@ -50,6 +50,10 @@ enum Command {
         /// Highest order of list interactions (with --histories).
         #[arg(long, default_value_t = 2)]
         max_order: usize,
+        /// Also estimate without each list in turn (leave-one-list-out); in a project, writes
+        /// out/sensitivity.json, which the report shows.
+        #[arg(long)]
+        sensitivity: bool,
         /// Also run the Bayesian latent-class model (with --histories).
         #[arg(long)]
         lcmcr: bool,
@@ -160,6 +164,7 @@ async fn dispatch(command: Command) -> Result<()> {
             histories,
             strata,
             max_order,
+            sensitivity,
             lcmcr,
             seed,
             json,
@@ -171,18 +176,24 @@ async fn dispatch(command: Command) -> Result<()> {
                         seed,
                         ..Default::default()
                     });
-                    recuento::mse::estimate(
-                        &h,
-                        &recuento::mse::Options {
-                            max_order,
-                            lcmcr,
-                            ..Default::default()
-                        },
-                    )
+                    let options = recuento::mse::Options {
+                        max_order,
+                        lcmcr,
+                        ..Default::default()
+                    };
+                    let mut estimates = recuento::mse::estimate(&h, &options);
+                    if sensitivity {
+                        estimates.extend(recuento::mse::leave_one_list_out(&h, &options));
+                    }
+                    estimates
                 }
                 None => {
                     let project = Project::open(&project.project)?;
-                    pipeline::estimate(&project, &Engine::new()).await?
+                    let mut estimates = pipeline::estimate(&project, &Engine::new()).await?;
+                    if sensitivity {
+                        estimates.extend(pipeline::sensitivity(&project)?);
+                    }
+                    estimates
                 }
             };
             if json {

@@ -385,6 +385,26 @@ pub async fn estimate(project: &Project, engine: &Engine) -> Result<Vec<Estimate
     Ok(estimates)
 }
 
+/// Leave-one-list-out sensitivity from `out/capture_histories.csv`: writes and returns
+/// `out/sensitivity.json`.
+///
+/// # Errors
+/// No capture histories yet (run `recuento estimate`), write failures.
+pub fn sensitivity(project: &Project) -> Result<Vec<Estimate>> {
+    let out = project.out()?;
+    let path = out.join("capture_histories.csv");
+    if !path.exists() {
+        bail!(
+            "{} does not exist yet: run `recuento estimate` first",
+            path.display()
+        );
+    }
+    let histories = crate::histories::read_csv(&path, &project.config.estimation.strata)?;
+    let estimates = recuento_mse::leave_one_list_out(&histories, &options(&project.config));
+    write_json(&out.join("sensitivity.json"), &estimates)?;
+    Ok(estimates)
+}
+
 /// Runs the estimators with the project's settings.
 pub fn estimate_histories(project: &Project, histories: &CaptureHistories) -> Vec<Estimate> {
     recuento_mse::estimate(histories, &options(&project.config))
@@ -445,6 +465,12 @@ pub fn report(project: &Project) -> Result<PathBuf> {
         &out.join("capture_histories.csv"),
         &project.config.estimation.strata,
     )?;
+    // Sensitivity runs are optional (`recuento estimate --sensitivity`).
+    let sensitivity: Vec<Estimate> = if out.join("sensitivity.json").exists() {
+        read_json(&out.join("sensitivity.json"), "estimate --sensitivity")?
+    } else {
+        Vec::new()
+    };
     let manifest = serde_json::json!({
         "software": format!("recuento {}", crate::VERSION),
         "project": project.config.project.name,
@@ -523,6 +549,7 @@ pub fn report(project: &Project) -> Result<PathBuf> {
             .map(|(p, why)| format!("person {}: {why}", p + 1))
             .collect(),
         estimates,
+        sensitivity,
         manifest: manifest_text,
     };
     let path = out.join("report.html");

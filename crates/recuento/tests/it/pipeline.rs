@@ -114,6 +114,23 @@ fn stages_run_one_at_a_time() {
         let o = recuento(tmp.path(), &[stage, "-p", ps]);
         assert!(o.status.success(), "{stage}: {:?}", text(&o));
     }
+    // Leave-one-list-out sensitivity lands in out/sensitivity.json and in the report.
+    let o = recuento(
+        tmp.path(),
+        &["estimate", "-p", ps, "--sensitivity", "--json"],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["stratum"] == "all (without prensa)")
+    );
+    assert!(p.join("out/sensitivity.json").exists());
+    assert!(recuento(tmp.path(), &["report", "-p", ps]).status.success());
+    let html = std::fs::read_to_string(p.join("out/report.html")).unwrap();
+    assert!(html.contains("leaving one list out") && html.contains("all (without prensa)"));
     let persons = std::fs::read_to_string(p.join("out/persons.csv")).unwrap();
     assert!(persons.starts_with("list,record_id,person_id\n"));
     // A list without an identifier column gets 1-based row numbers.
