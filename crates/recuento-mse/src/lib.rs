@@ -137,6 +137,10 @@ pub struct Estimate {
     pub models: Vec<(String, f64, f64)>,
     /// Plain-words warnings: assumptions the data contradict, lists left out, sparse cells.
     pub warnings: Vec<String>,
+    /// Posterior draws of N, chain after chain (Bayesian estimates; kept in memory to sum strata,
+    /// not written out).
+    #[serde(skip)]
+    pub draws: Vec<f64>,
 }
 
 /// One stratum's capture-pattern table, the lists it uses and the warnings so far: what every
@@ -176,6 +180,7 @@ impl Table<'_> {
             mcmc: None,
             models: Vec::new(),
             warnings: self.warnings.clone(),
+            draws: Vec::new(),
         }
     }
 
@@ -207,8 +212,62 @@ pub fn estimate(histories: &CaptureHistories, options: &Options) -> Vec<Estimate
                 options,
             ));
         }
+        if options.lcmcr.is_some() {
+            out.extend(sum_of_strata(&out, histories.stratum_values().len()));
+        }
     }
     out
+}
+
+/// The latent-class total as the sum of the strata's posteriors: draw `i` of the total is the sum
+/// of draw `i` of every stratum (the strata are estimated independently, so this is a draw from
+/// the posterior of the sum).
+fn sum_of_strata(estimates: &[Estimate], strata: usize) -> Option<Estimate> {
+    let parts: Vec<&Estimate> = estimates
+        .iter()
+        .filter(|e| e.method == "lcmcr" && e.stratum != "all")
+        .collect();
+    let first = parts.first()?;
+    let n = first.draws.len();
+    if parts.len() != strata || n == 0 || parts.iter().any(|e| e.draws.len() != n) {
+        let mut e = (*first).clone();
+        e.stratum = "all (sum of strata)".into();
+        e.estimate = None;
+        e.lower = None;
+        e.upper = None;
+        e.mcmc = None;
+        e.draws = Vec::new();
+        e.warnings = vec![format!(
+            "the total cannot be summed over strata: {} of {strata} strata have a latent-class estimate",
+            parts.len()
+        )];
+        return Some(e);
+    }
+    let mut total = vec![0.0; n];
+    for e in &parts {
+        for (t, d) in total.iter_mut().zip(&e.draws) {
+            *t += d;
+        }
+    }
+    let mut sorted = total.clone();
+    sorted.sort_by(f64::total_cmp);
+    let observed = parts.iter().map(|e| e.observed).sum();
+    let mut e = (*first).clone();
+    e.stratum = "all (sum of strata)".into();
+    e.observed = observed;
+    e.estimate = Some(lcmcr::quantile(&sorted, 0.5));
+    e.lower = Some(lcmcr::quantile(&sorted, 0.025));
+    e.upper = Some(lcmcr::quantile(&sorted, 0.975));
+    e.interval = "posterior 2.5% and 97.5% quantiles of the sum of the strata's draws".into();
+    e.mcmc = None;
+    e.warnings = parts
+        .iter()
+        .flat_map(|p| p.warnings.iter().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    e.draws = total;
+    Some(e)
 }
 
 /// Leave-one-list-out sensitivity: every method again without each list in turn (people seen
@@ -354,6 +413,7 @@ fn lcmcr_estimate(table: &Table<'_>, options: &lcmcr::LcmcrOptions) -> Estimate 
             seed: options.seed,
             mean: r.mean,
         }),
+        draws: r.samples.concat(),
         ..e
     }
 }
