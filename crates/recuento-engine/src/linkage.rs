@@ -358,6 +358,38 @@ impl Engine {
         })
     }
 
+    /// Pairs of `pairs_path` (a `pairs.parquet` written by [`Engine::link`]) whose match
+    /// probability is at least `threshold`, as (rid_l, rid_r).
+    ///
+    /// # Errors
+    /// The file is missing or not a pairs table.
+    pub async fn pairs_above(&self, pairs_path: &Path, threshold: f64) -> Result<Vec<(i64, i64)>> {
+        if !self.ctx.table_exist("pairs")? {
+            self.ctx
+                .register_parquet(
+                    "pairs",
+                    &*pairs_path.to_string_lossy(),
+                    ParquetReadOptions::default(),
+                )
+                .await?;
+        }
+        let batches = self
+            .ctx
+            .sql(&format!(
+                "SELECT rid_l, rid_r FROM pairs WHERE match_probability >= {threshold} ORDER BY rid_l, rid_r"
+            ))
+            .await?
+            .collect()
+            .await?;
+        let mut out = Vec::new();
+        for b in &batches {
+            let l = b.column(0).as_primitive::<Int64Type>();
+            let r = b.column(1).as_primitive::<Int64Type>();
+            out.extend((0..b.num_rows()).map(|i| (l.value(i), r.value(i))));
+        }
+        Ok(out)
+    }
+
     /// (rid, list, record_id) of every record, ordered by rid.
     pub async fn records_index(&self) -> Result<Vec<(i64, String, String)>> {
         let batches = self

@@ -203,6 +203,14 @@ pub struct EstimationConfig {
     /// Also run the Bayesian latent-class model (LCMCR) with 3 or more lists.
     #[serde(default)]
     pub lcmcr: bool,
+    /// A list with fewer people than this in a stratum is left out of that stratum (said in the
+    /// output); small lists make sparse tables and unstable estimates.
+    #[serde(default = "default_min_list_count")]
+    pub min_list_count: u64,
+}
+
+fn default_min_list_count() -> u64 {
+    1
 }
 
 fn default_max_order() -> usize {
@@ -219,6 +227,7 @@ impl Default for EstimationConfig {
             criterion: default_criterion(),
             strata: Vec::new(),
             lcmcr: false,
+            min_list_count: default_min_list_count(),
         }
     }
 }

@@ -94,6 +94,8 @@ pub struct ReportData {
     pub estimates: Vec<Estimate>,
     /// Leave-one-list-out estimates (empty when not run).
     pub sensitivity: Vec<Estimate>,
+    /// Alternative linkages: (threshold, links, people, headline estimate); empty when not run.
+    pub linkage_alternatives: Vec<(f64, usize, usize, Estimate)>,
     /// The reproducibility manifest as pretty JSON.
     pub manifest: String,
 }
@@ -154,6 +156,7 @@ pub fn render(d: &ReportData) -> String {
     linkage_section(&mut h, d);
     estimate_section(&mut h, d);
     sensitivity_section(&mut h, d);
+    linkage_uncertainty_section(&mut h, d);
     let _ = write!(
         h,
         "<h2 id=\"manifest\">Reproducibility manifest</h2><p>Anyone holding the same input files (checked by their BLAKE3 hashes), this configuration, the same software version and seed gets byte-identical outputs.</p><pre>{}</pre>\n</body></html>\n",
@@ -481,6 +484,40 @@ fn sensitivity_section(h: &mut String, d: &ReportData) {
             esc(&e.method),
             esc(&e.model),
             fmt_n(e.observed as f64)
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+fn linkage_uncertainty_section(h: &mut String, d: &ReportData) {
+    if d.linkage_alternatives.is_empty() {
+        return;
+    }
+    let totals: Vec<f64> = d
+        .linkage_alternatives
+        .iter()
+        .filter_map(|a| a.3.estimate)
+        .collect();
+    let lo = totals.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = totals.iter().copied().fold(0.0, f64::max);
+    let _ = write!(
+        h,
+        "<h2 id=\"linkage-uncertainty\">Linkage uncertainty</h2><p>The same scored pairs linked at other match-probability thresholds give other sets of people, and other totals: from {} to {} across the thresholds below. A lower threshold merges more records (fewer people, usually a lower total); a higher one splits more.</p>",
+        fmt_n(lo),
+        fmt_n(hi)
+    );
+    h.push_str("<table><tr><th>Threshold</th><th>Links</th><th>People</th><th>Estimate</th><th>95% interval</th></tr>\n");
+    for (threshold, links, persons, e) in &d.linkage_alternatives {
+        let ci = match (e.lower, e.upper) {
+            (Some(lo), Some(hi)) => format!("{} – {}", fmt_n(lo), fmt_n(hi)),
+            _ => "—".into(),
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td class=\"num\">{threshold}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{ci}</td></tr>",
+            fmt_n(*links as f64),
+            fmt_n(*persons as f64),
+            e.estimate.map_or("none".to_string(), fmt_n)
         );
     }
     h.push_str("</table>\n");

@@ -54,6 +54,10 @@ enum Command {
         /// out/sensitivity.json, which the report shows.
         #[arg(long)]
         sensitivity: bool,
+        /// Also re-estimate from the linkages found at several match-probability thresholds
+        /// (project only); writes out/linkage_sensitivity.json, which the report shows.
+        #[arg(long)]
+        linkage_sensitivity: bool,
         /// Also run the Bayesian latent-class model (with --histories).
         #[arg(long)]
         lcmcr: bool,
@@ -165,6 +169,7 @@ async fn dispatch(command: Command) -> Result<()> {
             strata,
             max_order,
             sensitivity,
+            linkage_sensitivity,
             lcmcr,
             seed,
             json,
@@ -189,9 +194,25 @@ async fn dispatch(command: Command) -> Result<()> {
                 }
                 None => {
                     let project = Project::open(&project.project)?;
-                    let mut estimates = pipeline::estimate(&project, &Engine::new()).await?;
+                    let engine = Engine::new();
+                    let mut estimates = pipeline::estimate(&project, &engine).await?;
                     if sensitivity {
                         estimates.extend(pipeline::sensitivity(&project)?);
+                    }
+                    if linkage_sensitivity {
+                        let alternatives = pipeline::linkage_sensitivity(&project, &engine).await?;
+                        if !json {
+                            println!("linkage uncertainty (out/linkage_sensitivity.json):");
+                            for a in &alternatives {
+                                println!(
+                                    "  threshold {:<5} {:>7} links {:>7} people  estimate {}",
+                                    a.threshold,
+                                    n(a.links as f64),
+                                    n(a.persons as f64),
+                                    a.estimate.estimate.map_or("none".into(), n)
+                                );
+                            }
+                        }
                     }
                     estimates
                 }
@@ -337,6 +358,12 @@ fn print_link(s: &pipeline::LinkSummary) {
 fn print_estimates(estimates: &[recuento::mse::Estimate], truth: Option<usize>) {
     println!("estimate:");
     for e in estimates {
+        // The heterogeneity models share a method; their model name says which one.
+        let label = if e.method == "loglinear-heterogeneity" {
+            &e.model
+        } else {
+            &e.method
+        };
         match (e.estimate, e.lower, e.upper) {
             (Some(x), Some(lo), hi) => {
                 let inside = truth.map(|t| {
@@ -349,7 +376,7 @@ fn print_estimates(estimates: &[recuento::mse::Estimate], truth: Option<usize>) 
                 println!(
                     "  [{}] {:<20} {:>7}  95% interval {} – {}   observed {}{}",
                     e.stratum,
-                    e.method,
+                    label,
                     n(x),
                     n(lo),
                     hi.map_or("unbounded".to_string(), n),
@@ -360,7 +387,7 @@ fn print_estimates(estimates: &[recuento::mse::Estimate], truth: Option<usize>) 
             _ => println!(
                 "  [{}] {:<20} no estimate: {}",
                 e.stratum,
-                e.method,
+                label,
                 e.warnings.join(" ")
             ),
         }

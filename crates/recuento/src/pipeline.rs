@@ -405,6 +405,84 @@ pub fn sensitivity(project: &Project) -> Result<Vec<Estimate>> {
     Ok(estimates)
 }
 
+/// The total under one alternative linkage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinkageAlternative {
+    /// Match-probability threshold used to link pairs.
+    pub threshold: f64,
+    /// Pairs linked at that threshold.
+    pub links: usize,
+    /// People found.
+    pub persons: usize,
+    /// The headline estimate (model-averaged log-linear) for all strata together.
+    pub estimate: Estimate,
+}
+
+/// Thresholds tried by [`linkage_sensitivity`] besides the project's own.
+pub const ALTERNATIVE_THRESHOLDS: [f64; 6] = [0.5, 0.7, 0.8, 0.9, 0.95, 0.99];
+
+/// Linkage uncertainty: re-clusters the scored pairs of `out/pairs.parquet` at several
+/// match-probability thresholds and re-estimates the total from each alternative linkage, so the
+/// report can say how far the total moves with the linkage. Writes
+/// `out/linkage_sensitivity.json`.
+///
+/// # Errors
+/// No linkage yet (run `recuento link`), write failures.
+pub async fn linkage_sensitivity(
+    project: &Project,
+    engine: &Engine,
+) -> Result<Vec<LinkageAlternative>> {
+    let out = project.out()?;
+    let pairs = out.join("pairs.parquet");
+    if !pairs.exists() {
+        bail!(
+            "{} does not exist yet: run `recuento link` first",
+            pairs.display()
+        );
+    }
+    ensure_records(project, engine).await?;
+    let index = engine.records_index().await?;
+    let lists = project.list_names();
+    let list_of: Vec<usize> = index
+        .iter()
+        .map(|(_, l, _)| lists.iter().position(|x| x == l).unwrap_or(0))
+        .collect();
+    let mut thresholds: Vec<f64> = ALTERNATIVE_THRESHOLDS.to_vec();
+    thresholds.push(project.config.linkage.threshold);
+    thresholds.sort_by(f64::total_cmp);
+    thresholds.dedup();
+    // The sampler is left out here: the log-linear average is enough to see the spread, and it
+    // keeps the run to seconds.
+    let options = recuento_mse::Options {
+        lcmcr: None,
+        ..options(&project.config)
+    };
+    let mut alternatives = Vec::new();
+    for threshold in thresholds {
+        let links = engine.pairs_above(&pairs, threshold).await?;
+        let edges: Vec<(usize, usize)> = links
+            .iter()
+            .map(|&(a, b)| (a as usize, b as usize))
+            .collect();
+        let person_of = recuento_cluster::connected_components(index.len(), &edges);
+        let histories = crate::histories::from_people(&lists, &[], &person_of, &list_of, &[]);
+        let Some(estimate) = recuento_mse::estimate(&histories, &options)
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        alternatives.push(LinkageAlternative {
+            threshold,
+            links: links.len(),
+            persons: person_of.iter().max().map_or(0, |m| m + 1),
+            estimate,
+        });
+    }
+    write_json(&out.join("linkage_sensitivity.json"), &alternatives)?;
+    Ok(alternatives)
+}
+
 /// Runs the estimators with the project's settings.
 pub fn estimate_histories(project: &Project, histories: &CaptureHistories) -> Vec<Estimate> {
     recuento_mse::estimate(histories, &options(&project.config))
@@ -422,7 +500,7 @@ pub fn options(config: &ProjectConfig) -> recuento_mse::Options {
                 seed: config.project.seed,
                 ..Default::default()
             }),
-        ..recuento_mse::Options::default()
+        min_list_count: config.estimation.min_list_count,
     }
 }
 
@@ -465,6 +543,15 @@ pub fn report(project: &Project) -> Result<PathBuf> {
         &out.join("capture_histories.csv"),
         &project.config.estimation.strata,
     )?;
+    let linkage_alternatives: Vec<LinkageAlternative> =
+        if out.join("linkage_sensitivity.json").exists() {
+            read_json(
+                &out.join("linkage_sensitivity.json"),
+                "estimate --linkage-sensitivity",
+            )?
+        } else {
+            Vec::new()
+        };
     // Sensitivity runs are optional (`recuento estimate --sensitivity`).
     let sensitivity: Vec<Estimate> = if out.join("sensitivity.json").exists() {
         read_json(&out.join("sensitivity.json"), "estimate --sensitivity")?
@@ -550,6 +637,10 @@ pub fn report(project: &Project) -> Result<PathBuf> {
             .collect(),
         estimates,
         sensitivity,
+        linkage_alternatives: linkage_alternatives
+            .iter()
+            .map(|a| (a.threshold, a.links, a.persons, a.estimate.clone()))
+            .collect(),
         manifest: manifest_text,
     };
     let path = out.join("report.html");

@@ -128,9 +128,28 @@ fn stages_run_one_at_a_time() {
             .any(|e| e["stratum"] == "all (without prensa)")
     );
     assert!(p.join("out/sensitivity.json").exists());
+    // Linkage uncertainty: one alternative per threshold, fewer people at lower thresholds.
+    let o = recuento(tmp.path(), &["estimate", "-p", ps, "--linkage-sensitivity"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let alts: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.join("out/linkage_sensitivity.json")).unwrap(),
+    )
+    .unwrap();
+    let alts = alts.as_array().unwrap();
+    assert_eq!(
+        alts.len(),
+        6,
+        "0.5 0.7 0.8 0.9 0.95 0.99 (0.9 is the project's own)"
+    );
+    let people: Vec<u64> = alts
+        .iter()
+        .map(|a| a["persons"].as_u64().unwrap())
+        .collect();
+    assert!(people.windows(2).all(|w| w[0] <= w[1]), "{people:?}");
     assert!(recuento(tmp.path(), &["report", "-p", ps]).status.success());
     let html = std::fs::read_to_string(p.join("out/report.html")).unwrap();
     assert!(html.contains("leaving one list out") && html.contains("all (without prensa)"));
+    assert!(html.contains("Linkage uncertainty"));
     let persons = std::fs::read_to_string(p.join("out/persons.csv")).unwrap();
     assert!(persons.starts_with("list,record_id,person_id\n"));
     // A list without an identifier column gets 1-based row numbers.
