@@ -28,7 +28,7 @@ use recuento_model::PartialDate;
 use serde::Serialize;
 
 use corrupt::{ErrorProfile, Written, write_person};
-use people::{FACILITIES, Person};
+use people::FACILITIES;
 
 /// Errors writing a scenario.
 #[derive(Debug, thiserror::Error)]
@@ -301,7 +301,7 @@ pub fn generate(options: &Options, dir: &Path) -> Result<Scenario> {
         }
         rows.shuffle(&mut rng);
         let path = lists_dir.join(d.file);
-        let ids = write_list(&mut rng, d, &rows, &people, &path)?;
+        let ids = write_list(&mut rng, d, &rows, &path)?;
         for ((i, _), id) in rows.iter().zip(&ids) {
             truth.push((d.name.to_string(), id.clone(), people[*i].id.clone()));
         }
@@ -395,10 +395,8 @@ fn write_list(
     rng: &mut ChaCha8Rng,
     d: &ListDef,
     rows: &[(usize, Written)],
-    people: &[Person],
     path: &Path,
 ) -> Result<Vec<String>> {
-    let _ = people;
     let err = |e: csv::Error| Error::Io {
         path: path.display().to_string(),
         source: e.into(),
