@@ -441,7 +441,12 @@ fn estimate_section(h: &mut String, d: &ReportData) {
                 h,
                 "<text x=\"160\" y=\"{:.0}\" text-anchor=\"end\" font-size=\"12\">{}</text><line x1=\"{:.1}\" y1=\"{y:.0}\" x2=\"{:.1}\" y2=\"{y:.0}\" stroke=\"#446\" stroke-width=\"3\"/><circle cx=\"{:.1}\" cy=\"{y:.0}\" r=\"5\" fill=\"#446\"/><text x=\"{:.1}\" y=\"{:.0}\" font-size=\"11\">{}</text>",
                 y + 4.0,
-                esc(&e.method),
+                // The heterogeneity models share a method; their model name says which one.
+                esc(if e.method == "loglinear-heterogeneity" {
+                    &e.model
+                } else {
+                    &e.method
+                }),
                 x(el),
                 x(eh),
                 x(e.estimate.unwrap_or(lo)),
