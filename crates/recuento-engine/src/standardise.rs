@@ -136,7 +136,9 @@ WITH s AS (
     raw_age AS age,
     std_id(raw_national_id) AS national_id,
     facility_key(raw_facility) AS facility,
-    fold_text(raw_place) AS place
+    fold_text(raw_place) AS place,
+    raw_full_name, raw_given_names, raw_surname1, raw_surname2, raw_surnames, raw_alias, raw_sex,
+    raw_birth_date, raw_age, raw_national_id, raw_event_date, raw_place, raw_facility
   FROM raw
 )
 SELECT rid, list, record_id, line, given, surname1, surname2, married, alias, sex,
@@ -147,7 +149,10 @@ SELECT rid, list, record_id, line, given, surname1, surname2, married, alias, se
   surname2 AS surname2_key,
   phonetic_key(surname1) AS surname1_phonetic,
   substr(coalesce(birth_date_written, birth_from_age(age, event_date)), 1, 4) AS birth_year,
-  CASE WHEN length(event_date) >= 7 THEN substr(event_date, 1, 7) END AS event_month
+  CASE WHEN length(event_date) >= 7 THEN substr(event_date, 1, 7) END AS event_month,
+  -- The mapped values exactly as read, for reviewers and audits.
+  raw_full_name, raw_given_names, raw_surname1, raw_surname2, raw_surnames, raw_alias, raw_sex,
+  raw_birth_date, raw_age, raw_national_id, raw_event_date, raw_place, raw_facility
 FROM s
 ORDER BY rid
 ";
