@@ -316,33 +316,7 @@ impl Engine {
             )
             .await?;
         let _ = self.ctx.deregister_table("pairs")?;
-        self.ctx
-            .register_parquet(
-                "pairs",
-                &*pairs_path.to_string_lossy(),
-                ParquetReadOptions::default(),
-            )
-            .await?;
-        let batches = self
-            .ctx
-            .sql(&format!(
-                "SELECT rid_l, rid_r, match_probability FROM pairs WHERE match_probability >= {} ORDER BY rid_l, rid_r",
-                config.threshold
-            ))
-            .await?
-            .collect()
-            .await?;
-        let mut links = Vec::new();
-        for b in &batches {
-            let l = b.column(0).as_primitive::<Int64Type>();
-            let r = b.column(1).as_primitive::<Int64Type>();
-            let p = b
-                .column(2)
-                .as_primitive::<datafusion::arrow::datatypes::Float64Type>();
-            for i in 0..b.num_rows() {
-                links.push((l.value(i), r.value(i), p.value(i)));
-            }
-        }
+        let links = self.pairs_above(&pairs_path, config.threshold).await?;
         let records = self.records_index().await?;
         std::fs::remove_file(&comparisons_path).ok();
         let _ = self.ctx.deregister_table("comparisons")?;
@@ -359,11 +333,15 @@ impl Engine {
     }
 
     /// Pairs of `pairs_path` (a `pairs.parquet` written by [`Engine::link`]) whose match
-    /// probability is at least `threshold`, as (rid_l, rid_r).
+    /// probability is at least `threshold`, as (rid_l, rid_r, match probability).
     ///
     /// # Errors
     /// The file is missing or not a pairs table.
-    pub async fn pairs_above(&self, pairs_path: &Path, threshold: f64) -> Result<Vec<(i64, i64)>> {
+    pub async fn pairs_above(
+        &self,
+        pairs_path: &Path,
+        threshold: f64,
+    ) -> Result<Vec<(i64, i64, f64)>> {
         if !self.ctx.table_exist("pairs")? {
             self.ctx
                 .register_parquet(
@@ -376,7 +354,7 @@ impl Engine {
         let batches = self
             .ctx
             .sql(&format!(
-                "SELECT rid_l, rid_r FROM pairs WHERE match_probability >= {threshold} ORDER BY rid_l, rid_r"
+                "SELECT rid_l, rid_r, match_probability FROM pairs WHERE match_probability >= {threshold} ORDER BY rid_l, rid_r"
             ))
             .await?
             .collect()
@@ -385,7 +363,10 @@ impl Engine {
         for b in &batches {
             let l = b.column(0).as_primitive::<Int64Type>();
             let r = b.column(1).as_primitive::<Int64Type>();
-            out.extend((0..b.num_rows()).map(|i| (l.value(i), r.value(i))));
+            let p = b
+                .column(2)
+                .as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+            out.extend((0..b.num_rows()).map(|i| (l.value(i), r.value(i), p.value(i))));
         }
         Ok(out)
     }

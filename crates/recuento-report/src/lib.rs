@@ -390,24 +390,7 @@ fn linkage_section(h: &mut String, d: &ReportData) {
 
 fn estimate_section(h: &mut String, d: &ReportData) {
     h.push_str("<h2 id=\"estimate\">Estimate of the total</h2><p>Multiple systems estimation uses how the lists overlap to estimate how many people no list recorded. Every number comes with its 95% interval.</p>");
-    h.push_str("<table><tr><th>Stratum</th><th>Method</th><th>Model</th><th>Observed</th><th>Estimate</th><th>95% interval</th></tr>\n");
-    for e in &d.estimates {
-        let est = e.estimate.map_or("none".to_string(), fmt_n);
-        let ci = match (e.lower, e.upper) {
-            (Some(lo), Some(hi)) => format!("{} – {}", fmt_n(lo), fmt_n(hi)),
-            (Some(lo), None) if e.estimate.is_some() => format!("{} – unbounded", fmt_n(lo)),
-            _ => "—".into(),
-        };
-        let _ = writeln!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{est}</td><td class=\"num\">{ci}</td></tr>",
-            esc(&e.stratum),
-            esc(&e.method),
-            esc(&e.model),
-            fmt_n(e.observed as f64)
-        );
-    }
-    h.push_str("</table>\n");
+    estimate_table(h, "Stratum", &d.estimates);
     // Interval plot of the estimates for all strata together.
     let all: Vec<&Estimate> = d
         .estimates
@@ -474,8 +457,16 @@ fn sensitivity_section(h: &mut String, d: &ReportData) {
         return;
     }
     h.push_str("<h2 id=\"sensitivity\">Sensitivity: leaving one list out</h2><p>Every method again without each list in turn (people seen only by that list count as unseen). A total that moves far when one list is left out rests on that list's overlaps with the others.</p>");
-    h.push_str("<table><tr><th>Run</th><th>Method</th><th>Model</th><th>Observed</th><th>Estimate</th><th>95% interval</th></tr>\n");
-    for e in &d.sensitivity {
+    estimate_table(h, "Run", &d.sensitivity);
+}
+
+/// A table of estimates, one row each; `first` names the first column (stratum or run).
+fn estimate_table(h: &mut String, first: &str, estimates: &[Estimate]) {
+    let _ = writeln!(
+        h,
+        "<table><tr><th>{first}</th><th>Method</th><th>Model</th><th>Observed</th><th>Estimate</th><th>95% interval</th></tr>"
+    );
+    for e in estimates {
         let est = e.estimate.map_or("none".to_string(), fmt_n);
         let ci = match (e.lower, e.upper) {
             (Some(lo), Some(hi)) => format!("{} – {}", fmt_n(lo), fmt_n(hi)),

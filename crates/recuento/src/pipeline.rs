@@ -462,7 +462,7 @@ pub async fn linkage_sensitivity(
         let links = engine.pairs_above(&pairs, threshold).await?;
         let edges: Vec<(usize, usize)> = links
             .iter()
-            .map(|&(a, b)| (a as usize, b as usize))
+            .map(|&(a, b, _)| (a as usize, b as usize))
             .collect();
         let person_of = recuento_cluster::connected_components(index.len(), &edges);
         let histories = crate::histories::from_people(&lists, &[], &person_of, &list_of, &[]);
