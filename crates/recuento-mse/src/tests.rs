@@ -97,10 +97,9 @@ fn strata_are_estimated_separately_and_together() {
     assert_eq!(strata, vec!["all", "sex=F", "sex=M"]);
 }
 
-#[test]
-fn lcmcr_is_added_when_asked() {
-    let h = simulate(5, 1500, &[0.3, 0.3, 0.3, 0.3]);
-    let options = Options {
+/// Options with a short latent-class run, enough for tests.
+fn quick_lcmcr() -> Options {
+    Options {
         lcmcr: Some(lcmcr::LcmcrOptions {
             burn_in: 1_000,
             samples: 10_000,
@@ -108,7 +107,13 @@ fn lcmcr_is_added_when_asked() {
             ..Default::default()
         }),
         ..Options::default()
-    };
+    }
+}
+
+#[test]
+fn lcmcr_is_added_when_asked() {
+    let h = simulate(5, 1500, &[0.3, 0.3, 0.3, 0.3]);
+    let options = quick_lcmcr();
     let e = estimate(&h, &options);
     let l = e
         .iter()
@@ -197,15 +202,7 @@ fn latent_class_total_sums_the_strata_draws() {
         .extend(a.rows.iter().map(|r| (vec!["M".to_string()], r.1, r.2)));
     h.rows
         .extend(b.rows.iter().map(|r| (vec!["F".to_string()], r.1, r.2)));
-    let options = Options {
-        lcmcr: Some(lcmcr::LcmcrOptions {
-            burn_in: 1_000,
-            samples: 10_000,
-            thin: 5,
-            ..Default::default()
-        }),
-        ..Options::default()
-    };
+    let options = quick_lcmcr();
     let e = estimate(&h, &options);
     let sum = e
         .iter()
