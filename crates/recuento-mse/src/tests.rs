@@ -75,19 +75,27 @@ fn non_overlapping_lists_are_refused() {
     assert!(e.warnings[0].contains("do not overlap"));
 }
 
+/// One table with two strata: `men` as `sex=M`, `women` as `sex=F`.
+fn by_sex(men: CaptureHistories, women: CaptureHistories) -> CaptureHistories {
+    let mut rows: Vec<(Vec<String>, u16, u64)> = men
+        .rows
+        .iter()
+        .map(|r| (vec!["M".to_string()], r.1, r.2))
+        .collect();
+    rows.extend(women.rows.iter().map(|r| (vec!["F".to_string()], r.1, r.2)));
+    CaptureHistories {
+        lists: men.lists,
+        strata: vec!["sex".into()],
+        rows,
+    }
+}
+
 #[test]
 fn strata_are_estimated_separately_and_together() {
-    let a = simulate(3, 1000, &[0.3, 0.3, 0.3]);
-    let b = simulate(4, 500, &[0.4, 0.2, 0.3]);
-    let mut h = CaptureHistories {
-        lists: a.lists.clone(),
-        strata: vec!["sex".into()],
-        rows: vec![],
-    };
-    h.rows
-        .extend(a.rows.iter().map(|r| (vec!["M".to_string()], r.1, r.2)));
-    h.rows
-        .extend(b.rows.iter().map(|r| (vec!["F".to_string()], r.1, r.2)));
+    let h = by_sex(
+        simulate(3, 1000, &[0.3, 0.3, 0.3]),
+        simulate(4, 500, &[0.4, 0.2, 0.3]),
+    );
     let e = estimate(&h, &Options::default());
     let strata: Vec<&str> = e
         .iter()
@@ -191,17 +199,10 @@ fn leave_one_list_out_drops_each_list() {
 
 #[test]
 fn latent_class_total_sums_the_strata_draws() {
-    let a = simulate(3, 1000, &[0.3, 0.3, 0.3]);
-    let b = simulate(4, 600, &[0.4, 0.3, 0.35]);
-    let mut h = CaptureHistories {
-        lists: a.lists.clone(),
-        strata: vec!["sex".into()],
-        rows: vec![],
-    };
-    h.rows
-        .extend(a.rows.iter().map(|r| (vec!["M".to_string()], r.1, r.2)));
-    h.rows
-        .extend(b.rows.iter().map(|r| (vec!["F".to_string()], r.1, r.2)));
+    let h = by_sex(
+        simulate(3, 1000, &[0.3, 0.3, 0.3]),
+        simulate(4, 600, &[0.4, 0.3, 0.35]),
+    );
     let options = quick_lcmcr();
     let e = estimate(&h, &options);
     let sum = e

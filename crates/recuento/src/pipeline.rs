@@ -98,6 +98,17 @@ pub struct ListImport {
     pub problems: usize,
 }
 
+/// Fails with "run `recuento STAGE` first" when an earlier stage's output is missing.
+fn require(path: &Path, stage: &str) -> Result<()> {
+    if !path.exists() {
+        bail!(
+            "{} does not exist yet: run `recuento {stage}` first",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Imports every list: snapshots into the store, `out/import_report.csv`, standardised
 /// `out/records.parquet`.
 ///
@@ -216,12 +227,7 @@ async fn ensure_records(project: &Project, engine: &Engine) -> Result<()> {
         return Ok(());
     }
     let path = project.dir.join("out").join("records.parquet");
-    if !path.exists() {
-        bail!(
-            "{} does not exist yet: run `recuento import` first",
-            path.display()
-        );
-    }
+    require(&path, "import")?;
     engine
         .context()
         .register_parquet("records", &*path.to_string_lossy(), Default::default())
@@ -331,12 +337,7 @@ pub async fn link(project: &Project, engine: &Engine) -> Result<LinkSummary> {
 pub async fn estimate(project: &Project, engine: &Engine) -> Result<Vec<Estimate>> {
     let out = project.out()?;
     let persons_path = out.join("persons.csv");
-    if !persons_path.exists() {
-        bail!(
-            "{} does not exist yet: run `recuento link` first",
-            persons_path.display()
-        );
-    }
+    require(&persons_path, "link")?;
     let assignment = crate::eval::read_assignment(&persons_path)?;
     let lists = project.list_names();
     let strata = project.config.estimation.strata.clone();
@@ -393,12 +394,7 @@ pub async fn estimate(project: &Project, engine: &Engine) -> Result<Vec<Estimate
 pub fn sensitivity(project: &Project) -> Result<Vec<Estimate>> {
     let out = project.out()?;
     let path = out.join("capture_histories.csv");
-    if !path.exists() {
-        bail!(
-            "{} does not exist yet: run `recuento estimate` first",
-            path.display()
-        );
-    }
+    require(&path, "estimate")?;
     let histories = crate::histories::read_csv(&path, &project.config.estimation.strata)?;
     let estimates = recuento_mse::leave_one_list_out(&histories, &options(&project.config));
     write_json(&out.join("sensitivity.json"), &estimates)?;
@@ -434,12 +430,7 @@ pub async fn linkage_sensitivity(
 ) -> Result<Vec<LinkageAlternative>> {
     let out = project.out()?;
     let pairs = out.join("pairs.parquet");
-    if !pairs.exists() {
-        bail!(
-            "{} does not exist yet: run `recuento link` first",
-            pairs.display()
-        );
-    }
+    require(&pairs, "link")?;
     ensure_records(project, engine).await?;
     let index = engine.records_index().await?;
     let lists = project.list_names();
