@@ -68,6 +68,120 @@ pub fn connected_components(n: usize, links: &[(usize, usize)]) -> Vec<usize> {
         .collect()
 }
 
+/// Person index of each of `n` records, merging groups of records only when the links between
+/// them are dense: links are taken strongest first (`(a, b, match probability)`), and the groups
+/// holding `a` and `b` are merged only when at least `min_fraction` of the record pairs between
+/// them are linked, and the merge would not put two records of an exclusive list (declared free of
+/// duplicates: `exclusive[list_of[r]]`) into one person.
+///
+/// Connected components chain: one false link between two people makes them one. Here a lone
+/// link between two groups of three records (1 of 9 pairs) is not enough; a fourth record linked
+/// to two of three is. Ties are broken by record index, so results are deterministic.
+///
+/// ```
+/// // 0-1-2 linked to each other, 3-4-5 too, and one weak bridge 2-3.
+/// let links = [(0, 1, 0.99), (0, 2, 0.99), (1, 2, 0.99), (3, 4, 0.99), (3, 5, 0.99),
+///              (4, 5, 0.99), (2, 3, 0.95)];
+/// let people = recuento_cluster::no_chaining(6, &links, &[0; 6], &[false], 0.5);
+/// assert_eq!(people, vec![0, 0, 0, 1, 1, 1]);
+/// ```
+pub fn no_chaining(
+    n: usize,
+    links: &[(usize, usize, f64)],
+    list_of: &[usize],
+    exclusive: &[bool],
+    min_fraction: f64,
+) -> Vec<usize> {
+    let mut order: Vec<&(usize, usize, f64)> = links
+        .iter()
+        .filter(|l| l.0 < n && l.1 < n && l.0 != l.1)
+        .collect();
+    order.sort_by(|x, y| {
+        y.2.total_cmp(&x.2)
+            .then_with(|| (x.0.min(x.1), x.0.max(x.1)).cmp(&(y.0.min(y.1), y.0.max(y.1))))
+    });
+    let mut adjacency: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &&(a, b, _) in &order {
+        adjacency[a].push(b);
+        adjacency[b].push(a);
+    }
+    let mut uf = UnionFind::new(n);
+    let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
+    let is_exclusive = |r: usize| {
+        list_of
+            .get(r)
+            .and_then(|l| exclusive.get(*l))
+            .copied()
+            .unwrap_or(false)
+    };
+    for &&(a, b, _) in &order {
+        let (ra, rb) = (uf.find(a), uf.find(b));
+        if ra == rb {
+            continue;
+        }
+        let (small, large) = if members[ra].len() <= members[rb].len() {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        // Two records of a list free of duplicates can never be one person.
+        let clash = members[small].iter().any(|&x| {
+            is_exclusive(x)
+                && members[large]
+                    .iter()
+                    .any(|&y| list_of.get(y) == list_of.get(x))
+        });
+        if clash {
+            continue;
+        }
+        let mut linked = 0usize;
+        for &x in &members[small] {
+            for &y in &adjacency[x] {
+                if uf.find(y) == large {
+                    linked += 1;
+                }
+            }
+        }
+        let possible = members[small].len() * members[large].len();
+        if (linked as f64) < min_fraction * possible as f64 {
+            continue;
+        }
+        uf.union(small, large);
+        let root = uf.find(small);
+        let other = if root == small { large } else { small };
+        let moved = std::mem::take(&mut members[other]);
+        members[root].extend(moved);
+    }
+    let mut label: BTreeMap<usize, usize> = BTreeMap::new();
+    (0..n)
+        .map(|i| {
+            let root = uf.find(i);
+            let next = label.len();
+            *label.entry(root).or_insert(next)
+        })
+        .collect()
+}
+
+/// How many connected components of the links hold more than one person in `people` (the
+/// components the no-chaining method split at weak bridges).
+pub fn split_components(n: usize, links: &[(usize, usize)], people: &[usize]) -> usize {
+    let components = connected_components(n, links);
+    let mut first: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut split = std::collections::BTreeSet::new();
+    for (c, p) in components.iter().zip(people) {
+        match first.get(c) {
+            Some(q) if q != p => {
+                split.insert(*c);
+            }
+            Some(_) => {}
+            None => {
+                first.insert(*c, *p);
+            }
+        }
+    }
+    split.len()
+}
+
 /// Summary of a clustering.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Diagnostics {

@@ -87,19 +87,19 @@ pub(crate) fn join_condition(conds: &[(String, String)]) -> String {
 }
 
 impl Engine {
-    /// Measures each rule (pairs, largest blocks) without generating pairs; refuses a rule whose
-    /// largest block has more than `max_block_size` records.
+    /// Measures each rule of a plan (pairs, largest blocks) without generating pairs; refuses a
+    /// rule whose largest block has more than `max_block_size` records.
     ///
     /// # Errors
     /// [`Error::Plan`] for unknown columns or an exploding rule.
-    pub async fn measure_blocking(
+    pub(crate) async fn measure_rules(
         &self,
-        rules: &[BlockingRule],
+        plan: &crate::LinkPlan,
         max_block_size: usize,
     ) -> Result<Vec<RuleReport>> {
         let mut out = Vec::new();
-        for (i, rule) in rules.iter().enumerate() {
-            let conds = conditions(rule, i)?;
+        for (i, rule) in plan.rules.iter().enumerate() {
+            let conds = rule.conditions.clone();
             let left: Vec<String> = conds.iter().map(|c| c.0.clone()).collect();
             let right: Vec<String> = conds.iter().map(|c| c.1.clone()).collect();
             let symmetric = left == right;
@@ -162,7 +162,7 @@ impl Engine {
                     }
                 }
             }
-            let text = rule.0.join(", ");
+            let text = rule.text.clone();
             if let Some((key, size)) = largest.first()
                 && *size as usize > max_block_size
             {
@@ -178,43 +178,5 @@ impl Engine {
             });
         }
         Ok(out)
-    }
-
-    /// SQL producing the distinct candidate pairs `(rid_l, rid_r)` with `rid_l < rid_r`.
-    /// `exclude_within` lists whose records are never paired with records of the same list.
-    pub(crate) fn candidate_pairs_sql(
-        &self,
-        rules: &[BlockingRule],
-        exclude_within: &[String],
-    ) -> Result<String> {
-        let mut parts = Vec::new();
-        let same_list = if exclude_within.is_empty() {
-            String::new()
-        } else {
-            let names: Vec<String> = exclude_within
-                .iter()
-                .map(|n| format!("'{}'", n.replace('\'', "''")))
-                .collect();
-            format!(
-                " AND NOT (l.list = r.list AND l.list IN ({}))",
-                names.join(", ")
-            )
-        };
-        for (i, rule) in rules.iter().enumerate() {
-            let conds = conditions(rule, i)?;
-            let symmetric = conds.iter().all(|(a, b)| a == b);
-            parts.push(if symmetric {
-                format!(
-                    "SELECT l.rid AS rid_l, r.rid AS rid_r FROM records l JOIN records r ON {} WHERE l.rid < r.rid{same_list}",
-                    join_condition(&conds)
-                )
-            } else {
-                format!(
-                    "SELECT least(l.rid, r.rid) AS rid_l, greatest(l.rid, r.rid) AS rid_r FROM records l JOIN records r ON {} WHERE l.rid <> r.rid{same_list}",
-                    join_condition(&conds)
-                )
-            });
-        }
-        Ok(parts.join("\nUNION\n"))
     }
 }

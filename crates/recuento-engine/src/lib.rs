@@ -16,14 +16,17 @@
 #![deny(missing_docs)]
 
 pub mod blocking;
+pub mod generic;
 pub mod ingest;
 pub mod linkage;
+pub mod linker;
 pub mod standardise;
 pub mod udf;
 
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-pub use linkage::{COMPARISONS, Comparison, LinkOutput};
+pub use linkage::{COMPARISONS, Comparison};
+pub use linker::{LinkOutput, LinkPlan, Progress, Silent};
 pub use standardise::RecordsSummary;
 
 /// Errors of the engine, split as DataFusion does: the user's settings ([`Error::Plan`]), the
@@ -64,6 +67,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// A DataFusion session with recuento's functions registered.
 pub struct Engine {
     ctx: SessionContext,
+    progress: std::sync::Arc<dyn Progress>,
 }
 
 impl Default for Engine {
@@ -72,15 +76,35 @@ impl Default for Engine {
     }
 }
 
+/// Default memory DataFusion may track before spilling (768 MiB).
+pub const MEMORY_LIMIT: usize = 768 << 20;
+
 impl Engine {
     /// A session using every core, with recuento's functions.
+    ///
+    /// Sorts and aggregations that DataFusion tracks may use up to [`MEMORY_LIMIT`] bytes (or
+    /// `RECUENTO_MEMORY_LIMIT_MB`) and spill to temporary files beyond it, so that linking a
+    /// million records stays within a small machine's memory.
     pub fn new() -> Engine {
         let config = SessionConfig::new().with_information_schema(false);
-        let ctx = SessionContext::new_with_config(config);
+        let limit = std::env::var("RECUENTO_MEMORY_LIMIT_MB")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .map_or(MEMORY_LIMIT, |mb| mb << 20);
+        let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
+            .with_memory_limit(limit, 1.0)
+            .build_arc();
+        let ctx = match runtime {
+            Ok(r) => SessionContext::new_with_config_rt(config, r),
+            Err(_) => SessionContext::new_with_config(config),
+        };
         for f in udf::recuento_udfs() {
             ctx.register_udf(f);
         }
-        Engine { ctx }
+        Engine {
+            ctx,
+            progress: std::sync::Arc::new(Silent),
+        }
     }
 
     /// The underlying DataFusion session (for embedding and tests).

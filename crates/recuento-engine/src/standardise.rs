@@ -209,3 +209,9 @@ impl From<datafusion::arrow::error::ArrowError> for Error {
         Error::Internal(e.into())
     }
 }
+
+impl From<datafusion::parquet::errors::ParquetError> for Error {
+    fn from(e: datafusion::parquet::errors::ParquetError) -> Self {
+        Error::Internal(e.into())
+    }
+}

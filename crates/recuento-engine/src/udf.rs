@@ -80,16 +80,93 @@ pub struct TextFunc {
 
 /// Every recuento function, to register in a session (and on Ballista's scheduler and executors).
 pub fn recuento_udfs() -> Vec<ScalarUDF> {
-    ALL.iter()
-        .map(|&(name, kind, arity)| {
-            ScalarUDF::new_from_impl(TextFunc {
-                name,
-                kind,
-                // Any string type (Utf8, LargeUtf8, Utf8View: Parquet reads give views).
-                signature: Signature::string(arity, Volatility::Immutable),
-            })
+    std::iter::once(ScalarUDF::new_from_impl(FuzzyFunc {
+        signature: Signature::string(4, Volatility::Immutable),
+    }))
+    .chain(ALL.iter().map(|&(name, kind, arity)| {
+        ScalarUDF::new_from_impl(TextFunc {
+            name,
+            kind,
+            // Any string type (Utf8, LargeUtf8, Utf8View: Parquet reads give views).
+            signature: Signature::string(arity, Volatility::Immutable),
         })
-        .collect()
+    }))
+    .collect()
+}
+
+/// `cmp_fuzzy(method, thresholds, a, b)`: the level of a pair under a similarity measure with
+/// thresholds (see [`compare::fuzzy_level`]); `method` is `exact`, `jaro_winkler`, `jaro`,
+/// `levenshtein` or `damerau_levenshtein`, `thresholds` a comma-separated list (`'0.92,0.8'`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct FuzzyFunc {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for FuzzyFunc {
+    fn name(&self) -> &str {
+        "cmp_fuzzy"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        // The method and thresholds are literals: read them once, not once per row.
+        let text = |i: usize| -> Option<String> {
+            match &args.args[i] {
+                ColumnarValue::Scalar(v) => v.try_as_str().flatten().map(str::to_string),
+                ColumnarValue::Array(a) => {
+                    let a = cast(a, &DataType::Utf8).ok()?;
+                    let a = a.as_string::<i32>();
+                    (!a.is_empty() && !a.is_null(0)).then(|| a.value(0).to_string())
+                }
+            }
+        };
+        let arrays = args.args[2..]
+            .iter()
+            .map(|v| {
+                let a = v.to_array(n)?;
+                if a.data_type() == &DataType::Utf8 {
+                    Ok(a)
+                } else {
+                    Ok(cast(&a, &DataType::Utf8)?)
+                }
+            })
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let method = text(0)
+            .as_deref()
+            .and_then(compare::Fuzzy::from_key)
+            .ok_or_else(|| {
+                datafusion::error::DataFusionError::Plan(
+                    "cmp_fuzzy: the first argument must be exact, jaro_winkler, jaro, levenshtein or damerau_levenshtein".into(),
+                )
+            })?;
+        let thresholds: Vec<f64> = text(1)
+            .unwrap_or_default()
+            .split(',')
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| t.trim().parse::<f64>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| {
+                datafusion::error::DataFusionError::Plan(
+                    "cmp_fuzzy: thresholds must be numbers separated by commas".into(),
+                )
+            })?;
+        let (a, b) = (arrays[0].as_string::<i32>(), arrays[1].as_string::<i32>());
+        let mut out = Int8Builder::with_capacity(n);
+        for i in 0..n {
+            let x = if a.is_null(i) { "" } else { a.value(i) };
+            let y = if b.is_null(i) { "" } else { b.value(i) };
+            out.append_value(compare::fuzzy_level(method, &thresholds, x, y));
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
 }
 
 impl Kind {

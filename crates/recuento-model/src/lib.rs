@@ -17,6 +17,7 @@
 mod config;
 mod date;
 mod history;
+mod settings;
 
 pub use config::{
     BlockingRule, ConfigError, EstimationConfig, LinkageConfig, ListSpec, ProjectConfig,
@@ -24,6 +25,7 @@ pub use config::{
 };
 pub use date::{PartialDate, Precision};
 pub use history::{CaptureHistories, CapturePattern};
+pub use settings::{ClusteringMethod, ComparisonSpec, LinkSettings, LinkType, Method};
 
 use serde::{Deserialize, Serialize};
 

@@ -240,6 +240,96 @@ pub fn compare_exact(a: &str, b: &str) -> i8 {
     }
 }
 
+/// A string-similarity measure for [`fuzzy_level`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fuzzy {
+    /// Equality only.
+    Exact,
+    /// Jaro–Winkler similarity, thresholds highest first.
+    JaroWinkler,
+    /// Jaro similarity, thresholds highest first.
+    Jaro,
+    /// Levenshtein distance, thresholds smallest first.
+    Levenshtein,
+    /// Damerau–Levenshtein distance (optimal string alignment not required: true Damerau),
+    /// thresholds smallest first.
+    DamerauLevenshtein,
+}
+
+impl Fuzzy {
+    /// The SQL spelling used by the `cmp_fuzzy` function.
+    pub fn key(self) -> &'static str {
+        match self {
+            Fuzzy::Exact => "exact",
+            Fuzzy::JaroWinkler => "jaro_winkler",
+            Fuzzy::Jaro => "jaro",
+            Fuzzy::Levenshtein => "levenshtein",
+            Fuzzy::DamerauLevenshtein => "damerau_levenshtein",
+        }
+    }
+
+    /// Parses [`Fuzzy::key`].
+    pub fn from_key(key: &str) -> Option<Fuzzy> {
+        [
+            Fuzzy::Exact,
+            Fuzzy::JaroWinkler,
+            Fuzzy::Jaro,
+            Fuzzy::Levenshtein,
+            Fuzzy::DamerauLevenshtein,
+        ]
+        .into_iter()
+        .find(|f| f.key() == key)
+    }
+}
+
+/// Level of a pair of values under a similarity measure with thresholds: `-1` missing, `0`
+/// different, `1..=t` passing the weakest to the strongest threshold, `t + 1` exactly equal
+/// (with `t = thresholds.len()`). Similarities pass when `>=` the threshold, distances when
+/// `<=` it.
+pub fn fuzzy_level(method: Fuzzy, thresholds: &[f64], a: &str, b: &str) -> i8 {
+    if a.is_empty() || b.is_empty() {
+        return NULL;
+    }
+    let t = thresholds.len();
+    if a == b {
+        return t as i8 + 1;
+    }
+    let passed = match method {
+        Fuzzy::Exact => 0,
+        Fuzzy::JaroWinkler | Fuzzy::Jaro => {
+            let s = if method == Fuzzy::JaroWinkler {
+                jaro_winkler(a, b)
+            } else {
+                rapidfuzz::distance::jaro::similarity(a.chars(), b.chars())
+            };
+            thresholds.iter().take_while(|&&x| s < x).count()
+        }
+        Fuzzy::Levenshtein | Fuzzy::DamerauLevenshtein => {
+            // The largest threshold bounds the work: rapidfuzz stops early beyond it.
+            let cutoff = thresholds.last().copied().unwrap_or(0.0) as usize;
+            let d = if method == Fuzzy::Levenshtein {
+                rapidfuzz::distance::levenshtein::distance_with_args(
+                    a.chars(),
+                    b.chars(),
+                    &rapidfuzz::distance::levenshtein::Args::default().score_cutoff(cutoff),
+                )
+            } else {
+                rapidfuzz::distance::damerau_levenshtein::distance_with_args(
+                    a.chars(),
+                    b.chars(),
+                    &rapidfuzz::distance::damerau_levenshtein::Args::default().score_cutoff(cutoff),
+                )
+            };
+            match d {
+                Some(d) => thresholds.iter().take_while(|&&x| (d as f64) > x).count(),
+                None => t,
+            }
+        }
+    };
+    // `passed` thresholds failed from the strongest down: level = t - failed.
+    (t - passed.min(t)) as i8
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,5 +420,39 @@ mod tests {
             proptest::prop_assert_eq!(compare_surnames(&a, &b, &c, &d), compare_surnames(&c, &d, &a, &b));
             proptest::prop_assert_eq!(compare_places(&a, &b), compare_places(&b, &a));
         }
+    }
+
+    #[test]
+    fn fuzzy_levels_follow_thresholds() {
+        use super::{Fuzzy, fuzzy_level};
+        let jw = [0.92, 0.8];
+        assert_eq!(fuzzy_level(Fuzzy::JaroWinkler, &jw, "martha", "martha"), 3);
+        assert_eq!(fuzzy_level(Fuzzy::JaroWinkler, &jw, "martha", "marhta"), 2);
+        assert_eq!(fuzzy_level(Fuzzy::JaroWinkler, &jw, "dixon", "dicksonx"), 1);
+        assert_eq!(fuzzy_level(Fuzzy::JaroWinkler, &jw, "ana", "zoe"), 0);
+        assert_eq!(fuzzy_level(Fuzzy::JaroWinkler, &jw, "", "zoe"), -1);
+        let lev = [1.0, 2.0];
+        assert_eq!(
+            fuzzy_level(Fuzzy::Levenshtein, &lev, "19560409", "19560409"),
+            3
+        );
+        assert_eq!(
+            fuzzy_level(Fuzzy::Levenshtein, &lev, "19560409", "19560408"),
+            2
+        );
+        assert_eq!(
+            fuzzy_level(Fuzzy::Levenshtein, &lev, "19560409", "19650409"),
+            1
+        );
+        assert_eq!(
+            fuzzy_level(Fuzzy::DamerauLevenshtein, &lev, "19560409", "19650409"),
+            2
+        );
+        assert_eq!(
+            fuzzy_level(Fuzzy::Levenshtein, &lev, "19560409", "20011231"),
+            0
+        );
+        assert_eq!(fuzzy_level(Fuzzy::Exact, &[], "a", "b"), 0);
+        assert_eq!(fuzzy_level(Fuzzy::Exact, &[], "a", "a"), 1);
     }
 }

@@ -31,8 +31,10 @@ pub use recuento_synth as synth;
 pub use recuento_text as text;
 
 pub mod eval;
+pub mod files;
 pub mod histories;
 pub mod pipeline;
+pub mod progress;
 
 /// The software version written into every manifest.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

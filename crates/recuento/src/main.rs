@@ -99,6 +99,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Link plain files with a settings file: any columns, any list format (FEBRL, registers)
+    /// / vincular archivos cualesquiera con un archivo de configuración.
+    LinkFiles {
+        /// Settings (TOML), or a model.json saved by an earlier run.
+        #[arg(long)]
+        settings: PathBuf,
+        /// Folder for pairs.parquet, clusters.csv, model.json, linkage.json.
+        #[arg(long, default_value = "recuento-out")]
+        out: PathBuf,
+        /// Column holding the true person of each record (benchmarks): also measures blocking
+        /// recall, precision, recall and F1.
+        #[arg(long)]
+        truth_column: Option<String>,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The files to link (CSV in any encoding, Excel, Parquet).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Synthetic scenario -> run -> eval, with a short summary / demostración completa.
     Demo {
         /// Folder for the demo project.
@@ -278,6 +298,31 @@ async fn dispatch(command: Command) -> Result<()> {
             }
             Ok(())
         }
+        Command::LinkFiles {
+            settings,
+            out,
+            truth_column,
+            json,
+            files,
+        } => {
+            let settings = recuento::files::read_settings(&settings)?;
+            let mut engine = Engine::new();
+            engine.set_progress(std::sync::Arc::new(recuento::progress::Stderr::default()));
+            let s = recuento::files::link_files(
+                &engine,
+                &settings,
+                &files,
+                &out,
+                truth_column.as_deref(),
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                print_files(&s, &out);
+            }
+            Ok(())
+        }
         Command::Demo { out, persons, seed } => demo(&out, persons, seed).await,
     }
 }
@@ -314,6 +359,58 @@ fn n(x: f64) -> String {
         out.push(c);
     }
     out
+}
+
+fn print_files(s: &recuento::files::FilesSummary, out: &Path) {
+    println!(
+        "read {} rows from {} list(s); {} problems reported (import_problems.csv)",
+        n(s.rows_read as f64),
+        s.lists.len(),
+        s.problems
+    );
+    println!("blocking rules (pairs generated / first found):");
+    for (rule, pairs, first) in &s.blocking {
+        println!(
+            "  {rule:<40} {:>12} {:>12}",
+            n(*pairs as f64),
+            n(*first as f64)
+        );
+    }
+    println!(
+        "{} candidate pairs; EM {} iterations ({}), lambda {:.3e}; {} links; {} people ({} components split at weak links)",
+        n(s.candidate_pairs as f64),
+        s.em_iterations,
+        if s.em_converged {
+            "converged"
+        } else {
+            "NOT converged"
+        },
+        s.lambda,
+        n(s.links as f64),
+        n(s.persons as f64),
+        s.split_components
+    );
+    let secs: Vec<String> = s
+        .seconds
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.2}s"))
+        .collect();
+    println!("time: {}", secs.join(", "));
+    if let Some(e) = &s.evaluation {
+        println!(
+            "against the truth: blocking recall {:.4}; links precision {:.4} recall {:.4} F1 {:.4}; clusters precision {:.4} recall {:.4} F1 {:.4}; people {} found vs {} true",
+            e.blocking_recall,
+            e.link_precision,
+            e.link_recall,
+            e.link_f1,
+            e.clusters.precision,
+            e.clusters.recall,
+            e.clusters.f1,
+            n(e.clusters.predicted_persons as f64),
+            n(e.clusters.true_persons as f64)
+        );
+    }
+    println!("outputs: {}", out.display());
 }
 
 fn print_imports(imports: &[pipeline::ListImport]) {

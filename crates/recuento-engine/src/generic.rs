@@ -1,0 +1,497 @@
+//! The generic linker: any list format, driven by [`LinkSettings`] (see `docs/linkage.md`).
+//!
+//! Each input file is read by the same importer as victim lists (any encoding and delimiter,
+//! Excel, Parquet; problems by line and column). Compared columns are standardised once per
+//! record (folded, dates and IDs normalised) and their value frequencies counted for the
+//! term-frequency adjustment; blocking expressions become key columns; then the shared core
+//! ([`Engine::run_link`]) does the rest.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::datasource::MemTable;
+use recuento_model::{ComparisonSpec, LinkSettings, LinkType, ListSpec, Method};
+use recuento_text::compare::{self, Fuzzy};
+
+use crate::ingest::{Problem, read_list};
+use crate::linkage::allowed_pairs;
+use crate::linker::{LinkPlan, PlanComparison, PlanRule, TermFrequency};
+use crate::{Engine, Error, Result};
+
+/// What loading the input files produced.
+#[derive(Debug, Clone)]
+pub struct GenericInput {
+    /// The plan for [`Engine::run_link`].
+    pub plan: LinkPlan,
+    /// Records per list, in input order.
+    pub per_list: Vec<(String, usize)>,
+    /// Problems found reading the files: (file, problem).
+    pub problems: Vec<(String, Problem)>,
+    /// Rows read from the files (imported or not).
+    pub rows_read: usize,
+    /// The truth column's value for each record (by rid), when one was named.
+    pub truth: Option<Vec<Option<String>>>,
+    /// The list index of each record (by rid).
+    pub list_of: Vec<usize>,
+}
+
+/// The derived column holding a comparison's standardised value of its `j`-th column.
+fn value_column(c: &ComparisonSpec, j: usize) -> String {
+    match c.method {
+        Method::Date => format!("{}__date", c.columns[j]),
+        Method::NationalId => format!("{}__id", c.columns[j]),
+        _ => c.columns[j].clone(),
+    }
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn fuzzy_of(m: Method) -> Option<Fuzzy> {
+    Some(match m {
+        Method::Exact => Fuzzy::Exact,
+        Method::JaroWinkler => Fuzzy::JaroWinkler,
+        Method::Jaro => Fuzzy::Jaro,
+        Method::Levenshtein => Fuzzy::Levenshtein,
+        Method::DamerauLevenshtein => Fuzzy::DamerauLevenshtein,
+        _ => return None,
+    })
+}
+
+/// SQL, level names and term-frequency levels (exact, lowest adjusted) of one comparison.
+fn comparison_plan(c: &ComparisonSpec) -> PlanComparison {
+    let side = |s: &str, j: usize| format!("{s}.{}", quoted(&value_column(c, j)));
+    let (sql, levels, exact): (String, Vec<String>, i8) = if let Some(f) = fuzzy_of(c.method) {
+        let t: Vec<String> = c.thresholds.iter().map(|t| t.to_string()).collect();
+        let label = match f {
+            Fuzzy::JaroWinkler => "Jaro-Winkler >=",
+            Fuzzy::Jaro => "Jaro >=",
+            Fuzzy::Levenshtein => "Levenshtein <=",
+            _ => "Damerau-Levenshtein <=",
+        };
+        let mut levels = vec!["missing".to_string(), "different".to_string()];
+        levels.extend(c.thresholds.iter().rev().map(|t| format!("{label} {t}")));
+        levels.push("exact".into());
+        (
+            format!(
+                "cmp_fuzzy('{}', '{}', {}, {})",
+                f.key(),
+                t.join(","),
+                side("l", 0),
+                side("r", 0)
+            ),
+            levels,
+            c.thresholds.len() as i8 + 1,
+        )
+    } else {
+        let names = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        match c.method {
+            Method::Date => (
+                format!("cmp_date({}, {})", side("l", 0), side("r", 0)),
+                names(&compare::DATE_LEVELS),
+                5,
+            ),
+            Method::NationalId => (
+                format!("cmp_id({}, {})", side("l", 0), side("r", 0)),
+                names(&compare::ID_LEVELS),
+                2,
+            ),
+            Method::SpanishGivenNames => (
+                format!("cmp_given({}, {})", side("l", 0), side("r", 0)),
+                names(&compare::GIVEN_LEVELS),
+                4,
+            ),
+            _ => (
+                format!(
+                    "cmp_surnames({}, {}, {}, {})",
+                    side("l", 0),
+                    side("l", 1),
+                    side("r", 0),
+                    side("r", 1)
+                ),
+                names(&compare::SURNAME_LEVELS),
+                5,
+            ),
+        }
+    };
+    PlanComparison {
+        name: c.name.clone(),
+        sql,
+        levels,
+        columns: c.columns.clone(),
+        tf: c.term_frequency.then(|| TermFrequency {
+            column: format!("{}__tf", c.name),
+            exact_level: exact,
+            min_level: 1,
+        }),
+    }
+}
+
+/// Standardises one value for a comparison.
+fn standardise(method: Method, fold: bool, v: &str) -> Option<String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return None;
+    }
+    let out = match method {
+        Method::Date => recuento_text::dates::parse_date(v, recuento_model::DateOrder::Dmy)
+            .ok()
+            .flatten()
+            .map(|d| d.date.to_string())?,
+        Method::NationalId => recuento_text::ids::normalise_id(v)?.value().to_string(),
+        _ if fold => recuento_text::fold(v),
+        _ => v.to_string(),
+    };
+    (!out.is_empty()).then_some(out)
+}
+
+/// The header names an SQL expression mentions (to know which comparisons a rule fixes).
+fn mentioned(expr: &str, headers: &[String]) -> Vec<String> {
+    let words: Vec<&str> = expr
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    headers
+        .iter()
+        .filter(|h| words.contains(&h.as_str()))
+        .cloned()
+        .collect()
+}
+
+impl Engine {
+    /// Reads `files`, builds the `records` table the settings need, and returns the plan.
+    ///
+    /// # Errors
+    /// Unreadable files, columns the settings name but a file lacks, blocking expressions that do
+    /// not compute.
+    pub async fn load_generic(
+        &self,
+        settings: &LinkSettings,
+        files: &[PathBuf],
+        truth_column: Option<&str>,
+    ) -> Result<GenericInput> {
+        if files.is_empty() {
+            return Err(Error::Plan("no input files given".into()));
+        }
+        let mut lists = Vec::new();
+        for f in files {
+            let spec = ListSpec {
+                name: f
+                    .file_stem()
+                    .map_or("list".into(), |s| s.to_string_lossy().into_owned()),
+                file: f.display().to_string(),
+                organisation: String::new(),
+                collection: String::new(),
+                period: String::new(),
+                encoding: "auto".into(),
+                delimiter: "auto".into(),
+                sheet: None,
+                date_order: recuento_model::DateOrder::Dmy,
+                no_duplicates: false,
+                columns: BTreeMap::new(),
+            };
+            lists.push(read_list(&spec, Path::new(""))?);
+        }
+        // Every column the settings read must be in every file.
+        let mut needed: Vec<String> = vec![settings.unique_id_column.clone()];
+        needed.extend(settings.source_column.iter().cloned());
+        needed.extend(truth_column.map(str::to_string));
+        for c in &settings.comparisons {
+            needed.extend(c.columns.iter().cloned());
+        }
+        let headers = lists[0].headers.clone();
+        for l in &lists {
+            for n in &needed {
+                if !l.headers.contains(n) {
+                    return Err(Error::Plan(format!(
+                        "{}: there is no column '{n}' (the settings need it); the columns are: {}",
+                        l.file,
+                        l.headers.join(", ")
+                    )));
+                }
+            }
+        }
+        // Which columns are folded: any comparison on them with `fold` and a text method.
+        let folded: Vec<&str> = settings
+            .comparisons
+            .iter()
+            .filter(|c| c.fold && !matches!(c.method, Method::Date | Method::NationalId))
+            .flat_map(|c| c.columns.iter().map(String::as_str))
+            .collect();
+        let mut rid = Int64Builder::new();
+        let mut list_b = StringBuilder::new();
+        let mut id_b = StringBuilder::new();
+        let mut line_b = Int64Builder::new();
+        let mut cols: Vec<StringBuilder> = headers.iter().map(|_| StringBuilder::new()).collect();
+        let derived: Vec<(usize, usize)> = settings
+            .comparisons
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c.method, Method::Date | Method::NationalId))
+            .flat_map(|(i, c)| (0..c.columns.len()).map(move |j| (i, j)))
+            .collect();
+        let mut derived_b: Vec<StringBuilder> =
+            derived.iter().map(|_| StringBuilder::new()).collect();
+        // Term-frequency keys per comparison, per record.
+        let tf_of: Vec<usize> = (0..settings.comparisons.len())
+            .filter(|&i| settings.comparisons[i].term_frequency)
+            .collect();
+        let mut tf_keys: Vec<Vec<Option<String>>> = tf_of.iter().map(|_| Vec::new()).collect();
+        let mut problems = Vec::new();
+        let mut per_list = Vec::new();
+        let mut truth = truth_column.map(|_| Vec::new());
+        let mut list_of = Vec::new();
+        let mut rows_read = 0;
+        let mut n = 0i64;
+        let mut seen_ids: HashMap<(String, String), usize> = HashMap::new();
+        for (li, l) in lists.iter().enumerate() {
+            rows_read += l.rows_read;
+            problems.extend(l.problems.iter().map(|p| (l.file.clone(), p.clone())));
+            let index: Vec<Option<usize>> = headers
+                .iter()
+                .map(|h| l.headers.iter().position(|x| x == h))
+                .collect();
+            let pos = |name: &str| l.headers.iter().position(|x| x == name);
+            let id_pos = pos(&settings.unique_id_column);
+            let source_pos = settings.source_column.as_deref().and_then(pos);
+            let truth_pos = truth_column.and_then(pos);
+            per_list.push((l.name.clone(), l.rows.len()));
+            for (line, row) in &l.rows {
+                let get = |p: Option<usize>| p.and_then(|p| row.get(p)).map(|s| s.trim());
+                let list = get(source_pos)
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(&l.name)
+                    .to_string();
+                let id = match get(id_pos).filter(|s| !s.is_empty()) {
+                    Some(id) => id.to_string(),
+                    None => {
+                        problems.push((
+                            l.file.clone(),
+                            Problem {
+                                line: *line,
+                                column: settings.unique_id_column.clone(),
+                                value: String::new(),
+                                message: format!("no record identifier; the record is kept as 'line {line}'"),
+                                message_es: format!("falta el identificador del registro; se guarda como 'line {line}'"),
+                                imported: true,
+                            },
+                        ));
+                        format!("line {line}")
+                    }
+                };
+                let count = seen_ids.entry((list.clone(), id.clone())).or_insert(0);
+                *count += 1;
+                if *count == 2 {
+                    problems.push((
+                        l.file.clone(),
+                        Problem {
+                            line: *line,
+                            column: settings.unique_id_column.clone(),
+                            value: id.clone(),
+                            message: format!("the identifier '{id}' appears more than once in list '{list}'; both records are kept"),
+                            message_es: format!("el identificador '{id}' aparece más de una vez en la lista '{list}'; se guardan ambos registros"),
+                            imported: true,
+                        },
+                    ));
+                }
+                rid.append_value(n);
+                list_b.append_value(&list);
+                id_b.append_value(&id);
+                line_b.append_value(*line as i64);
+                for ((h, b), p) in headers.iter().zip(cols.iter_mut()).zip(&index) {
+                    let v = get(*p).unwrap_or("");
+                    if v.is_empty() {
+                        b.append_null();
+                    } else if folded.contains(&h.as_str()) {
+                        let f = recuento_text::fold(v);
+                        b.append_option((!f.is_empty()).then_some(f));
+                    } else {
+                        b.append_value(v);
+                    }
+                }
+                for ((ci, j), b) in derived.iter().zip(derived_b.iter_mut()) {
+                    let c = &settings.comparisons[*ci];
+                    b.append_option(standardise(
+                        c.method,
+                        c.fold,
+                        get(pos(&c.columns[*j])).unwrap_or(""),
+                    ));
+                }
+                for (t, &ci) in tf_keys.iter_mut().zip(&tf_of) {
+                    let c = &settings.comparisons[ci];
+                    let parts: Vec<String> = c
+                        .columns
+                        .iter()
+                        .filter_map(|col| {
+                            standardise(c.method, c.fold, get(pos(col)).unwrap_or(""))
+                        })
+                        .collect();
+                    t.push((!parts.is_empty()).then(|| parts.join(" ")));
+                }
+                if let Some(t) = truth.as_mut() {
+                    t.push(get(truth_pos).filter(|s| !s.is_empty()).map(str::to_string));
+                }
+                list_of.push(li);
+                n += 1;
+            }
+        }
+        let mut fields = vec![
+            Field::new("rid", DataType::Int64, false),
+            Field::new("list", DataType::Utf8, false),
+            Field::new("record_id", DataType::Utf8, false),
+            Field::new("line", DataType::Int64, false),
+        ];
+        let mut arrays: Vec<ArrayRef> = vec![
+            Arc::new(rid.finish()),
+            Arc::new(list_b.finish()),
+            Arc::new(id_b.finish()),
+            Arc::new(line_b.finish()),
+        ];
+        for (h, mut b) in headers.iter().zip(cols) {
+            if ["rid", "list", "record_id", "line"].contains(&h.as_str()) {
+                continue;
+            }
+            fields.push(Field::new(h, DataType::Utf8, true));
+            arrays.push(Arc::new(b.finish()));
+        }
+        for ((ci, j), mut b) in derived.iter().zip(derived_b) {
+            fields.push(Field::new(
+                value_column(&settings.comparisons[*ci], *j),
+                DataType::Utf8,
+                true,
+            ));
+            arrays.push(Arc::new(b.finish()));
+        }
+        for (keys, &ci) in tf_keys.iter().zip(&tf_of) {
+            let mut freq: HashMap<&str, u64> = HashMap::new();
+            let mut total = 0u64;
+            for k in keys.iter().flatten() {
+                *freq.entry(k.as_str()).or_insert(0) += 1;
+                total += 1;
+            }
+            let mut b = Float64Builder::new();
+            for k in keys {
+                b.append_option(k.as_deref().map(|k| freq[k] as f64 / total.max(1) as f64));
+            }
+            fields.push(Field::new(
+                format!("{}__tf", settings.comparisons[ci].name),
+                DataType::Float64,
+                true,
+            ));
+            arrays.push(Arc::new(b.finish()));
+        }
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
+        let _ = self.ctx.deregister_table("records_raw")?;
+        self.ctx.register_table(
+            "records_raw",
+            Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?),
+        )?;
+
+        // Blocking expressions become key columns.
+        let mut exprs: Vec<String> = Vec::new();
+        let mut rules = Vec::new();
+        for (i, rule) in settings.blocking_rules.iter().enumerate() {
+            let mut conditions = Vec::new();
+            let mut columns = Vec::new();
+            for cond in rule {
+                let (a, b) = cond
+                    .split_once('=')
+                    .map_or((cond.trim(), cond.trim()), |(a, b)| (a.trim(), b.trim()));
+                let mut key = |e: &str| {
+                    columns.extend(mentioned(e, &headers));
+                    let pos = exprs.iter().position(|x| x == e).unwrap_or_else(|| {
+                        exprs.push(e.to_string());
+                        exprs.len() - 1
+                    });
+                    format!("bk_{pos}")
+                };
+                conditions.push((key(a), key(b)));
+            }
+            let _ = i;
+            rules.push(PlanRule {
+                text: rule.join(", "),
+                conditions,
+                columns,
+            });
+        }
+        let keys: Vec<String> = exprs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let e = if headers.iter().any(|h| h == e) {
+                    quoted(e)
+                } else {
+                    e.clone()
+                };
+                format!("CAST({e} AS VARCHAR) AS bk_{i}")
+            })
+            .collect();
+        let df = self
+            .ctx
+            .sql(&format!("SELECT *, {} FROM records_raw", keys.join(", ")))
+            .await
+            .map_err(|e| {
+                Error::Plan(format!(
+                    "a blocking rule cannot be computed on these files ({e}); write columns as they are in the header, in double quotes if they have capitals or spaces"
+                ))
+            })?;
+        let batches = df.collect().await?;
+        let _ = self.ctx.deregister_table("records_raw")?;
+        let _ = self.ctx.deregister_table("records")?;
+        let schema = batches
+            .first()
+            .map(|b| b.schema())
+            .ok_or_else(|| Error::Plan("the input files hold no records".into()))?;
+        self.ctx.register_table(
+            "records",
+            Arc::new(MemTable::try_new(schema, vec![batches])?),
+        )?;
+
+        let sizes = self.list_sizes().await?;
+        let no_dup = |list: &str| settings.no_duplicates.iter().any(|x| x == list);
+        let (pair_filter, total_pairs) = match settings.link_type {
+            LinkType::DedupeOnly => (None, allowed_pairs(&sizes, |_| true)),
+            LinkType::LinkOnly => (
+                Some("l.list <> r.list".to_string()),
+                allowed_pairs(&sizes, |_| false),
+            ),
+            LinkType::LinkAndDedupe => {
+                let names: Vec<String> = settings
+                    .no_duplicates
+                    .iter()
+                    .map(|n| format!("'{}'", n.replace('\'', "''")))
+                    .collect();
+                (
+                    (!names.is_empty()).then(|| {
+                        format!("NOT (l.list = r.list AND l.list IN ({}))", names.join(", "))
+                    }),
+                    allowed_pairs(&sizes, |l| !no_dup(l)),
+                )
+            }
+        };
+        Ok(GenericInput {
+            plan: LinkPlan {
+                comparisons: settings.comparisons.iter().map(comparison_plan).collect(),
+                rules,
+                pair_filter,
+                total_pairs,
+                u_sample_pairs: settings.u_sample_pairs,
+                max_em_iterations: settings.max_em_iterations,
+                max_block_size: settings.max_block_size,
+                threshold: settings.threshold,
+                seed: settings.seed,
+            },
+            per_list,
+            problems,
+            rows_read,
+            truth,
+            list_of,
+        })
+    }
+}

@@ -1,0 +1,324 @@
+//! `recuento link-files`: the generic linker on plain files, outside a project (FEBRL, any list
+//! format), driven by a settings file. Writes `pairs.parquet`, `clusters.csv`, `model.json`,
+//! `linkage.json` and `import_problems.csv` into an output folder, and, given the column that
+//! holds the true person, measures blocking recall, precision, recall and F1.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use recuento_engine::Engine;
+use recuento_model::{ClusteringMethod, LinkSettings, LinkType};
+use serde::{Deserialize, Serialize};
+
+use crate::eval::{Evaluation, evaluate};
+
+/// A trained model saved as JSON (`model.json`): the settings and the trained parameters, enough
+/// to explain every score.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedModel {
+    /// The settings the model was trained with.
+    pub settings: LinkSettings,
+    /// Level names of each comparison.
+    pub levels: Vec<Vec<String>>,
+    /// λ, m and u.
+    pub model: recuento_fs::Model,
+}
+
+/// Reads settings from TOML, or from a saved `model.json`.
+///
+/// # Errors
+/// Unreadable file, syntax errors with the line, invalid settings.
+pub fn read_settings(path: &Path) -> Result<LinkSettings> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the settings file {}", path.display()))?;
+    let is_json = path.extension().is_some_and(|e| e == "json");
+    let settings = if is_json {
+        let mut s = serde_json::from_str::<SavedModel>(&text)
+            .map(|m| m.settings)
+            .or_else(|_| serde_json::from_str::<LinkSettings>(&text))
+            .with_context(|| format!("{} is not a settings or model file", path.display()))?;
+        s.complete_and_check()
+            .with_context(|| format!("{}", path.display()))?;
+        s
+    } else {
+        LinkSettings::parse_toml(&text).with_context(|| format!("{}", path.display()))?
+    };
+    Ok(settings)
+}
+
+/// Linkage quality against the truth column.
+#[derive(Debug, Clone, Serialize)]
+pub struct FilesEvaluation {
+    /// Record pairs that are truly the same person (among pairs the link type allows).
+    pub true_pairs: u64,
+    /// True pairs among the candidate pairs (blocking recall = this / true_pairs).
+    pub true_pairs_blocked: u64,
+    /// Share of true pairs that blocking made candidates.
+    pub blocking_recall: f64,
+    /// Pairs at or above the threshold that are true.
+    pub links_correct: u64,
+    /// Link-level precision, recall and F1 (pairs above the threshold, before clustering).
+    pub link_precision: f64,
+    /// See `link_precision`.
+    pub link_recall: f64,
+    /// See `link_precision`.
+    pub link_f1: f64,
+    /// Pairwise quality of the people found (after clustering).
+    pub clusters: Evaluation,
+}
+
+/// What `link-files` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct FilesSummary {
+    /// Records per list.
+    pub lists: Vec<(String, usize)>,
+    /// Rows read from the files.
+    pub rows_read: usize,
+    /// Problems reported (also in `import_problems.csv`).
+    pub problems: usize,
+    /// Records linked.
+    pub records: usize,
+    /// Blocking rules: (rule, pairs it generates, pairs it found first).
+    pub blocking: Vec<(String, u64, u64)>,
+    /// Distinct candidate pairs scored.
+    pub candidate_pairs: u64,
+    /// Pairs at or above the threshold.
+    pub links: usize,
+    /// People found.
+    pub persons: usize,
+    /// Connected components the clustering split at weak links.
+    pub split_components: usize,
+    /// Clusters by size: index 0 = one record; the last bucket is 10 or more.
+    pub size_distribution: Vec<usize>,
+    /// EM iterations and convergence.
+    pub em_iterations: usize,
+    /// Whether EM met its tolerance.
+    pub em_converged: bool,
+    /// λ, the prior match probability of a random pair.
+    pub lambda: f64,
+    /// Seconds per stage.
+    pub seconds: Vec<(String, f64)>,
+    /// Quality against the truth column, when one was named.
+    pub evaluation: Option<FilesEvaluation>,
+}
+
+fn f1(p: f64, r: f64) -> f64 {
+    if p + r > 0.0 {
+        2.0 * p * r / (p + r)
+    } else {
+        0.0
+    }
+}
+
+/// Runs the generic linker on `files` and writes the outputs into `out`.
+///
+/// # Errors
+/// Bad settings, unreadable files, failures writing outputs.
+pub async fn link_files(
+    engine: &Engine,
+    settings: &LinkSettings,
+    files: &[PathBuf],
+    out: &Path,
+    truth_column: Option<&str>,
+) -> Result<FilesSummary> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let started = Instant::now();
+    let input = engine.load_generic(settings, files, truth_column).await?;
+    let loaded = started.elapsed().as_secs_f64();
+    let mut w = csv::Writer::from_path(out.join("import_problems.csv"))?;
+    w.write_record([
+        "file", "line", "column", "value", "imported", "problem", "problema",
+    ])?;
+    for (file, p) in &input.problems {
+        w.write_record([
+            file.as_str(),
+            &p.line.to_string(),
+            &p.column,
+            &p.value,
+            if p.imported { "yes" } else { "no" },
+            &p.message,
+            &p.message_es,
+        ])?;
+    }
+    w.flush()?;
+
+    let linked = engine.run_link(&input.plan, out).await?;
+    let cluster_started = Instant::now();
+    let n = linked.records.len();
+    let links: Vec<(usize, usize, f64)> = linked
+        .links
+        .iter()
+        .map(|&(a, b, p)| (a as usize, b as usize, p))
+        .collect();
+    let edges: Vec<(usize, usize)> = links.iter().map(|&(a, b, _)| (a, b)).collect();
+    let list_names: Vec<String> = input.per_list.iter().map(|l| l.0.clone()).collect();
+    // Records carry the list name from the source column or the file; index them.
+    let mut list_index: HashMap<&str, usize> = HashMap::new();
+    let list_of: Vec<usize> = linked
+        .records
+        .iter()
+        .map(|(_, l, _)| {
+            let next = list_index.len();
+            *list_index.entry(l.as_str()).or_insert(next)
+        })
+        .collect();
+    let mut exclusive = vec![false; list_index.len()];
+    for (name, &i) in &list_index {
+        exclusive[i] = settings.link_type == LinkType::LinkOnly
+            || settings.no_duplicates.iter().any(|x| x == name);
+    }
+    let person_of = match settings.clustering {
+        ClusteringMethod::ConnectedComponents => recuento_cluster::connected_components(n, &edges),
+        ClusteringMethod::NoChaining => {
+            recuento_cluster::no_chaining(n, &links, &list_of, &exclusive, 0.5)
+        }
+    };
+    let split = recuento_cluster::split_components(n, &edges, &person_of);
+    let persons = person_of.iter().max().map_or(0, |m| m + 1);
+    let mut sizes = vec![0usize; persons];
+    for p in &person_of {
+        sizes[*p] += 1;
+    }
+    let mut size_distribution = vec![0usize; 10];
+    for s in sizes {
+        size_distribution[s.clamp(1, 10) - 1] += 1;
+    }
+    let clustered = cluster_started.elapsed().as_secs_f64();
+    let width = persons.to_string().len().max(5);
+    let mut w = csv::Writer::from_path(out.join("clusters.csv"))?;
+    w.write_record(["list", "record_id", "person_id"])?;
+    for ((_, list, id), p) in linked.records.iter().zip(&person_of) {
+        w.write_record([list.as_str(), id.as_str(), &format!("P{:0width$}", p + 1)])?;
+    }
+    w.flush()?;
+    let saved = SavedModel {
+        settings: settings.clone(),
+        levels: linked.levels.clone(),
+        model: linked.model.clone(),
+    };
+    std::fs::write(
+        out.join("model.json"),
+        serde_json::to_string_pretty(&saved)?,
+    )?;
+
+    let evaluation = match &input.truth {
+        Some(truth) => {
+            Some(evaluate_files(engine, out, settings, truth, &list_of, &linked, &person_of).await?)
+        }
+        None => None,
+    };
+    let mut seconds = vec![("read files".to_string(), loaded)];
+    seconds.extend(linked.seconds.iter().cloned());
+    seconds.push(("cluster".into(), clustered));
+    let summary = FilesSummary {
+        lists: input.per_list.clone(),
+        rows_read: input.rows_read,
+        problems: input.problems.len(),
+        records: n,
+        blocking: linked
+            .blocking
+            .iter()
+            .zip(&linked.pairs_by_rule)
+            .map(|(r, first)| (r.rule.clone(), r.pairs, *first))
+            .collect(),
+        candidate_pairs: linked.candidate_pairs,
+        links: links.len(),
+        persons,
+        split_components: split,
+        size_distribution,
+        em_iterations: linked.model.iterations,
+        em_converged: linked.model.converged,
+        lambda: linked.model.lambda,
+        seconds,
+        evaluation,
+    };
+    let _ = list_names;
+    std::fs::write(
+        out.join("linkage.json"),
+        serde_json::to_string_pretty(&summary)?,
+    )?;
+    Ok(summary)
+}
+
+async fn evaluate_files(
+    engine: &Engine,
+    out: &Path,
+    settings: &LinkSettings,
+    truth: &[Option<String>],
+    list_of: &[usize],
+    linked: &recuento_engine::LinkOutput,
+    person_of: &[usize],
+) -> Result<FilesEvaluation> {
+    let allowed = |a: usize, b: usize| {
+        let same = list_of[a] == list_of[b];
+        match settings.link_type {
+            LinkType::DedupeOnly => true,
+            LinkType::LinkOnly => !same,
+            LinkType::LinkAndDedupe => {
+                !(same
+                    && settings
+                        .no_duplicates
+                        .iter()
+                        .any(|x| *x == linked.records[a].1))
+            }
+        }
+    };
+    let same_person =
+        |a: usize, b: usize| matches!((&truth[a], &truth[b]), (Some(x), Some(y)) if x == y);
+    // True pairs the link type allows.
+    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, t) in truth.iter().enumerate() {
+        if let Some(t) = t {
+            groups.entry(t.as_str()).or_default().push(i);
+        }
+    }
+    let mut true_pairs = 0u64;
+    for g in groups.values() {
+        for (x, &a) in g.iter().enumerate() {
+            for &b in &g[x + 1..] {
+                if allowed(a, b) {
+                    true_pairs += 1;
+                }
+            }
+        }
+    }
+    let mut blocked = 0u64;
+    engine
+        .scan_pairs(&out.join("pairs.parquet"), |l, r, _| {
+            if same_person(l as usize, r as usize) {
+                blocked += 1;
+            }
+        })
+        .await?;
+    let correct = linked
+        .links
+        .iter()
+        .filter(|&&(a, b, _)| same_person(a as usize, b as usize))
+        .count() as u64;
+    let precision = correct as f64 / (linked.links.len() as f64).max(1.0);
+    let recall = correct as f64 / (true_pairs as f64).max(1.0);
+    let key = |i: usize| (linked.records[i].1.clone(), linked.records[i].2.clone());
+    let true_assignment: BTreeMap<(String, String), String> = (0..truth.len())
+        .map(|i| {
+            (
+                key(i),
+                truth[i].clone().unwrap_or_else(|| format!("no truth {i}")),
+            )
+        })
+        .collect();
+    let predicted: BTreeMap<(String, String), String> = (0..person_of.len())
+        .map(|i| (key(i), person_of[i].to_string()))
+        .collect();
+    Ok(FilesEvaluation {
+        true_pairs,
+        true_pairs_blocked: blocked,
+        blocking_recall: blocked as f64 / (true_pairs as f64).max(1.0),
+        links_correct: correct,
+        link_precision: precision,
+        link_recall: recall,
+        link_f1: f1(precision, recall),
+        clusters: evaluate(&true_assignment, &predicted),
+    })
+}
