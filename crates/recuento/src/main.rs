@@ -86,6 +86,10 @@ enum Command {
         /// Folder to write the project to.
         #[arg(long)]
         out: PathBuf,
+        /// Instead of a project, write one CSV of this many records for a deduplication
+        /// benchmark (`<out>/dedupe.csv`, truth in its person_id column).
+        #[arg(long)]
+        dedupe_records: Option<usize>,
     },
     /// Compare out/persons.csv with a truth file / evaluar la vinculación.
     Eval {
@@ -259,10 +263,30 @@ async fn dispatch(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Synth {
+            dedupe_records: Some(records),
+            seed,
+            out,
+            ..
+        } => {
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            let path = out.join("dedupe.csv");
+            let s = recuento::synth::dedupe_file(records, seed, &path)?;
+            println!(
+                "wrote {}: {} records of {} people ({} true pairs); truth in the person_id column",
+                path.display(),
+                s.records,
+                s.persons,
+                s.true_pairs
+            );
+            Ok(())
+        }
+        Command::Synth {
             persons,
             seed,
             lists,
             out,
+            dedupe_records: None,
         } => {
             let s = recuento::synth::generate(
                 &recuento::synth::Options {

@@ -104,3 +104,92 @@ fn eval_counts_pairs() {
     assert_eq!(v["predicted_pairs"], 1);
     assert_eq!(v["correct_pairs"], 0);
 }
+
+#[test]
+fn link_files_dedupes_a_synthetic_file_and_reuses_its_saved_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = recuento(
+        tmp.path(),
+        &[
+            "synth",
+            "--dedupe-records",
+            "3000",
+            "--seed",
+            "7",
+            "--out",
+            "d",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let settings = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../bench/settings/synthetic.toml");
+    let run = |settings: &str, out: &str| {
+        let o = recuento(
+            tmp.path(),
+            &[
+                "link-files",
+                "--settings",
+                settings,
+                "--out",
+                out,
+                "--truth-column",
+                "person_id",
+                "--json",
+                "d/dedupe.csv",
+            ],
+        );
+        assert!(o.status.success(), "{:?}", text(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let v = run(settings.to_str().unwrap(), "out");
+    let e = &v["evaluation"];
+    assert!(e["blocking_recall"].as_f64().unwrap() > 0.97, "{e}");
+    assert!(e["clusters"]["f1"].as_f64().unwrap() > 0.95, "{e}");
+    let (found, truth) = (
+        e["clusters"]["predicted_persons"].as_f64().unwrap(),
+        e["clusters"]["true_persons"].as_f64().unwrap(),
+    );
+    assert!(
+        (found / truth - 1.0).abs() < 0.05,
+        "{found} people vs {truth}"
+    );
+    for f in [
+        "pairs.parquet",
+        "clusters.csv",
+        "model.json",
+        "linkage.json",
+        "import_problems.csv",
+    ] {
+        assert!(tmp.path().join("out").join(f).exists(), "{f}");
+    }
+    // The saved model holds the settings: the same run again gives the same people.
+    let again = run("out/model.json", "out2");
+    assert_eq!(again["persons"], v["persons"]);
+    assert_eq!(
+        std::fs::read(tmp.path().join("out/clusters.csv")).unwrap(),
+        std::fs::read(tmp.path().join("out2/clusters.csv")).unwrap()
+    );
+}
+
+#[test]
+fn link_files_names_a_missing_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("a.csv"), "id,nombre\n1,Ana\n2,Ana\n").unwrap();
+    std::fs::write(
+        tmp.path().join("s.toml"),
+        "unique_id_column = \"id\"\nblocking_rules = [[\"apellido\"]]\n[[comparisons]]\ncolumns = [\"apellido\"]\nmethod = \"exact\"\n",
+    )
+    .unwrap();
+    assert_clear_failure(
+        &recuento(tmp.path(), &["link-files", "--settings", "s.toml", "a.csv"]),
+        &["a.csv", "no column 'apellido'", "id, nombre"],
+    );
+    std::fs::write(tmp.path().join("bad.toml"), "unique_id_column = \"id\"\nblocking_rules = [[\"nombre\"]]\n[[comparisons]]\ncolumns = [\"nombre\"]\nmethod = \"soundex\"\n").unwrap();
+    assert_clear_failure(
+        &recuento(
+            tmp.path(),
+            &["link-files", "--settings", "bad.toml", "a.csv"],
+        ),
+        &["bad.toml", "soundex", "line 5"],
+    );
+}
