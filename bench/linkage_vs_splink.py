@@ -183,9 +183,13 @@ def run_splink_inner(settings_path, files, truth, em_cap):
         src = f"t{i}"
         for u, t in zip(df[uid], df[truth]):
             truth_of[(src, u)] = t
-    pred = predictions.as_duckdbpyrelation() if hasattr(predictions, "as_duckdbpyrelation") else None
-    pdf = predictions.as_pandas_dataframe() if pred is None else pred.df()
-    multi = "source_dataset_l" in pdf.columns
+    # Only the identifier columns: tens of millions of pairs with every column do not fit.
+    names = [r[0] for r in db._con.execute(f"DESCRIBE {predictions.physical_name}").fetchall()]
+    multi = "source_dataset_l" in names
+    wanted = [f"{uid}_l", f"{uid}_r"] + (["source_dataset_l", "source_dataset_r"] if multi else [])
+    pdf = db._con.execute(
+        f"SELECT {', '.join(wanted)} FROM {predictions.physical_name}"
+    ).df()
     def key(row_src, row_uid):
         return (row_src if multi else "t0", row_uid)
     sl = pdf["source_dataset_l"] if multi else ["t0"] * len(pdf)

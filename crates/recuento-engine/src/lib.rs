@@ -92,7 +92,10 @@ impl Engine {
             .and_then(|v| v.parse::<usize>().ok())
             .map_or(MEMORY_LIMIT, |mb| mb << 20);
         let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
-            .with_memory_limit(limit, 1.0)
+            // A fair pool lets the sort of pairs.parquet spill while joins keep their share.
+            .with_memory_pool(std::sync::Arc::new(
+                datafusion::execution::memory_pool::FairSpillPool::new(limit),
+            ))
             .build_arc();
         let ctx = match runtime {
             Ok(r) => SessionContext::new_with_config_rt(config, r),

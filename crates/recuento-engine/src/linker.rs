@@ -173,9 +173,10 @@ pub const MAX_COMPARISONS: usize = 20;
 pub const MAX_RULES: usize = 40;
 
 impl LinkPlan {
-    /// The SQL selecting `rid_l, rid_r`, every comparison level, the tf values and a flag per
-    /// rule, for all candidate pairs, each pair once.
-    fn candidates_sql(&self) -> String {
+    /// One SQL query per rule selecting `rid_l, rid_r`, every comparison level, the tf values and
+    /// a flag per rule; together they give every candidate pair once. They run one after the
+    /// other, so that only one join's hash table is in memory at a time.
+    fn candidates_sql(&self) -> Vec<String> {
         let filter = self
             .pair_filter
             .as_ref()
@@ -190,9 +191,27 @@ impl LinkPlan {
         for (i, rule) in self.rules.iter().enumerate() {
             let mut cols = vec!["l.rid AS rid_l".to_string(), "r.rid AS rid_r".to_string()];
             let symmetric = rule.conditions.iter().all(|(a, b)| a == b);
-            if !symmetric {
+            if symmetric {
+                cols.extend([
+                    "l.list AS list_l".to_string(),
+                    "l.record_id AS record_id_l".to_string(),
+                    "r.list AS list_r".to_string(),
+                    "r.record_id AS record_id_r".to_string(),
+                ]);
+            } else {
                 cols[0] = "least(l.rid, r.rid) AS rid_l".into();
                 cols[1] = "greatest(l.rid, r.rid) AS rid_r".into();
+                for (c, side) in [
+                    ("list", "l"),
+                    ("record_id", "l"),
+                    ("list", "r"),
+                    ("record_id", "r"),
+                ] {
+                    let (a, b) = if side == "l" { ("l", "r") } else { ("r", "l") };
+                    cols.push(format!(
+                        "CASE WHEN l.rid < r.rid THEN {a}.{c} ELSE {b}.{c} END AS {c}_{side}"
+                    ));
+                }
             }
             for c in &self.comparisons {
                 cols.push(format!("{} AS {}", c.sql, c.name));
@@ -233,7 +252,7 @@ impl LinkPlan {
                 crate::blocking::join_condition(&rule.conditions),
             ));
         }
-        parts.join("\nUNION ALL\n")
+        parts
     }
 
     /// SQL of the score columns over a comparisons table `c`.
@@ -264,7 +283,7 @@ impl LinkPlan {
             .map(|c| format!("mw_{}", c.name))
             .collect();
         format!(
-            "SELECT *, {prior:?} + {sum} AS match_weight FROM (SELECT c.rid_l, c.rid_r, {levels}, {mw} FROM comparisons c)",
+            "SELECT *, {prior:?} + {sum} AS match_weight FROM (SELECT c.rid_l, c.rid_r, c.list_l, c.record_id_l, c.list_r, c.record_id_r, {levels}, {mw} FROM comparisons c)",
             prior = model.prior_weight(),
             sum = total.join(" + "),
             levels = self
@@ -311,58 +330,71 @@ impl Engine {
         let mut counts: HashMap<u128, u64> = HashMap::new();
         let mut pairs_by_rule = vec![0u64; nr];
         {
-            let df = self.ctx.sql(&plan.candidates_sql()).await?;
-            let mut stream = df.execute_stream().await?;
             let file = std::fs::File::create(&comparisons_path).map_err(|source| Error::Io {
                 path: comparisons_path.display().to_string(),
                 source,
             })?;
             let mut writer: Option<ArrowWriter<std::fs::File>> = None;
+            let mut writer_schema = Arc::new(Schema::empty());
             let mut file = Some(file);
             self.progress.start("comparing candidate pairs", upper);
             let mut levels = vec![0i8; k];
             let mut flags = vec![false; nr];
-            while let Some(batch) = stream.next().await {
-                let batch = batch?;
-                let schema = batch.schema();
-                let level_cols: Vec<_> = plan
-                    .comparisons
-                    .iter()
-                    .map(|c| {
-                        schema
-                            .index_of(&c.name)
-                            .map(|i| batch.column(i).as_primitive::<Int8Type>().clone())
-                    })
-                    .collect::<std::result::Result<_, _>>()?;
-                let flag_cols: Vec<_> = (0..nr)
-                    .map(|j| {
-                        schema
-                            .index_of(&format!("rule_{j}"))
-                            .map(|i| batch.column(i).as_boolean().clone())
-                    })
-                    .collect::<std::result::Result<_, _>>()?;
-                for row in 0..batch.num_rows() {
-                    for (l, c) in levels.iter_mut().zip(&level_cols) {
-                        *l = if c.is_null(row) { -1 } else { c.value(row) };
+            for sql in plan.candidates_sql() {
+                let mut stream = self.ctx.sql(&sql).await?.execute_stream().await?;
+                while let Some(batch) = stream.next().await {
+                    let batch = batch?;
+                    let schema = batch.schema();
+                    let level_cols: Vec<_> = plan
+                        .comparisons
+                        .iter()
+                        .map(|c| {
+                            schema
+                                .index_of(&c.name)
+                                .map(|i| batch.column(i).as_primitive::<Int8Type>().clone())
+                        })
+                        .collect::<std::result::Result<_, _>>()?;
+                    let flag_cols: Vec<_> = (0..nr)
+                        .map(|j| {
+                            schema
+                                .index_of(&format!("rule_{j}"))
+                                .map(|i| batch.column(i).as_boolean().clone())
+                        })
+                        .collect::<std::result::Result<_, _>>()?;
+                    for row in 0..batch.num_rows() {
+                        for (l, c) in levels.iter_mut().zip(&level_cols) {
+                            *l = if c.is_null(row) { -1 } else { c.value(row) };
+                        }
+                        for (f, c) in flags.iter_mut().zip(&flag_cols) {
+                            *f = !c.is_null(row) && c.value(row);
+                        }
+                        if let Some(first) = flags.iter().position(|f| *f) {
+                            pairs_by_rule[first] += 1;
+                        }
+                        *counts.entry(pack(&levels, &flags)).or_insert(0) += 1;
                     }
-                    for (f, c) in flags.iter_mut().zip(&flag_cols) {
-                        *f = !c.is_null(row) && c.value(row);
+                    if writer.is_none() {
+                        let f = file.take().ok_or_else(|| {
+                            Error::Plan("internal: comparisons file opened twice".into())
+                        })?;
+                        // Rules differ in which columns they know to be non-null: write them
+                        // all as nullable, under one schema.
+                        let fields: Vec<Field> = schema
+                            .fields()
+                            .iter()
+                            .map(|f| f.as_ref().clone().with_nullable(true))
+                            .collect();
+                        writer_schema = Arc::new(Schema::new(fields));
+                        writer = Some(ArrowWriter::try_new(f, writer_schema.clone(), None)?);
                     }
-                    if let Some(first) = flags.iter().position(|f| *f) {
-                        pairs_by_rule[first] += 1;
+                    if let Some(w) = writer.as_mut() {
+                        w.write(&RecordBatch::try_new(
+                            writer_schema.clone(),
+                            batch.columns().to_vec(),
+                        )?)?;
                     }
-                    *counts.entry(pack(&levels, &flags)).or_insert(0) += 1;
+                    self.progress.advance(batch.num_rows() as u64);
                 }
-                if writer.is_none() {
-                    let f = file.take().ok_or_else(|| {
-                        Error::Plan("internal: comparisons file opened twice".into())
-                    })?;
-                    writer = Some(ArrowWriter::try_new(f, schema.clone(), None)?);
-                }
-                if let Some(w) = writer.as_mut() {
-                    w.write(&batch)?;
-                }
-                self.progress.advance(batch.num_rows() as u64);
             }
             self.progress.finish();
             match writer {
@@ -482,9 +514,9 @@ impl Engine {
             .map(|c| format!("s.{0}, s.mw_{0}", c.name))
             .collect();
         let sql = format!(
-            "SELECT s.rid_l, s.rid_r, l.list AS list_l, l.record_id AS record_id_l, r.list AS list_r, r.record_id AS record_id_r, \
+            "SELECT s.rid_l, s.rid_r, s.list_l, s.record_id_l, s.list_r, s.record_id_r, \
              {}, s.match_weight, 1.0 / (1.0 + power(2.0, -s.match_weight)) AS match_probability \
-             FROM ({}) s JOIN records l ON s.rid_l = l.rid JOIN records r ON s.rid_r = r.rid \
+             FROM ({}) s \
              ORDER BY s.rid_l, s.rid_r",
             kept.join(", "),
             plan.score_sql(&model)
