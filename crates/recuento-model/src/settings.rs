@@ -176,7 +176,7 @@ impl LinkSettings {
     /// Fills default names and checks the settings.
     ///
     /// # Errors
-    /// See [`LinkSettings::parse`].
+    /// See [`LinkSettings::parse_toml`].
     pub fn complete_and_check(&mut self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
         if self.unique_id_column.trim().is_empty() {
