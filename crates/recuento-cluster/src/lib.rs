@@ -36,6 +36,18 @@ impl UnionFind {
         x
     }
 
+    /// Person index of each element, numbered by each group's lowest element.
+    fn labels(&mut self, n: usize) -> Vec<usize> {
+        let mut label: BTreeMap<usize, usize> = BTreeMap::new();
+        (0..n)
+            .map(|i| {
+                let root = self.find(i);
+                let next = label.len();
+                *label.entry(root).or_insert(next)
+            })
+            .collect()
+    }
+
     fn union(&mut self, a: usize, b: usize) {
         let (mut a, mut b) = (self.find(a), self.find(b));
         if a == b {
@@ -58,14 +70,7 @@ pub fn connected_components(n: usize, links: &[(usize, usize)]) -> Vec<usize> {
             uf.union(a, b);
         }
     }
-    let mut label: BTreeMap<usize, usize> = BTreeMap::new();
-    (0..n)
-        .map(|i| {
-            let root = uf.find(i);
-            let next = label.len();
-            *label.entry(root).or_insert(next)
-        })
-        .collect()
+    uf.labels(n)
 }
 
 /// Person index of each of `n` records, merging groups of records only when the links between
@@ -152,14 +157,7 @@ pub fn no_chaining(
         let moved = std::mem::take(&mut members[other]);
         members[root].extend(moved);
     }
-    let mut label: BTreeMap<usize, usize> = BTreeMap::new();
-    (0..n)
-        .map(|i| {
-            let root = uf.find(i);
-            let next = label.len();
-            *label.entry(root).or_insert(next)
-        })
-        .collect()
+    uf.labels(n)
 }
 
 /// How many connected components of the links hold more than one person in `people` (the
@@ -282,5 +280,19 @@ mod tests {
         assert_eq!(d.size_distribution[2], 1);
         assert_eq!(d.flagged.len(), 1);
         assert!(d.flagged[0].1.contains("'a'"));
+    }
+
+    #[test]
+    fn no_chaining_keeps_exclusive_lists_apart_and_counts_splits() {
+        // Records 0 and 1 are on list 0, declared free of duplicates; 2 is on list 1.
+        let links = [(0, 2, 0.99), (1, 2, 0.98)];
+        let people = no_chaining(3, &links, &[0, 0, 1], &[true, false], 0.5);
+        assert_eq!(people, vec![0, 1, 0]);
+        // Without the declaration the two are one person.
+        assert_eq!(
+            no_chaining(3, &links, &[0, 0, 1], &[false, false], 0.5),
+            vec![0, 0, 0]
+        );
+        assert_eq!(split_components(3, &[(0, 2), (1, 2)], &people), 1);
     }
 }

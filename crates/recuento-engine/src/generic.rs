@@ -6,7 +6,7 @@
 //! term-frequency adjustment; blocking expressions become key columns; then the shared core
 //! ([`Engine::run_link`]) does the rest.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -36,8 +36,6 @@ pub struct GenericInput {
     pub rows_read: usize,
     /// The truth column's value for each record (by rid), when one was named.
     pub truth: Option<Vec<Option<String>>>,
-    /// The list index of each record (by rid).
-    pub list_of: Vec<usize>,
 }
 
 /// The derived column holding a comparison's standardised value of its `j`-th column.
@@ -181,21 +179,10 @@ impl Engine {
         }
         let mut lists = Vec::new();
         for f in files {
-            let spec = ListSpec {
-                name: f
-                    .file_stem()
-                    .map_or("list".into(), |s| s.to_string_lossy().into_owned()),
-                file: f.display().to_string(),
-                organisation: String::new(),
-                collection: String::new(),
-                period: String::new(),
-                encoding: "auto".into(),
-                delimiter: "auto".into(),
-                sheet: None,
-                date_order: recuento_model::DateOrder::Dmy,
-                no_duplicates: false,
-                columns: BTreeMap::new(),
-            };
+            let name = f
+                .file_stem()
+                .map_or("list".into(), |s| s.to_string_lossy().into_owned());
+            let spec = ListSpec::plain(&name, &f.display().to_string());
             lists.push(read_list(&spec, Path::new(""))?);
         }
         // Every column the settings read must be in every file.
@@ -246,11 +233,10 @@ impl Engine {
         let mut problems = Vec::new();
         let mut per_list = Vec::new();
         let mut truth = truth_column.map(|_| Vec::new());
-        let mut list_of = Vec::new();
         let mut rows_read = 0;
         let mut n = 0i64;
         let mut seen_ids: HashMap<(String, String), usize> = HashMap::new();
-        for (li, l) in lists.iter().enumerate() {
+        for l in &lists {
             rows_read += l.rows_read;
             problems.extend(l.problems.iter().map(|p| (l.file.clone(), p.clone())));
             let index: Vec<Option<usize>> = headers
@@ -337,7 +323,6 @@ impl Engine {
                 if let Some(t) = truth.as_mut() {
                     t.push(get(truth_pos).filter(|s| !s.is_empty()).map(str::to_string));
                 }
-                list_of.push(li);
                 n += 1;
             }
         }
@@ -396,7 +381,7 @@ impl Engine {
         // Blocking expressions become key columns.
         let mut exprs: Vec<String> = Vec::new();
         let mut rules = Vec::new();
-        for (i, rule) in settings.blocking_rules.iter().enumerate() {
+        for rule in &settings.blocking_rules {
             let mut conditions = Vec::new();
             let mut columns = Vec::new();
             for cond in rule {
@@ -413,7 +398,6 @@ impl Engine {
                 };
                 conditions.push((key(a), key(b)));
             }
-            let _ = i;
             rules.push(PlanRule {
                 text: rule.join(", "),
                 conditions,
@@ -491,7 +475,6 @@ impl Engine {
             problems,
             rows_read,
             truth,
-            list_of,
         })
     }
 }

@@ -577,20 +577,11 @@ mod tests {
 
     fn spec(file: &str, columns: &[(&str, &str)]) -> ListSpec {
         ListSpec {
-            name: "l".into(),
-            file: file.into(),
-            organisation: String::new(),
-            collection: String::new(),
-            period: String::new(),
-            encoding: "auto".into(),
-            delimiter: "auto".into(),
-            sheet: None,
-            date_order: DateOrder::Dmy,
-            no_duplicates: false,
             columns: columns
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect::<BTreeMap<_, _>>(),
+            ..ListSpec::plain("l", file)
         }
     }
 

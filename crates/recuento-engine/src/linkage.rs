@@ -5,7 +5,6 @@ use std::path::Path;
 
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
-use datafusion::prelude::ParquetReadOptions;
 use recuento_model::LinkageConfig;
 use recuento_text::compare;
 
@@ -163,32 +162,14 @@ impl Engine {
         pairs_path: &Path,
         threshold: f64,
     ) -> Result<Vec<(i64, i64, f64)>> {
-        if !self.ctx.table_exist("pairs")? {
-            self.ctx
-                .register_parquet(
-                    "pairs",
-                    &*pairs_path.to_string_lossy(),
-                    ParquetReadOptions::default(),
-                )
-                .await?;
-        }
-        let batches = self
-            .ctx
-            .sql(&format!(
-                "SELECT rid_l, rid_r, match_probability FROM pairs WHERE match_probability >= {threshold} ORDER BY rid_l, rid_r"
-            ))
-            .await?
-            .collect()
-            .await?;
+        // pairs.parquet is sorted by (rid_l, rid_r), so the links come out in that order.
         let mut out = Vec::new();
-        for b in &batches {
-            let l = b.column(0).as_primitive::<Int64Type>();
-            let r = b.column(1).as_primitive::<Int64Type>();
-            let p = b
-                .column(2)
-                .as_primitive::<datafusion::arrow::datatypes::Float64Type>();
-            out.extend((0..b.num_rows()).map(|i| (l.value(i), r.value(i), p.value(i))));
-        }
+        self.scan_pairs(pairs_path, |l, r, p| {
+            if p >= threshold {
+                out.push((l, r, p));
+            }
+        })
+        .await?;
         Ok(out)
     }
 

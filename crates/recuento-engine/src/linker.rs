@@ -550,7 +550,6 @@ impl Engine {
             self.progress.finish();
         }
         let _ = self.ctx.deregister_table("comparisons")?;
-        let _ = self.ctx.deregister_table("pairs")?;
         std::fs::remove_file(&comparisons_path).ok();
         let scored = started.elapsed().as_secs_f64() - compared - trained;
         let records = self.records_index().await?;

@@ -91,6 +91,24 @@ fn default_auto() -> String {
 }
 
 impl ListSpec {
+    /// A list read with every setting on automatic (encoding, delimiter, first sheet, day before
+    /// month) and no column mapping: all columns are kept as they are.
+    pub fn plain(name: &str, file: &str) -> ListSpec {
+        ListSpec {
+            name: name.to_string(),
+            file: file.to_string(),
+            organisation: String::new(),
+            collection: String::new(),
+            period: String::new(),
+            encoding: default_auto(),
+            delimiter: default_auto(),
+            sheet: None,
+            date_order: DateOrder::Dmy,
+            no_duplicates: false,
+            columns: BTreeMap::new(),
+        }
+    }
+
     /// The mapped columns as (field, header) pairs, checked against the known field keys.
     ///
     /// # Errors

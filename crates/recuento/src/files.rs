@@ -153,7 +153,6 @@ pub async fn link_files(
         .map(|&(a, b, p)| (a as usize, b as usize, p))
         .collect();
     let edges: Vec<(usize, usize)> = links.iter().map(|&(a, b, _)| (a, b)).collect();
-    let list_names: Vec<String> = input.per_list.iter().map(|l| l.0.clone()).collect();
     // Records carry the list name from the source column or the file; index them.
     let mut list_index: HashMap<&str, usize> = HashMap::new();
     let list_of: Vec<usize> = linked
@@ -234,7 +233,6 @@ pub async fn link_files(
         seconds,
         evaluation,
     };
-    let _ = list_names;
     std::fs::write(
         out.join("linkage.json"),
         serde_json::to_string_pretty(&summary)?,
