@@ -8,6 +8,8 @@
 //!   interaction order, the best by AIC or BIC with a profile-likelihood interval, and the
 //!   average over models weighted by the criterion (Buckland, Burnham & Augustin 1997), whose
 //!   interval includes model uncertainty;
+//! * Bayesian model averaging over decomposable graphical models ([`dga`], Madigan & York 1997),
+//!   exact on a grid of N, for 3–6 lists;
 //! * the Bayesian non-parametric latent-class model ([`lcmcr`], opt-in through
 //!   [`Options::lcmcr`]), which absorbs heterogeneity of capture;
 //! * two lists: Chapman's estimator, with a warning about the independence assumption.
@@ -30,6 +32,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod dga;
 pub mod lcmcr;
 mod linalg;
 pub mod loglinear;
@@ -50,6 +53,10 @@ pub struct Options {
     pub min_list_count: u64,
     /// Also run the Bayesian latent-class model ([`lcmcr`]) with these settings (3+ lists).
     pub lcmcr: Option<lcmcr::LcmcrOptions>,
+    /// Also average over decomposable graphical models ([`dga`]) with these settings (3–6
+    /// lists). On by default: it is exact and takes well under a second.
+    #[serde(default)]
+    pub dga: Option<dga::DgaOptions>,
 }
 
 impl Default for Options {
@@ -59,6 +66,7 @@ impl Default for Options {
             criterion: "aic".into(),
             min_list_count: 1,
             lcmcr: None,
+            dga: Some(dga::DgaOptions::default()),
         }
     }
 }
@@ -98,7 +106,8 @@ pub struct Mcmc {
 /// One estimate of the total number of people in a stratum.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
-    /// `loglinear-averaged`, `loglinear-best`, `chapman`.
+    /// `loglinear-averaged`, `loglinear-best`, `loglinear-heterogeneity`, `dga`, `lcmcr`,
+    /// `chapman`.
     pub method: String,
     /// The model, in words (`independence + a:b`), or `average of N models`.
     pub model: String,
@@ -132,7 +141,9 @@ pub struct Estimate {
     /// Sampler diagnostics (Bayesian estimates only).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub mcmc: Option<Mcmc>,
-    /// Models that entered the average, with their weights (averaged estimates only).
+    /// Models that entered the average, each as (model, weight, its estimate): log-linear models
+    /// with their AIC/BIC weights and estimates; for `dga`, graphs with their posterior
+    /// probabilities and posterior medians (averaged estimates only).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub models: Vec<(String, f64, f64)>,
     /// Plain-words warnings: assumptions the data contradict, lists left out, sparse cells.
@@ -212,20 +223,28 @@ pub fn estimate(histories: &CaptureHistories, options: &Options) -> Vec<Estimate
                 options,
             ));
         }
+        // Bayesian totals across strata: sum the strata's posterior draws.
+        if options.dga.is_some() {
+            out.extend(sum_of_strata(&out, "dga", histories.stratum_values().len()));
+        }
         if options.lcmcr.is_some() {
-            out.extend(sum_of_strata(&out, histories.stratum_values().len()));
+            out.extend(sum_of_strata(
+                &out,
+                "lcmcr",
+                histories.stratum_values().len(),
+            ));
         }
     }
     out
 }
 
-/// The latent-class total as the sum of the strata's posteriors: draw `i` of the total is the sum
-/// of draw `i` of every stratum (the strata are estimated independently, so this is a draw from
-/// the posterior of the sum).
-fn sum_of_strata(estimates: &[Estimate], strata: usize) -> Option<Estimate> {
+/// A Bayesian method's total as the sum of the strata's posteriors: draw `i` of the total is the
+/// sum of draw `i` of every stratum. The strata are estimated independently, each with its own
+/// random stream ([`stratum_seed`]), so this is a draw from the posterior of the sum.
+fn sum_of_strata(estimates: &[Estimate], method: &str, strata: usize) -> Option<Estimate> {
     let parts: Vec<&Estimate> = estimates
         .iter()
-        .filter(|e| e.method == "lcmcr" && e.stratum != "all")
+        .filter(|e| e.method == method && e.stratum != "all")
         .collect();
     let first = parts.first()?;
     let n = first.draws.len();
@@ -238,7 +257,7 @@ fn sum_of_strata(estimates: &[Estimate], strata: usize) -> Option<Estimate> {
         e.mcmc = None;
         e.draws = Vec::new();
         e.warnings = vec![format!(
-            "the total cannot be summed over strata: {} of {strata} strata have a latent-class estimate",
+            "the total cannot be summed over strata: {} of {strata} strata have a {method} estimate",
             parts.len()
         )];
         return Some(e);
@@ -260,6 +279,7 @@ fn sum_of_strata(estimates: &[Estimate], strata: usize) -> Option<Estimate> {
     e.upper = Some(lcmcr::quantile(&sorted, 0.975));
     e.interval = "posterior 2.5% and 97.5% quantiles of the sum of the strata's draws".into();
     e.mcmc = None;
+    e.models = Vec::new();
     e.warnings = parts
         .iter()
         .flat_map(|p| p.warnings.iter().cloned())
@@ -375,14 +395,82 @@ fn estimate_stratum(
         return vec![chapman(&table)];
     }
     let mut out = loglinear_estimates(&table, options);
+    if let Some(o) = &options.dga {
+        out.push(dga_estimate(&table, o));
+    }
     if let Some(o) = &options.lcmcr {
         out.push(lcmcr_estimate(&table, o));
     }
     out
 }
 
+/// The seed of a stratum: the run's seed for `all`, otherwise mixed with the stratum's label
+/// (FNV-1a), so that strata never share a random stream. Shared streams would make their
+/// posterior draws move together, and the interval of their sum too wide.
+fn stratum_seed(seed: u64, label: &str) -> u64 {
+    if label == "all" {
+        return seed;
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in label.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    seed ^ h
+}
+
+fn dga_estimate(table: &Table<'_>, options: &dga::DgaOptions) -> Estimate {
+    let counts: Vec<u64> = table.counts.iter().map(|c| *c as u64).collect();
+    let options = dga::DgaOptions {
+        seed: stratum_seed(options.seed, table.label),
+        ..options.clone()
+    };
+    let mut e = table.blank("dga");
+    e.model = "average over decomposable graphical models (Madigan & York 1997)".into();
+    let Some(r) = dga::posterior(&counts, &table.lists, &options) else {
+        e.warnings.push(format!(
+            "the average over decomposable graphs needs 3 to 6 lists; this stratum has {}",
+            table.t
+        ));
+        return e;
+    };
+    if r.tail_mass > 0.005 {
+        e.warnings.push(format!(
+            "{:.1}% of the posterior lies near the top of the range searched ({} people): the data barely bound the total from above, so the upper end of the interval is too low",
+            100.0 * r.tail_mass,
+            table.observed as usize + r.pmf.len() - 1
+        ));
+    }
+    e.warnings.push(
+        "the average over decomposable graphs models dependence between lists (one list referring people to another) but not heterogeneity that all lists share; that biases the total downwards".into(),
+    );
+    Estimate {
+        model: format!(
+            "average over {} decomposable graphs (Madigan & York 1997), prior δ = {}",
+            r.graph_count, r.delta
+        ),
+        estimate: Some(r.median),
+        lower: Some(r.lower),
+        upper: Some(r.upper),
+        interval: "posterior 2.5% and 97.5% quantiles, averaged over graphs; estimate is the posterior median".into(),
+        models: r
+            .graphs
+            .iter()
+            .filter(|g| g.weight >= 0.001)
+            .take(20)
+            .map(|g| (g.graph.clone(), g.weight, g.median))
+            .collect(),
+        draws: r.draws,
+        ..e
+    }
+}
+
 fn lcmcr_estimate(table: &Table<'_>, options: &lcmcr::LcmcrOptions) -> Estimate {
     let counts: Vec<u64> = table.counts.iter().map(|c| *c as u64).collect();
+    let options = &lcmcr::LcmcrOptions {
+        seed: stratum_seed(options.seed, table.label),
+        ..options.clone()
+    };
     let r = lcmcr::sample(&counts, table.t, options);
     let mut e = table.blank("lcmcr");
     if r.r_hat > 1.05 || r.ess < 200.0 {
@@ -546,22 +634,62 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     ];
     // The classic heterogeneity models (Mth: list effects plus one heterogeneity column).
     for h in loglinear::Heterogeneity::ALL {
-        let terms = loglinear::Terms(Vec::new(), Some(h));
-        if let Ok(f) = loglinear::fit_model(counts, t, &terms)
-            && f.missing.is_finite()
-            && f.missing < 1_000.0 * observed as f64
-        {
-            let mut w = Vec::new();
-            if f.fit.beta.last().is_some_and(|b| *b < 0.0) {
-                w.push(format!(
-                    "the heterogeneity coefficient of {} is negative: the data show no heterogeneity of this form, and the model is not meaningful here",
-                    h.name()
-                ));
-            }
+        if let Some((f, w)) = heterogeneity_fit(counts, t, observed, h) {
             out.push(model_estimate(table, "loglinear-heterogeneity", &f, w));
         }
     }
     out
+}
+
+/// Fits model Mth with heterogeneity form `h`, with the warnings its coefficients call for.
+/// Chao's lower bound drops knots with a negative coefficient one at a time, most negative
+/// first, and refits (Rcapture does the same): a negative one would make the bound a guess.
+fn heterogeneity_fit(
+    counts: &[f64],
+    t: usize,
+    observed: u64,
+    h: loglinear::Heterogeneity,
+) -> Option<(ModelFit, Vec<String>)> {
+    let mut h = h;
+    let mut warnings = Vec::new();
+    loop {
+        let terms = loglinear::Terms(Vec::new(), Some(h));
+        let f = loglinear::fit_model(counts, t, &terms).ok()?;
+        if !(f.missing.is_finite() && f.missing < 1_000.0 * observed as f64) {
+            return None;
+        }
+        let columns = h.columns(t);
+        let gammas = &f.fit.beta[f.fit.beta.len() - columns..];
+        match h {
+            loglinear::Heterogeneity::ChaoLb(mask) => {
+                let knots = h.knots(t);
+                let worst = gammas
+                    .iter()
+                    .zip(&knots)
+                    .filter(|(g, _)| **g < 0.0)
+                    .min_by(|a, b| a.0.total_cmp(b.0));
+                if let Some((_, &knot)) = worst {
+                    warnings.push(format!(
+                        "Chao's model: the term for people on more than {knot} lists had a negative coefficient and was dropped"
+                    ));
+                    h = loglinear::Heterogeneity::ChaoLb(mask & !(1 << knot));
+                    continue;
+                }
+                warnings.push(
+                    "Chao's model gives a lower bound: it extrapolates the unseen from people on one and two lists only, so under heterogeneity the true total is likely higher".into(),
+                );
+            }
+            _ => {
+                if gammas.iter().any(|g| *g < 0.0) {
+                    warnings.push(format!(
+                        "the heterogeneity coefficient of {} is negative: the data show no heterogeneity of this form, and the model is not meaningful here",
+                        h.name()
+                    ));
+                }
+            }
+        }
+        return Some((f, warnings));
+    }
 }
 
 /// An estimate from one fitted log-linear model, with its profile-likelihood interval and the

@@ -28,23 +28,53 @@ pub enum Heterogeneity {
     Darroch,
     /// f(k) = −ln(3.5 + k) + ln(3.5).
     Gamma35,
+    /// Chao's lower bound (Rcapture's `LB`; Rivest & Baillargeon 2007): one column (k − j)₊ per
+    /// knot j = 2 … t − 1 whose bit is set in the mask. With every knot, the counts of people on
+    /// 2, 3, … lists are fitted freely and the unseen count is extrapolated from people on one
+    /// and two lists only, as Chao's (1987) estimator does; a knot whose coefficient comes out
+    /// negative is dropped (the bound needs convex log-counts), as Rcapture does.
+    ChaoLb(u16),
 }
 
 impl Heterogeneity {
-    /// All forms, in output order.
-    pub const ALL: [Heterogeneity; 3] = [
+    /// All forms, in output order (Chao's with every knot).
+    pub const ALL: [Heterogeneity; 4] = [
         Heterogeneity::Poisson2,
         Heterogeneity::Darroch,
         Heterogeneity::Gamma35,
+        Heterogeneity::ChaoLb(u16::MAX),
     ];
 
-    /// f(k).
-    pub fn column(self, k: u32) -> f64 {
-        let k = f64::from(k);
+    /// The knots j (2 ≤ j ≤ t − 1) of Chao's model that are in use, for `t` lists.
+    pub fn knots(self, t: usize) -> Vec<u32> {
         match self {
-            Heterogeneity::Poisson2 => 2f64.powf(k) - 1.0,
-            Heterogeneity::Darroch => k * k / 2.0,
-            Heterogeneity::Gamma35 => -(3.5 + k).ln() + 3.5f64.ln(),
+            Heterogeneity::ChaoLb(mask) => (2..t.max(2) as u32)
+                .filter(|j| mask & (1 << j) != 0)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Number of heterogeneity columns for `t` lists.
+    pub fn columns(self, t: usize) -> usize {
+        match self {
+            Heterogeneity::ChaoLb(_) => self.knots(t).len(),
+            _ => 1,
+        }
+    }
+
+    /// Appends the heterogeneity columns of a pattern on `k` of `t` lists to a design row.
+    pub fn push_columns(self, k: u32, t: usize, row: &mut Vec<f64>) {
+        let kf = f64::from(k);
+        match self {
+            Heterogeneity::Poisson2 => row.push(2f64.powf(kf) - 1.0),
+            Heterogeneity::Darroch => row.push(kf * kf / 2.0),
+            Heterogeneity::Gamma35 => row.push(-(3.5 + kf).ln() + 3.5f64.ln()),
+            Heterogeneity::ChaoLb(_) => row.extend(
+                self.knots(t)
+                    .into_iter()
+                    .map(|j| f64::from(k.saturating_sub(j))),
+            ),
         }
     }
 
@@ -54,6 +84,7 @@ impl Heterogeneity {
             Heterogeneity::Poisson2 => "Mth Poisson2",
             Heterogeneity::Darroch => "Mth Darroch",
             Heterogeneity::Gamma35 => "Mth Gamma3.5",
+            Heterogeneity::ChaoLb(_) => "Mth Chao (LB)",
         }
     }
 }
@@ -61,7 +92,7 @@ impl Heterogeneity {
 impl Terms {
     /// Number of parameters for `t` lists: intercept + t main effects + interactions.
     pub fn parameters(&self, t: usize) -> usize {
-        1 + t + self.0.len() + usize::from(self.1.is_some())
+        1 + t + self.0.len() + self.1.map_or(0, |h| h.columns(t))
     }
 
     /// A readable name: `independence` or `independence + a:b + a:c`.
@@ -120,7 +151,7 @@ fn design_row(pattern: usize, t: usize, terms: &Terms) -> Vec<f64> {
         )));
     }
     if let Some(h) = terms.1 {
-        row.push(h.column(pattern.count_ones()));
+        h.push_columns(pattern.count_ones(), t, &mut row);
     }
     row
 }

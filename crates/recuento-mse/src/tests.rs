@@ -169,9 +169,17 @@ fn heterogeneity_models_are_reported_and_fit_heterogeneous_data_better() {
         .iter()
         .filter(|e| e.method == "loglinear-heterogeneity")
         .collect();
-    assert_eq!(mth.len(), 3);
+    assert_eq!(mth.len(), 4);
     let names: Vec<&str> = mth.iter().map(|e| e.model.as_str()).collect();
-    assert_eq!(names, vec!["Mth Poisson2", "Mth Darroch", "Mth Gamma3.5"]);
+    assert_eq!(
+        names,
+        vec![
+            "Mth Poisson2",
+            "Mth Darroch",
+            "Mth Gamma3.5",
+            "Mth Chao (LB)"
+        ]
+    );
     let darroch = mth[1];
     assert!(darroch.aic.unwrap() < independence.aic.unwrap() - 10.0);
     // Independence underestimates badly; the heterogeneity model moves towards the truth.
@@ -222,4 +230,123 @@ fn latent_class_total_sums_the_strata_draws() {
         sum.lower.unwrap() <= 1600.0 && 1600.0 <= sum.upper.unwrap(),
         "{sum:?}"
     );
+}
+
+#[test]
+fn chao_lower_bound_matches_the_closed_form_on_a_symmetric_table() {
+    // When the count of a pattern depends only on how many lists it is on, model Mth Chao (LB)
+    // reduces to model Mh with Chao's (1987) estimator: f0 = (t − 1) / t · f1² / (2 f2).
+    let t = 4;
+    let per_pattern = [0.0, 150.0, 40.0, 15.0, 9.0]; // by number of lists
+    let rows: Vec<(Vec<String>, u16, u64)> = (1u16..16)
+        .map(|h| (vec![], h, per_pattern[h.count_ones() as usize] as u64))
+        .collect();
+    let f1 = 4.0 * 150.0;
+    let f2 = 6.0 * 40.0;
+    let n: f64 = rows.iter().map(|r| r.2 as f64).sum();
+    let expected = n + (t as f64 - 1.0) / t as f64 * f1 * f1 / (2.0 * f2);
+    let h = CaptureHistories {
+        lists: (0..t).map(|i| format!("l{i}")).collect(),
+        strata: vec![],
+        rows,
+    };
+    let e = estimate(&h, &Options::default());
+    let chao = e
+        .iter()
+        .find(|e| e.model == "Mth Chao (LB)")
+        .expect("a Chao estimate");
+    let x = chao.estimate.unwrap();
+    assert!((x - expected).abs() < 1e-6 * expected, "{x} vs {expected}");
+    assert!(chao.lower.unwrap() < x && x < chao.upper.unwrap());
+    assert!(chao.warnings.iter().any(|w| w.contains("lower bound")));
+}
+
+#[test]
+fn chao_drops_a_knot_with_a_negative_coefficient() {
+    // Log-counts concave in the number of lists (too few people on 3 lists): the knot at 2
+    // would be negative, so it is dropped and said.
+    let per_pattern = [0.0, 150.0, 60.0, 5.0, 4.0];
+    let h = CaptureHistories {
+        lists: (0..4).map(|i| format!("l{i}")).collect(),
+        strata: vec![],
+        rows: (1u16..16)
+            .map(|h| (vec![], h, per_pattern[h.count_ones() as usize] as u64))
+            .collect(),
+    };
+    let e = estimate(&h, &Options::default());
+    let chao = e.iter().find(|e| e.model == "Mth Chao (LB)").unwrap();
+    assert!(
+        chao.warnings.iter().any(|w| w.contains("was dropped")),
+        "{:?}",
+        chao.warnings
+    );
+    assert!(chao.estimate.is_some());
+}
+
+#[test]
+fn dga_covers_the_truth_when_one_list_refers_to_another() {
+    // List 2 sees people on list 1 far more often: a dependence the graphs can model.
+    let mut covered = 0;
+    for seed in 0..20 {
+        let mut rng = ChaCha8Rng::seed_from_u64(100 + seed);
+        let mut counts = vec![0u64; 16];
+        for _ in 0..2000 {
+            let mut h = 0usize;
+            if rng.random::<f64>() < 0.3 {
+                h |= 1;
+            }
+            let p2 = if h & 1 != 0 { 0.6 } else { 0.15 };
+            if rng.random::<f64>() < p2 {
+                h |= 2;
+            }
+            for (j, p) in [(2, 0.25), (3, 0.3)] {
+                if rng.random::<f64>() < p {
+                    h |= 1 << j;
+                }
+            }
+            counts[h] += 1;
+        }
+        let h = CaptureHistories {
+            lists: (0..4).map(|i| format!("l{i}")).collect(),
+            strata: vec![],
+            rows: (1..16)
+                .filter(|h| counts[*h] > 0)
+                .map(|h| (vec![], h as u16, counts[h]))
+                .collect(),
+        };
+        let e = estimate(&h, &Options::default());
+        let d = e
+            .iter()
+            .find(|e| e.method == "dga")
+            .expect("a dga estimate");
+        if d.lower.unwrap() <= 2000.0 && 2000.0 <= d.upper.unwrap() {
+            covered += 1;
+        }
+        // The graph with the l0–l1 edge carries the weight.
+        let top = &d.models[0].0;
+        assert!(top.contains("l0:l1"), "{top}");
+    }
+    // 95% intervals: 17 or more of 20 happens with probability 0.98.
+    assert!(covered >= 17, "covered {covered} of 20");
+}
+
+#[test]
+fn dga_total_sums_the_strata_with_separate_streams() {
+    let h = by_sex(
+        simulate(3, 1000, &[0.3, 0.3, 0.3]),
+        simulate(4, 600, &[0.4, 0.3, 0.35]),
+    );
+    let e = estimate(&h, &Options::default());
+    let sum = e
+        .iter()
+        .find(|e| e.method == "dga" && e.stratum == "all (sum of strata)")
+        .expect("summed total");
+    assert!(sum.lower.unwrap() <= 1600.0 && 1600.0 <= sum.upper.unwrap());
+    let parts: Vec<&Estimate> = e
+        .iter()
+        .filter(|e| e.method == "dga" && e.stratum.starts_with("sex="))
+        .collect();
+    // Independent streams: the sum's interval is narrower than the sum of the intervals.
+    let width = |e: &Estimate| e.upper.unwrap() - e.lower.unwrap();
+    assert!(width(sum) < 0.95 * parts.iter().map(|p| width(p)).sum::<f64>());
 }

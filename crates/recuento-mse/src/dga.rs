@@ -1,0 +1,536 @@
+//! Bayesian model averaging over decomposable graphical models (Madigan & York 1997,
+//! *Biometrika* 84(1); the dga package of Johndrow, Lum & Ball).
+//!
+//! Each decomposable graph on the lists is a model of dependence between them: an edge lets two
+//! lists depend on each other (one refers people to the other, say), a missing edge makes them
+//! independent given the rest. The cell probabilities of the full 2^t table get a
+//! hyper-Dirichlet prior with δ prior people per cell, so every clique margin is
+//! Dirichlet-multinomial and the marginal likelihood of a graph factorises over its cliques and
+//! separators:
+//!
+//! ```text
+//! p(table | G, N) = N! / (n₀! Π nₓ!) · Π_C ML(C) / Π_S ML(S)
+//! ML(A) = Γ(α) / Γ(N + α) · Π_a Γ(n_a + α_A) / Γ(α_A),  α_A = δ·2^(t−|A|),  α = δ·2^t
+//! ```
+//!
+//! where `n_a` are the counts of margin A with the unobserved cell filled with n₀ = N − n.
+//! With a prior on N (∝ 1/N, as dga and LCMCR use) and a uniform prior over graphs, the joint
+//! posterior over (graph, N) is computed exactly on a grid of n₀ = 0, 1, …, a cap; nothing is
+//! sampled. The result is the posterior of N averaged over graphs, the posterior weight of each
+//! graph, and seeded draws from the averaged posterior (used to sum strata).
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::linalg::ln_gamma;
+
+/// Settings of the model average.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DgaOptions {
+    /// Prior people per cell of the full table (the hyper-Dirichlet δ). `None`: 2^−t, one
+    /// prior person in all, the choice HRDAG's analyses use with dga.
+    #[serde(default)]
+    pub delta: Option<f64>,
+    /// Seed of the draws from the posterior (they are only used to sum strata).
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+impl Default for DgaOptions {
+    fn default() -> Self {
+        DgaOptions {
+            delta: None,
+            seed: 1,
+        }
+    }
+}
+
+/// A decomposable graph on the lists, as the cliques and separators of a junction tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Graph {
+    /// Edges as a bitmask over the pairs (i, j), i < j, in [`pair_index`] order.
+    pub edges: u32,
+    /// Maximal cliques, each a bitmask of lists.
+    pub cliques: Vec<u16>,
+    /// Separators of a junction tree (one fewer than the cliques; empty ones join components).
+    pub separators: Vec<u16>,
+}
+
+impl Graph {
+    /// The graph in words: cliques joined by `+`, lists in a clique by `:`
+    /// (`a:b + c` means a and b depend on each other, c is independent of both).
+    pub fn describe(&self, lists: &[String]) -> String {
+        self.cliques
+            .iter()
+            .map(|c| {
+                (0..lists.len())
+                    .filter(|i| c & (1 << i) != 0)
+                    .map(|i| lists[i].as_str())
+                    .collect::<Vec<_>>()
+                    .join(":")
+            })
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+}
+
+/// Index of the pair (i, j), i < j, among the t(t − 1)/2 pairs of `t` lists.
+pub fn pair_index(i: usize, j: usize, t: usize) -> usize {
+    debug_assert!(i < j && j < t);
+    i * (2 * t - i - 1) / 2 + (j - i - 1)
+}
+
+/// Every decomposable (chordal) graph on `t` lists, with a junction tree each: 8 for three
+/// lists, 61 for four, 822 for five, 18,154 for six.
+pub fn decomposable_graphs(t: usize) -> Vec<Graph> {
+    let pairs = t * (t - 1) / 2;
+    let mut out = Vec::new();
+    for edges in 0u32..(1 << pairs) {
+        let mut adj = vec![0u16; t];
+        for i in 0..t {
+            for j in i + 1..t {
+                if edges & (1 << pair_index(i, j, t)) != 0 {
+                    adj[i] |= 1 << j;
+                    adj[j] |= 1 << i;
+                }
+            }
+        }
+        if !is_chordal(&adj) {
+            continue;
+        }
+        let cliques = maximal_cliques(&adj);
+        let separators = junction_tree_separators(&cliques);
+        out.push(Graph {
+            edges,
+            cliques,
+            separators,
+        });
+    }
+    out
+}
+
+/// A graph is chordal iff its vertices can be removed one by one, each simplicial (its
+/// remaining neighbours form a clique) when removed.
+fn is_chordal(adj: &[u16]) -> bool {
+    let t = adj.len();
+    let mut left: u16 = ((1u32 << t) - 1) as u16;
+    while left != 0 {
+        let simplicial = (0..t).filter(|v| left & (1 << v) != 0).find(|&v| {
+            let nb = adj[v] & left;
+            (0..t)
+                .filter(|u| nb & (1 << u) != 0)
+                .all(|u| (adj[u] | (1 << u)) & nb == nb)
+        });
+        match simplicial {
+            Some(v) => left &= !(1 << v),
+            None => return false,
+        }
+    }
+    true
+}
+
+fn is_clique(adj: &[u16], set: u16) -> bool {
+    (0..adj.len())
+        .filter(|v| set & (1 << v) != 0)
+        .all(|v| (adj[v] | (1 << v)) & set == set)
+}
+
+/// Maximal cliques by brute force over subsets (at most 2^6 of them).
+fn maximal_cliques(adj: &[u16]) -> Vec<u16> {
+    let t = adj.len();
+    let all = (1u16..(1 << t)).filter(|&s| is_clique(adj, s));
+    let cliques: Vec<u16> = all.collect();
+    cliques
+        .iter()
+        .copied()
+        .filter(|&c| !cliques.iter().any(|&d| d != c && d & c == c))
+        .collect()
+}
+
+/// Separators of a junction tree: a maximum-weight spanning tree of the cliques, weighted by
+/// the size of their intersections (Kruskal). For a chordal graph this tree has the running
+/// intersection property; disconnected components are joined by empty separators.
+fn junction_tree_separators(cliques: &[u16]) -> Vec<u16> {
+    let k = cliques.len();
+    let mut edges: Vec<(u32, usize, usize)> = Vec::new();
+    for a in 0..k {
+        for b in a + 1..k {
+            edges.push(((cliques[a] & cliques[b]).count_ones(), a, b));
+        }
+    }
+    edges.sort_by(|x, y| y.0.cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
+    let mut parent: Vec<usize> = (0..k).collect();
+    fn root(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    let mut separators = Vec::new();
+    for (_, a, b) in edges {
+        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+        if ra != rb {
+            parent[ra] = rb;
+            separators.push(cliques[a] & cliques[b]);
+        }
+    }
+    separators
+}
+
+/// Posterior of one graph, summarised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphPosterior {
+    /// The graph in words ([`Graph::describe`]).
+    pub graph: String,
+    /// Posterior probability of the graph.
+    pub weight: f64,
+    /// Posterior median of N under this graph alone.
+    pub median: f64,
+}
+
+/// The averaged posterior of N.
+#[derive(Debug, Clone)]
+pub struct DgaResult {
+    /// Posterior median of N.
+    pub median: f64,
+    /// 2.5% posterior quantile.
+    pub lower: f64,
+    /// 97.5% posterior quantile.
+    pub upper: f64,
+    /// Posterior mean of N (over the grid).
+    pub mean: f64,
+    /// Graphs by posterior weight, highest first.
+    pub graphs: Vec<GraphPosterior>,
+    /// Number of graphs averaged.
+    pub graph_count: usize,
+    /// Posterior probability of each n₀ = 0, 1, … on the grid.
+    pub pmf: Vec<f64>,
+    /// Posterior mass in the top tenth of the grid: when not small, the cap cuts the tail.
+    pub tail_mass: f64,
+    /// The δ used.
+    pub delta: f64,
+    /// Seeded draws of N from the averaged posterior.
+    pub draws: Vec<f64>,
+}
+
+/// Draws kept for summing strata.
+const DRAWS: usize = 4_000;
+
+/// Averages over every decomposable graph on the lists (3 to 6 of them). `counts[pattern]`
+/// holds the people per capture pattern (bit i = on `lists[i]`); `counts[0]` is ignored.
+/// `None` when there are fewer than 3 or more than 6 lists, or nobody was observed.
+pub fn posterior(counts: &[u64], lists: &[String], options: &DgaOptions) -> Option<DgaResult> {
+    let t = lists.len();
+    if !(3..=6).contains(&t) || counts.len() != 1 << t {
+        return None;
+    }
+    let n: u64 = counts[1..].iter().sum();
+    if n == 0 {
+        return None;
+    }
+    let delta = options.delta.unwrap_or(1.0 / f64::from(1u32 << t));
+    let alpha_total = delta * f64::from(1u32 << t);
+    // The grid of n₀: wide enough that the tail beyond it is negligible for all but graphs
+    // that leave the unseen cell unidentified (their weight is then small; the tail mass says).
+    let cap = (20 * n + 1_000) as usize;
+    let grid = cap + 1;
+    let cells = 1usize << t;
+    // ML(A) − (its n₀-free part) for each margin A, on the grid: only the margin's "on none of
+    // A" cell and the total grow with n₀.
+    let mut margin_terms = vec![0.0f64; cells * grid];
+    for a in 0..cells {
+        let size = (a as u16).count_ones();
+        let alpha_a = delta * f64::from(1u32 << (t as u32 - size));
+        let mut margin = vec![0u64; 1 << size];
+        for (h, &c) in counts.iter().enumerate().skip(1) {
+            margin[compress(h, a)] += c;
+        }
+        let fixed: f64 = ln_gamma(alpha_total)
+            + margin[1..]
+                .iter()
+                .map(|&m| ln_gamma(m as f64 + alpha_a) - ln_gamma(alpha_a))
+                .sum::<f64>()
+            - ln_gamma(alpha_a);
+        let row = &mut margin_terms[a * grid..(a + 1) * grid];
+        for (n0, v) in row.iter_mut().enumerate() {
+            let n0 = n0 as f64;
+            *v = fixed + ln_gamma(margin[0] as f64 + n0 + alpha_a)
+                - ln_gamma(n as f64 + n0 + alpha_total);
+        }
+    }
+    // Multinomial coefficient and the prior on N (∝ 1/N); Π nₓ! is the same for every cell.
+    let common: Vec<f64> = (0..grid)
+        .map(|n0| {
+            let big_n = (n + n0 as u64) as f64;
+            ln_gamma(big_n + 1.0) - ln_gamma(n0 as f64 + 1.0) - big_n.ln()
+        })
+        .collect();
+    let graphs = decomposable_graphs(t);
+    let mut mixture = vec![0.0f64; grid];
+    let mut mixture_max = f64::NEG_INFINITY;
+    let mut per_graph: Vec<(usize, f64, f64)> = Vec::with_capacity(graphs.len());
+    let mut lp = vec![0.0f64; grid];
+    for (gi, g) in graphs.iter().enumerate() {
+        lp.copy_from_slice(&common);
+        for &c in &g.cliques {
+            let row = &margin_terms[c as usize * grid..(c as usize + 1) * grid];
+            lp.iter_mut().zip(row).for_each(|(x, r)| *x += r);
+        }
+        for &s in &g.separators {
+            let row = &margin_terms[s as usize * grid..(s as usize + 1) * grid];
+            lp.iter_mut().zip(row).for_each(|(x, r)| *x -= r);
+        }
+        let m = lp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if !m.is_finite() {
+            continue;
+        }
+        let mass: f64 = lp.iter().map(|x| (x - m).exp()).sum();
+        let median = n as f64 + quantile_of(lp.iter().map(|x| (x - m).exp() / mass), 0.5);
+        per_graph.push((gi, m + mass.ln(), median));
+        if m > mixture_max {
+            let scale = (mixture_max - m).exp();
+            mixture.iter_mut().for_each(|x| *x *= scale);
+            mixture_max = m;
+        }
+        mixture
+            .iter_mut()
+            .zip(&lp)
+            .for_each(|(x, l)| *x += (l - mixture_max).exp());
+    }
+    let total: f64 = mixture.iter().sum();
+    if per_graph.is_empty() || !(total > 0.0) {
+        return None;
+    }
+    let pmf: Vec<f64> = mixture.iter().map(|x| x / total).collect();
+    let log_evidence = per_graph
+        .iter()
+        .map(|g| g.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let z: f64 = per_graph.iter().map(|g| (g.1 - log_evidence).exp()).sum();
+    let mut summaries: Vec<GraphPosterior> = per_graph
+        .iter()
+        .map(|&(gi, le, median)| GraphPosterior {
+            graph: graphs[gi].describe(lists),
+            weight: (le - log_evidence).exp() / z,
+            median,
+        })
+        .collect();
+    summaries.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+    let q = |p: f64| n as f64 + quantile_of(pmf.iter().copied(), p);
+    let mean = n as f64
+        + pmf
+            .iter()
+            .enumerate()
+            .map(|(i, p)| i as f64 * p)
+            .sum::<f64>();
+    let tail_mass: f64 = pmf[grid - grid / 10..].iter().sum();
+    let mut cdf = Vec::with_capacity(grid);
+    let mut acc = 0.0;
+    for p in &pmf {
+        acc += p;
+        cdf.push(acc);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let draws = (0..DRAWS)
+        .map(|_| {
+            let u: f64 = rng.random::<f64>() * acc;
+            (n as usize + cdf.partition_point(|c| *c < u).min(grid - 1)) as f64
+        })
+        .collect();
+    Some(DgaResult {
+        median: q(0.5),
+        lower: q(0.025),
+        upper: q(0.975),
+        mean,
+        graph_count: graphs.len(),
+        graphs: summaries,
+        pmf,
+        tail_mass,
+        delta,
+        draws,
+    })
+}
+
+/// The smallest index whose cumulative probability reaches `p`.
+fn quantile_of(pmf: impl Iterator<Item = f64>, p: f64) -> f64 {
+    let mut acc = 0.0;
+    let mut last = 0;
+    for (i, x) in pmf.enumerate() {
+        acc += x;
+        last = i;
+        if acc >= p {
+            return i as f64;
+        }
+    }
+    last as f64
+}
+
+/// The pattern `h` restricted to the lists in `a`, as a pattern over those lists.
+fn compress(h: usize, a: usize) -> usize {
+    let mut out = 0;
+    let mut bit = 0;
+    for i in 0..16 {
+        if a & (1 << i) != 0 {
+            if h & (1 << i) != 0 {
+                out |= 1 << bit;
+            }
+            bit += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_of_decomposable_graphs_are_the_known_ones() {
+        // OEIS A058862: labelled chordal graphs on 3, 4, 5, 6 nodes.
+        assert_eq!(decomposable_graphs(3).len(), 8);
+        assert_eq!(decomposable_graphs(4).len(), 61);
+        assert_eq!(decomposable_graphs(5).len(), 822);
+        assert_eq!(decomposable_graphs(6).len(), 18_154);
+        // A 4-cycle is not decomposable; a junction tree has one separator fewer than cliques.
+        for g in decomposable_graphs(5) {
+            assert_eq!(g.separators.len() + 1, g.cliques.len());
+        }
+    }
+
+    #[test]
+    fn chain_graph_has_the_right_junction_tree() {
+        // a – b – c: cliques {a,b} and {b,c}, separator {b}.
+        let t = 3;
+        let edges = (1 << pair_index(0, 1, t)) | (1 << pair_index(1, 2, t));
+        let g = decomposable_graphs(t)
+            .into_iter()
+            .find(|g| g.edges == edges)
+            .unwrap();
+        assert_eq!(g.cliques, vec![0b011, 0b110]);
+        assert_eq!(g.separators, vec![0b010]);
+        let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(g.describe(&names), "a:b + b:c");
+    }
+
+    /// The posterior of N under the independence graph alone has a closed form: each list is a
+    /// Beta–binomial with Beta(α_j, α_j), α_j = δ·2^(t−1), so
+    /// p(N | data) ∝ (1/N) · N!/(N − n)! · Π_j B(n_j + α_j, N − n_j + α_j).
+    #[test]
+    fn independence_graph_matches_the_beta_binomial_closed_form() {
+        let t = 3;
+        let counts: Vec<u64> = vec![0, 60, 49, 4, 247, 112, 142, 12];
+        let n: u64 = counts.iter().sum();
+        let delta = 0.125;
+        let aj = delta * 4.0;
+        let list_n: Vec<u64> = (0..t)
+            .map(|j| {
+                (1..8)
+                    .filter(|h| h & (1 << j) != 0)
+                    .map(|h| counts[h])
+                    .sum()
+            })
+            .collect();
+        let cap = (20 * n + 1000) as usize;
+        let log_p: Vec<f64> = (0..=cap)
+            .map(|n0| {
+                let big = (n + n0 as u64) as f64;
+                let mut l = -big.ln() + ln_gamma(big + 1.0) - ln_gamma(n0 as f64 + 1.0);
+                for &nj in &list_n {
+                    let nj = nj as f64;
+                    l += ln_gamma(nj + aj) + ln_gamma(big - nj + aj) - ln_gamma(big + 2.0 * aj);
+                }
+                l
+            })
+            .collect();
+        let m = log_p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let z: f64 = log_p.iter().map(|x| (x - m).exp()).sum();
+        let closed: Vec<f64> = log_p.iter().map(|x| (x - m).exp() / z).collect();
+        // Run the machinery on the same table and pick the independence graph's own posterior
+        // by giving it all the weight: compare through a table where only it is evaluated.
+        let g = decomposable_graphs(t)
+            .into_iter()
+            .find(|g| g.edges == 0)
+            .unwrap();
+        assert_eq!(g.cliques, vec![0b001, 0b010, 0b100]);
+        assert!(g.separators.iter().all(|s| *s == 0));
+        let ours = single_graph_posterior(&counts, t, delta, &g, cap);
+        for (a, b) in ours.iter().zip(&closed) {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
+    }
+
+    /// The posterior of N under one graph, recomputed here from [`posterior`]'s ingredients.
+    fn single_graph_posterior(
+        counts: &[u64],
+        t: usize,
+        delta: f64,
+        g: &Graph,
+        cap: usize,
+    ) -> Vec<f64> {
+        let n: u64 = counts[1..].iter().sum();
+        let alpha_total = delta * f64::from(1u32 << t);
+        let ml = |a: u16, n0: f64| -> f64 {
+            let size = a.count_ones();
+            let alpha_a = delta * f64::from(1u32 << (t as u32 - size));
+            let mut margin = vec![0f64; 1 << size];
+            for (h, &c) in counts.iter().enumerate().skip(1) {
+                margin[compress(h, a as usize)] += c as f64;
+            }
+            margin[0] += n0;
+            ln_gamma(alpha_total) - ln_gamma(n as f64 + n0 + alpha_total)
+                + margin
+                    .iter()
+                    .map(|m| ln_gamma(m + alpha_a) - ln_gamma(alpha_a))
+                    .sum::<f64>()
+        };
+        let log_p: Vec<f64> = (0..=cap)
+            .map(|n0| {
+                let big = (n + n0 as u64) as f64;
+                let mut l = -big.ln() + ln_gamma(big + 1.0) - ln_gamma(n0 as f64 + 1.0);
+                l += g.cliques.iter().map(|&c| ml(c, n0 as f64)).sum::<f64>();
+                l -= g.separators.iter().map(|&s| ml(s, n0 as f64)).sum::<f64>();
+                l
+            })
+            .collect();
+        let m = log_p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let z: f64 = log_p.iter().map(|x| (x - m).exp()).sum();
+        log_p.iter().map(|x| (x - m).exp() / z).collect()
+    }
+
+    #[test]
+    fn averaged_posterior_is_a_mixture_of_the_graphs() {
+        let counts: Vec<u64> = vec![0, 60, 49, 4, 247, 112, 142, 12];
+        let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let r = posterior(&counts, &names, &DgaOptions::default()).unwrap();
+        assert_eq!(r.graph_count, 8);
+        let w: f64 = r.graphs.iter().map(|g| g.weight).sum();
+        assert!((w - 1.0).abs() < 1e-9);
+        assert!((r.pmf.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        // Mixture of per-graph posteriors weighted by the graph weights.
+        let cap = r.pmf.len() - 1;
+        let delta = r.delta;
+        let mut mix = vec![0.0; cap + 1];
+        let graphs = decomposable_graphs(3);
+        for g in &graphs {
+            let d = g.describe(&names);
+            let weight = r.graphs.iter().find(|x| x.graph == d).unwrap().weight;
+            for (m, p) in mix
+                .iter_mut()
+                .zip(single_graph_posterior(&counts, 3, delta, g, cap))
+            {
+                *m += weight * p;
+            }
+        }
+        for (a, b) in mix.iter().zip(&r.pmf) {
+            assert!((a - b).abs() < 1e-9);
+        }
+        assert!(r.lower <= r.median && r.median <= r.upper);
+        assert!(r.draws.len() == DRAWS && r.draws.iter().all(|d| *d >= 626.0));
+    }
+}
