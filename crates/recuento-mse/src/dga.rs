@@ -304,7 +304,7 @@ pub fn posterior(counts: &[u64], lists: &[String], options: &DgaOptions) -> Opti
             .for_each(|(x, l)| *x += (l - mixture_max).exp());
     }
     let total: f64 = mixture.iter().sum();
-    if per_graph.is_empty() || !(total > 0.0) {
+    if per_graph.is_empty() || total.is_nan() || total <= 0.0 {
         return None;
     }
     let pmf: Vec<f64> = mixture.iter().map(|x| x / total).collect();

@@ -289,7 +289,7 @@ fn dga_covers_the_truth_when_one_list_refers_to_another() {
     let mut covered = 0;
     for seed in 0..20 {
         let mut rng = ChaCha8Rng::seed_from_u64(100 + seed);
-        let mut counts = vec![0u64; 16];
+        let mut counts = [0u64; 16];
         for _ in 0..2000 {
             let mut h = 0usize;
             if rng.random::<f64>() < 0.3 {
