@@ -221,6 +221,14 @@ pub struct EstimationConfig {
     /// Also run the Bayesian latent-class model (LCMCR) with 3 or more lists.
     #[serde(default)]
     pub lcmcr: bool,
+    /// Average over decomposable graphical models (Madigan & York; the dga package) with 3 to 6
+    /// lists. On by default.
+    #[serde(default = "default_true")]
+    pub dga: bool,
+    /// Prior people per cell of the dga hyper-Dirichlet prior; unset = 2^−lists (one prior
+    /// person in all).
+    #[serde(default)]
+    pub dga_delta: Option<f64>,
     /// A list with fewer people than this in a stratum is left out of that stratum (said in the
     /// output); small lists make sparse tables and unstable estimates.
     #[serde(default = "default_min_list_count")]
@@ -229,6 +237,10 @@ pub struct EstimationConfig {
 
 fn default_min_list_count() -> u64 {
     1
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_max_order() -> usize {
@@ -245,6 +257,8 @@ impl Default for EstimationConfig {
             criterion: default_criterion(),
             strata: Vec::new(),
             lcmcr: false,
+            dga: true,
+            dga_delta: None,
             min_list_count: default_min_list_count(),
         }
     }
@@ -312,6 +326,13 @@ impl ProjectConfig {
             return Err(ConfigError::Invalid(format!(
                 "[estimation] criterion must be 'aic' or 'bic', not '{}'",
                 self.estimation.criterion
+            )));
+        }
+        if let Some(d) = self.estimation.dga_delta
+            && !(d.is_finite() && d > 0.0)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "[estimation] dga_delta must be a positive number of prior people per cell, not {d}"
             )));
         }
         if !(1..=3).contains(&self.estimation.max_order) {

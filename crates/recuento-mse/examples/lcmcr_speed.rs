@@ -1,10 +1,13 @@
 //! Speed of the latent-class sampler on the reference shape of the estimation issue: 4 lists,
-//! about 4,400 observed people, K = 10 classes. Prints sweeps per second per chain and effective
-//! draws of N per second. Run: `cargo run --release -p recuento-mse --example lcmcr_speed`.
+//! about 4,400 observed people, K = 10 classes. Prints, per setting, sweeps per second per chain
+//! and effective draws of N per second (wall clock of the whole run, ESS summed over chains),
+//! averaged over three seeds. Run on an otherwise idle machine:
+//! `cargo run --release -p recuento-mse --example lcmcr_speed [ridge moves …]` (default: 0 and
+//! the default number of moves).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use recuento_mse::lcmcr::{LcmcrOptions, sample};
+use recuento_mse::lcmcr::{LcmcrOptions, RIDGE_MOVES, sample};
 
 fn main() {
     // Two visibility classes, 6,650 people: about 4,400 are seen by at least one list.
@@ -24,34 +27,51 @@ fn main() {
         }
         counts[h] += 1;
     }
+    let mut moves: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    if moves.is_empty() {
+        moves = vec![0, RIDGE_MOVES];
+    }
     let observed: u64 = counts[1..].iter().sum();
-    println!("observed {observed} of 6650, K = 10");
+    println!("observed {observed} of 6650, K = 10, 10,000 + 100,000 sweeps per chain, thin 10");
     println!(
-        "| chains | sweeps per chain | sweeps/s per chain | ESS of N | ESS/s | median | 95% interval | R-hat |"
+        "| ridge moves | chains | seed | sweeps/s per chain | ESS of N | ESS/s | median | 95% interval | R-hat | acceptance |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
-    for chains in [1, 2] {
-        let options = LcmcrOptions {
-            classes: 10,
-            chains,
-            burn_in: 10_000,
-            samples: 100_000,
-            thin: 1,
-            seed: 1,
-        };
-        let started = std::time::Instant::now();
-        let r = sample(&counts, 4, &options);
-        let wall = started.elapsed().as_secs_f64();
-        println!(
-            "| {chains} | {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0}–{:.0} | {:.3} |",
-            options.burn_in + options.samples,
-            r.sweeps_per_second,
-            r.ess,
-            r.ess / wall,
-            r.median,
-            r.lower,
-            r.upper,
-            r.r_hat
-        );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for &ridge_moves in &moves {
+        for chains in [1, 2] {
+            let (mut speed, mut ess_rate) = (0.0, 0.0);
+            for seed in 1..=3u64 {
+                let options = LcmcrOptions {
+                    classes: 10,
+                    chains,
+                    burn_in: 10_000,
+                    samples: 100_000,
+                    thin: 10,
+                    seed,
+                    ridge_moves,
+                };
+                let started = std::time::Instant::now();
+                let r = sample(&counts, 4, &options);
+                let wall = started.elapsed().as_secs_f64();
+                speed += r.sweeps_per_second / 3.0;
+                ess_rate += r.ess / wall / 3.0;
+                println!(
+                    "| {ridge_moves} | {chains} | {seed} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0}–{:.0} | {:.3} | {} |",
+                    r.sweeps_per_second,
+                    r.ess,
+                    r.ess / wall,
+                    r.median,
+                    r.lower,
+                    r.upper,
+                    r.r_hat,
+                    r.ridge_acceptance
+                        .map_or("—".to_string(), |a| format!("{:.0}%", 100.0 * a))
+                );
+            }
+            println!("| {ridge_moves} | {chains} | mean | {speed:.0} | | {ess_rate:.0} | | | | |");
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! Simulation study with known N: bias and 95% interval coverage per method and scenario.
 //!
-//! Scenarios (5 lists, N = 2,000): independent lists; three latent classes of visibility; one
-//! list that refers to another (a person on list 1 is much likelier on list 2); a subgroup (15%)
-//! that almost no list sees. Run:
+//! Scenarios (5 lists, N = 2,000): independent lists; two latent classes of visibility (30% of
+//! people three times as visible as the rest); three latent classes, 40% of people with about
+//! 10% capture per list; one list that refers to another (a person on list 1 is much likelier
+//! on list 2); a subgroup (15%) that almost no list sees. Run:
 //! `cargo run --release -p recuento-mse --example simulation_study -- [replicates]` (default 50).
 
 use rand::{Rng, SeedableRng};
@@ -18,7 +19,14 @@ fn draw(rng: &mut ChaCha8Rng, scenario: &str) -> CaptureHistories {
     for _ in 0..N {
         let p: [f64; T] = match scenario {
             "independent" => [0.25, 0.3, 0.2, 0.35, 0.25],
-            "latent classes" => match rng.random_range(0..10) {
+            "two latent classes" => {
+                if rng.random::<f64>() < 0.3 {
+                    [0.5, 0.45, 0.55, 0.5, 0.4]
+                } else {
+                    [0.15, 0.2, 0.12, 0.18, 0.15]
+                }
+            }
+            "three latent classes" => match rng.random_range(0..10) {
                 0..=1 => [0.6, 0.55, 0.5, 0.65, 0.5],
                 2..=5 => [0.3, 0.25, 0.3, 0.35, 0.2],
                 _ => [0.1, 0.12, 0.08, 0.15, 0.1],
@@ -64,6 +72,8 @@ fn main() {
         "loglinear-averaged",
         "loglinear-best",
         "Mth Darroch",
+        "Mth Chao (LB)",
+        "dga",
         "lcmcr",
     ];
     println!(
@@ -74,7 +84,8 @@ fn main() {
     println!("|---|---|---|---|---|---|");
     for scenario in [
         "independent",
-        "latent classes",
+        "two latent classes",
+        "three latent classes",
         "referral",
         "subgroup unseen",
     ] {

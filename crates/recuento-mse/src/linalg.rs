@@ -28,7 +28,8 @@ pub fn inverse_00(a: &[f64], n: usize) -> Option<f64> {
     cholesky_solve(a, &e, n).map(|x| x[0])
 }
 
-fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
+/// Lower-triangular Cholesky factor of a symmetric positive definite `A` (row-major, n×n).
+pub fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..=i {

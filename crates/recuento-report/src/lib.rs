@@ -440,6 +440,7 @@ fn estimate_section(h: &mut String, d: &ReportData) {
         }
         h.push_str("</svg>\n");
     }
+    diagnostics(h, &d.estimates);
     for e in d.estimates.iter().filter(|e| e.stratum == "all") {
         for w in &e.warnings {
             let _ = write!(
@@ -447,6 +448,79 @@ fn estimate_section(h: &mut String, d: &ReportData) {
                 "<div class=\"warn\"><strong>{}:</strong> {}</div>",
                 esc(&e.method),
                 esc(w)
+            );
+        }
+    }
+}
+
+/// What a statistician checks before trusting the total (stratum `all`): the capture-pattern
+/// table against the best model's fitted values, the models and graphs that carry the averages,
+/// and the samplers' convergence.
+fn diagnostics(h: &mut String, estimates: &[Estimate]) {
+    let all: Vec<&Estimate> = estimates.iter().filter(|e| e.stratum == "all").collect();
+    if let Some(best) = all.iter().find(|e| !e.cells.is_empty()) {
+        let _ = write!(
+            h,
+            "<details><summary>Capture patterns: people observed on each combination of lists, and the counts fitted by the best log-linear model ({})</summary><table><tr><th>Pattern ({})</th><th>Observed</th><th>Fitted</th></tr>",
+            esc(&best.model),
+            esc(&best.lists.join(", "))
+        );
+        for c in &best.cells {
+            let _ = write!(
+                h,
+                "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{:.1}</td></tr>",
+                esc(&c.pattern),
+                c.observed,
+                c.fitted
+            );
+        }
+        if let Some((deviance, df)) = best.deviance {
+            let _ = write!(
+                h,
+                "<tr><td colspan=\"3\">Deviance {deviance:.2} on {df} degrees of freedom</td></tr>"
+            );
+        }
+        h.push_str("</table></details>\n");
+    }
+    for e in &all {
+        if e.models.is_empty() {
+            continue;
+        }
+        let (what, weight) = if e.method == "dga" {
+            (
+                "Graphs of dependence between lists",
+                "Posterior probability",
+            )
+        } else {
+            ("Log-linear models in the average", "Weight")
+        };
+        let _ = write!(
+            h,
+            "<details><summary>{what} ({}): the ones that carry the estimate</summary><table><tr><th>Model</th><th>{weight}</th><th>Estimate under it</th></tr>",
+            esc(&e.method)
+        );
+        for (model, w, x) in e.models.iter().take(10) {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"num\">{w:.3}</td><td class=\"num\">{}</td></tr>",
+                esc(model),
+                fmt_n(*x)
+            );
+        }
+        h.push_str("</table></details>\n");
+    }
+    for e in &all {
+        if let Some(m) = &e.mcmc {
+            let _ = write!(
+                h,
+                "<p>{}: {} chains of {} sweeps, {} latent classes at most, seed {}; split R-hat of N {:.3} (near 1 when the chains agree), effective draws of N {:.0}.</p>",
+                esc(&e.method),
+                m.chains,
+                fmt_n(m.sweeps as f64),
+                m.classes,
+                m.seed,
+                m.r_hat,
+                m.ess
             );
         }
     }

@@ -61,9 +61,23 @@ enum Command {
         /// Also run the Bayesian latent-class model (with --histories).
         #[arg(long)]
         lcmcr: bool,
-        /// Seed of the sampler (with --histories --lcmcr).
+        /// Seed of the sampler and of the posterior draws (with --histories).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Leave out the average over decomposable graphical models (with --histories).
+        #[arg(long)]
+        no_dga: bool,
+        /// Prior people per cell of the dga hyper-Dirichlet prior (with --histories; default
+        /// 2^-lists).
+        #[arg(long)]
+        dga_delta: Option<f64>,
+        /// A list with fewer people than this in a stratum is left out of it (with --histories).
+        #[arg(long, default_value_t = 1)]
+        min_list_count: u64,
+        /// `aic` or `bic`: picks the best log-linear model and weights the average (with
+        /// --histories).
+        #[arg(long, default_value = "aic", value_parser = ["aic", "bic"])]
+        criterion: String,
         /// Print the estimates as JSON.
         #[arg(long)]
         json: bool,
@@ -138,6 +152,22 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // `println!` panics when stdout is a pipe that was closed (`recuento estimate | head`).
+    // That is not a failure: end quietly with success, as `head` expects, instead of showing a
+    // documentation worker a panic. Any other panic keeps the default report.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("RECUENTO_LOG")
@@ -196,19 +226,33 @@ async fn dispatch(command: Command) -> Result<()> {
             linkage_sensitivity,
             lcmcr,
             seed,
+            no_dga,
+            dga_delta,
+            min_list_count,
+            criterion,
             json,
         } => {
             let estimates = match histories {
                 Some(file) => {
                     let h = recuento::histories::read_csv(&file, &strata)?;
+                    if let Some(d) = dga_delta
+                        && !(d.is_finite() && d > 0.0)
+                    {
+                        bail!("--dga-delta must be a positive number of prior people per cell");
+                    }
                     let lcmcr = lcmcr.then(|| recuento::mse::lcmcr::LcmcrOptions {
                         seed,
                         ..Default::default()
                     });
                     let options = recuento::mse::Options {
                         max_order,
+                        criterion,
+                        min_list_count,
                         lcmcr,
-                        ..Default::default()
+                        dga: (!no_dga).then_some(recuento::mse::dga::DgaOptions {
+                            delta: dga_delta,
+                            seed,
+                        }),
                     };
                     let mut estimates = recuento::mse::estimate(&h, &options);
                     if sensitivity {
@@ -245,6 +289,7 @@ async fn dispatch(command: Command) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&estimates)?);
             } else {
                 print_estimates(&estimates, None);
+                print_estimate_details(&estimates);
             }
             Ok(())
         }
@@ -511,6 +556,63 @@ fn print_estimates(estimates: &[recuento::mse::Estimate], truth: Option<usize>) 
                 label,
                 e.warnings.join(" ")
             ),
+        }
+    }
+}
+
+/// The capture-pattern table, the diagnostics of each method and the warnings, stratum by
+/// stratum: what a statistician checks before trusting a number.
+fn print_estimate_details(estimates: &[recuento::mse::Estimate]) {
+    let mut strata: Vec<&str> = Vec::new();
+    for e in estimates {
+        if !strata.contains(&e.stratum.as_str()) {
+            strata.push(&e.stratum);
+        }
+    }
+    for stratum in strata {
+        let here: Vec<&recuento::mse::Estimate> =
+            estimates.iter().filter(|e| e.stratum == stratum).collect();
+        println!();
+        println!("[{stratum}]");
+        if let Some(best) = here.iter().find(|e| !e.cells.is_empty()) {
+            println!(
+                "  capture patterns (1 = on the list; lists {}), observed and fitted by {}:",
+                best.lists.join(", "),
+                best.model
+            );
+            for c in &best.cells {
+                println!("    {}  {:>7}  {:>9.1}", c.pattern, c.observed, c.fitted);
+            }
+        }
+        for e in &here {
+            if let Some(m) = &e.mcmc {
+                println!(
+                    "  {}: R-hat {:.3}, effective draws of N {:.0}, {} chains x {} sweeps, {} classes, seed {}",
+                    e.method, m.r_hat, m.ess, m.chains, m.sweeps, m.classes, m.seed
+                );
+            }
+            if e.method == "dga" && !e.models.is_empty() {
+                println!("  dga: most probable graphs (posterior probability, median of N):");
+                for (graph, weight, median) in e.models.iter().take(5) {
+                    println!("    {graph:<40} {weight:.3}  {}", n(*median));
+                }
+            }
+            if let Some((deviance, df)) = e.deviance {
+                println!(
+                    "  {} ({}): deviance {deviance:.2} on {df} degrees of freedom, AIC {:.2}",
+                    e.method,
+                    e.model,
+                    e.aic.unwrap_or(f64::NAN)
+                );
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for e in &here {
+            for w in &e.warnings {
+                if seen.insert(w.as_str()) {
+                    println!("  warning ({}): {w}", e.method);
+                }
+            }
         }
     }
 }

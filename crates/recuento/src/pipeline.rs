@@ -492,6 +492,13 @@ pub fn options(config: &ProjectConfig) -> recuento_mse::Options {
                 ..Default::default()
             }),
         min_list_count: config.estimation.min_list_count,
+        dga: config
+            .estimation
+            .dga
+            .then_some(recuento_mse::dga::DgaOptions {
+                delta: config.estimation.dga_delta,
+                seed: config.project.seed,
+            }),
     }
 }
 

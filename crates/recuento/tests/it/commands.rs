@@ -82,6 +82,157 @@ fn estimate_from_a_capture_history_file() {
     );
 }
 
+/// Issue 3: every method from the command line, with the diagnostics a statistician reads.
+#[test]
+fn issue_3_estimate_prints_every_method_with_its_diagnostics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("h.csv");
+    // Four lists; `prensa` copies much of `ong` (referral), with strata by sex.
+    let mut csv = String::from("ong,prensa,familias,legal,sex,count\n");
+    for (pattern, m, w) in [
+        ("1000", 90, 60),
+        ("0100", 40, 30),
+        ("0010", 80, 50),
+        ("0001", 70, 45),
+        ("1100", 60, 40),
+        ("1010", 20, 15),
+        ("1001", 18, 12),
+        ("0110", 8, 6),
+        ("0101", 7, 5),
+        ("0011", 15, 10),
+        ("1110", 12, 8),
+        ("1101", 10, 7),
+        ("1011", 4, 3),
+        ("0111", 2, 2),
+        ("1111", 3, 2),
+    ] {
+        let bits: Vec<String> = pattern.chars().map(|c| c.to_string()).collect();
+        csv.push_str(&format!("{},M,{m}\n", bits.join(",")));
+        csv.push_str(&format!("{},F,{w}\n", bits.join(",")));
+    }
+    std::fs::write(&f, csv).unwrap();
+    let path = f.to_str().unwrap();
+    let o = recuento(
+        tmp.path(),
+        &["estimate", "--histories", path, "--strata", "sex", "--json"],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let all = v.as_array().unwrap();
+    let find = |method: &str, stratum: &str| {
+        all.iter()
+            .find(|e| (e["method"] == method || e["model"] == method) && e["stratum"] == stratum)
+            .unwrap_or_else(|| panic!("no {method} for {stratum}"))
+    };
+    // dga: the graph with the ong–prensa edge carries the most weight; strata and their sum.
+    let dga = find("dga", "all");
+    let top = dga["models"][0][0].as_str().unwrap();
+    assert!(top.contains("ong:prensa"), "{top}");
+    for stratum in ["sex=M", "sex=F", "all (sum of strata)"] {
+        let e = find("dga", stratum);
+        assert!(e["lower"].as_f64().unwrap() <= e["estimate"].as_f64().unwrap());
+    }
+    // Chao's lower bound, said to be one.
+    let chao = find("Mth Chao (LB)", "all");
+    assert!(chao["warnings"].to_string().contains("lower bound"));
+    assert!(chao["estimate"].as_f64().unwrap() >= 734.0);
+    // Without --json: the table, the capture patterns with fitted values, the top graphs.
+    let o = recuento(
+        tmp.path(),
+        &["estimate", "--histories", path, "--strata", "sex"],
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    for needle in [
+        "dga",
+        "Mth Chao (LB)",
+        "capture patterns",
+        "1100",
+        "most probable graphs",
+        "warning (dga)",
+    ] {
+        assert!(out.contains(needle), "output lacks {needle:?}:\n{out}");
+    }
+    // --no-dga leaves it out; a bad prior is refused in words.
+    let o = recuento(
+        tmp.path(),
+        &[
+            "estimate",
+            "--histories",
+            path,
+            "--strata",
+            "sex",
+            "--no-dga",
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.as_array().unwrap().iter().all(|e| e["method"] != "dga"));
+    assert_clear_failure(
+        &recuento(
+            tmp.path(),
+            &[
+                "estimate",
+                "--histories",
+                path,
+                "--strata",
+                "sex",
+                "--dga-delta",
+                "0",
+            ],
+        ),
+        &["--dga-delta must be a positive number"],
+    );
+}
+
+/// `recuento estimate ... | head -1`: the closed pipe ends the command quietly, not in a panic.
+#[test]
+fn a_closed_pipe_is_not_a_failure() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("h.csv");
+    // Enough strata that the output overflows the pipe's buffer (64 KiB) after `head` leaves.
+    let mut csv = String::from("a,b,c,region,count\n");
+    for region in 0..150 {
+        for (pattern, n) in [
+            ("1,0,0", 120),
+            ("0,1,0", 110),
+            ("0,0,1", 100),
+            ("1,1,0", 40),
+            ("1,0,1", 35),
+            ("0,1,1", 30),
+            ("1,1,1", 12),
+        ] {
+            csv.push_str(&format!("{pattern},r{region},{n}\n"));
+        }
+    }
+    std::fs::write(&f, csv).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_recuento"))
+        .args([
+            "estimate",
+            "--histories",
+            f.to_str().unwrap(),
+            "--strata",
+            "region",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 8];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success(), "{:?} {err}", out.status);
+}
+
 #[test]
 fn eval_counts_pairs() {
     let tmp = tempfile::tempdir().unwrap();
