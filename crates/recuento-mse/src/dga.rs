@@ -203,15 +203,20 @@ pub struct DgaResult {
     pub lower: f64,
     /// 97.5% posterior quantile.
     pub upper: f64,
-    /// Posterior mean of N (over the grid).
+    /// Posterior mean of N.
     pub mean: f64,
     /// Graphs by posterior weight, highest first.
     pub graphs: Vec<GraphPosterior>,
     /// Number of graphs averaged.
     pub graph_count: usize,
-    /// Posterior probability of each n₀ = 0, 1, … on the grid.
+    /// Posterior probability of n₀ = `pmf_start`, `pmf_start` + 1, …: every value but the
+    /// outer 10⁻⁷ of each tail.
     pub pmf: Vec<f64>,
-    /// Posterior mass in the top tenth of the grid: when not small, the cap cuts the tail.
+    /// The first n₀ of `pmf`.
+    pub pmf_start: u64,
+    /// The largest n₀ considered.
+    pub cap: u64,
+    /// Posterior mass in the top tenth of 0 … `cap`: when not small, the cap cuts the tail.
     pub tail_mass: f64,
     /// The δ used.
     pub delta: f64,
@@ -222,28 +227,60 @@ pub struct DgaResult {
 /// Draws kept for summing strata.
 const DRAWS: usize = 4_000;
 
-/// Averages over every decomposable graph on the lists (3 to 6 of them). `counts[pattern]`
-/// holds the people per capture pattern (bit i = on `lists[i]`); `counts[0]` is ignored.
-/// `None` when there are fewer than 3 or more than 6 lists, or nobody was observed.
-pub fn posterior(counts: &[u64], lists: &[String], options: &DgaOptions) -> Option<DgaResult> {
-    let t = lists.len();
-    if !(3..=6).contains(&t) || counts.len() != 1 << t {
-        return None;
+/// A graph whose posterior weight is below this share of the total is left out of the exact
+/// integer mixture (its share of the posterior is then below 10⁻⁹ in all).
+const NEGLIGIBLE: f64 = 1e-12;
+
+/// The values of n₀ where every graph's posterior is first evaluated: each integer up to 200,
+/// then steps of 0.5%. The posterior of n₀ under any graph has a standard deviation of at least
+/// √n₀ (the unseen count is at least Poisson given the parameters), so these steps stay below
+/// one standard deviation up to n₀ = 40,000 and sums over the grid are as good as over every
+/// integer (the trapezoid rule is spectrally accurate for smooth, peaked integrands).
+fn coarse_grid(cap: u64) -> (Vec<u64>, Vec<f64>) {
+    let mut points: Vec<u64> = (0..=cap.min(200)).collect();
+    let mut x = 200.0f64;
+    while (x as u64) < cap {
+        x = (x * 1.005).max(x + 1.0);
+        let p = (x.round() as u64).min(cap);
+        if points.last() != Some(&p) {
+            points.push(p);
+        }
     }
+    // Trapezoid weights standing for the integers around each point.
+    let m = points.len();
+    let weights = (0..m)
+        .map(|i| {
+            let left = if i == 0 {
+                0.5
+            } else {
+                (points[i] - points[i - 1]) as f64 / 2.0
+            };
+            let right = if i + 1 == m {
+                0.5
+            } else {
+                (points[i + 1] - points[i]) as f64 / 2.0
+            };
+            left + right
+        })
+        .collect();
+    (points, weights)
+}
+
+/// The pieces of the log posterior that depend on n₀, at the given values of n₀:
+/// for each margin A (a bitmask of lists), ML(A) − its n₀-free part; and the multinomial
+/// coefficient with the 1/N prior.
+struct Terms {
+    points: usize,
+    margins: Vec<f64>,
+    common: Vec<f64>,
+}
+
+fn terms(counts: &[u64], t: usize, delta: f64, n0s: &[u64]) -> Terms {
     let n: u64 = counts[1..].iter().sum();
-    if n == 0 {
-        return None;
-    }
-    let delta = options.delta.unwrap_or(1.0 / f64::from(1u32 << t));
-    let alpha_total = delta * f64::from(1u32 << t);
-    // The grid of n₀: wide enough that the tail beyond it is negligible for all but graphs
-    // that leave the unseen cell unidentified (their weight is then small; the tail mass says).
-    let cap = (20 * n + 1_000) as usize;
-    let grid = cap + 1;
     let cells = 1usize << t;
-    // ML(A) − (its n₀-free part) for each margin A, on the grid: only the margin's "on none of
-    // A" cell and the total grow with n₀.
-    let mut margin_terms = vec![0.0f64; cells * grid];
+    let alpha_total = delta * f64::from(1u32 << t);
+    let points = n0s.len();
+    let mut margins = vec![0.0f64; cells * points];
     for a in 0..cells {
         let size = (a as u16).count_ones();
         let alpha_a = delta * f64::from(1u32 << (t as u32 - size));
@@ -257,80 +294,159 @@ pub fn posterior(counts: &[u64], lists: &[String], options: &DgaOptions) -> Opti
                 .map(|&m| ln_gamma(m as f64 + alpha_a) - ln_gamma(alpha_a))
                 .sum::<f64>()
             - ln_gamma(alpha_a);
-        let row = &mut margin_terms[a * grid..(a + 1) * grid];
-        for (n0, v) in row.iter_mut().enumerate() {
+        let row = &mut margins[a * points..(a + 1) * points];
+        for (v, &n0) in row.iter_mut().zip(n0s) {
             let n0 = n0 as f64;
             *v = fixed + ln_gamma(margin[0] as f64 + n0 + alpha_a)
                 - ln_gamma(n as f64 + n0 + alpha_total);
         }
     }
-    // Multinomial coefficient and the prior on N (∝ 1/N); Π nₓ! is the same for every cell.
-    let common: Vec<f64> = (0..grid)
-        .map(|n0| {
-            let big_n = (n + n0 as u64) as f64;
+    // Π nₓ! is the same for every n₀ and graph, so it is left out.
+    let common = n0s
+        .iter()
+        .map(|&n0| {
+            let big_n = (n + n0) as f64;
             ln_gamma(big_n + 1.0) - ln_gamma(n0 as f64 + 1.0) - big_n.ln()
         })
         .collect();
-    let graphs = decomposable_graphs(t);
-    let mut mixture = vec![0.0f64; grid];
-    let mut mixture_max = f64::NEG_INFINITY;
-    let mut per_graph: Vec<(usize, f64, f64)> = Vec::with_capacity(graphs.len());
-    let mut lp = vec![0.0f64; grid];
-    for (gi, g) in graphs.iter().enumerate() {
-        lp.copy_from_slice(&common);
+    Terms {
+        points,
+        margins,
+        common,
+    }
+}
+
+impl Terms {
+    /// log p(table, n₀ | G) at every point, up to a constant shared by all graphs.
+    fn graph(&self, g: &Graph, out: &mut [f64]) {
+        let p = self.points;
+        out.copy_from_slice(&self.common);
         for &c in &g.cliques {
-            let row = &margin_terms[c as usize * grid..(c as usize + 1) * grid];
-            lp.iter_mut().zip(row).for_each(|(x, r)| *x += r);
+            let row = &self.margins[c as usize * p..(c as usize + 1) * p];
+            out.iter_mut().zip(row).for_each(|(x, r)| *x += r);
         }
         for &s in &g.separators {
-            let row = &margin_terms[s as usize * grid..(s as usize + 1) * grid];
-            lp.iter_mut().zip(row).for_each(|(x, r)| *x -= r);
+            let row = &self.margins[s as usize * p..(s as usize + 1) * p];
+            out.iter_mut().zip(row).for_each(|(x, r)| *x -= r);
         }
+    }
+}
+
+/// Averages over every decomposable graph on the lists (3 to 6 of them). `counts[pattern]`
+/// holds the people per capture pattern (bit i = on `lists[i]`); `counts[0]` is ignored.
+/// `None` when there are fewer than 3 or more than 6 lists, or nobody was observed.
+///
+/// Two passes: every graph on a grid of n₀ fine enough for its evidence and median
+/// ([`coarse_grid`]); then the graphs that carry any weight on every integer n₀ of the central
+/// range, for exact quantiles of the average.
+pub fn posterior(counts: &[u64], lists: &[String], options: &DgaOptions) -> Option<DgaResult> {
+    let t = lists.len();
+    if !(3..=6).contains(&t) || counts.len() != 1 << t {
+        return None;
+    }
+    let n: u64 = counts[1..].iter().sum();
+    if n == 0 {
+        return None;
+    }
+    let delta = options.delta.unwrap_or(1.0 / f64::from(1u32 << t));
+    // Wide enough that the tail beyond it is negligible for all but graphs that leave the
+    // unseen cell unidentified (their weight is then small; the tail mass says so).
+    let cap = 20 * n + 1_000;
+    let (points, widths) = coarse_grid(cap);
+    let coarse = terms(counts, t, delta, &points);
+    let ln_widths: Vec<f64> = widths.iter().map(|w| w.ln()).collect();
+    let graphs = decomposable_graphs(t);
+    // Pass 1: evidence, median and the coarse mixture, rescaled as the running maximum grows.
+    let mut mixture = vec![0.0f64; points.len()];
+    let mut mixture_max = f64::NEG_INFINITY;
+    let mut per_graph: Vec<(usize, f64, f64)> = Vec::with_capacity(graphs.len());
+    let mut lp = vec![0.0f64; points.len()];
+    let mut mass = vec![0.0f64; points.len()];
+    for (gi, g) in graphs.iter().enumerate() {
+        coarse.graph(g, &mut lp);
+        lp.iter_mut().zip(&ln_widths).for_each(|(x, w)| *x += w);
         let m = lp.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         if !m.is_finite() {
             continue;
         }
-        let mass: f64 = lp.iter().map(|x| (x - m).exp()).sum();
-        let median = n as f64 + quantile_of(lp.iter().map(|x| (x - m).exp() / mass), 0.5);
-        per_graph.push((gi, m + mass.ln(), median));
+        mass.iter_mut()
+            .zip(&lp)
+            .for_each(|(x, l)| *x = (l - m).exp());
+        let total: f64 = mass.iter().sum();
+        let median = n as f64 + interpolated_quantile(&points, &mass, total, 0.5);
+        per_graph.push((gi, m + total.ln(), median));
         if m > mixture_max {
             let scale = (mixture_max - m).exp();
             mixture.iter_mut().for_each(|x| *x *= scale);
             mixture_max = m;
         }
+        let scale = (m - mixture_max).exp();
         mixture
             .iter_mut()
-            .zip(&lp)
-            .for_each(|(x, l)| *x += (l - mixture_max).exp());
+            .zip(&mass)
+            .for_each(|(x, p)| *x += scale * p);
     }
     let total: f64 = mixture.iter().sum();
     if per_graph.is_empty() || total.is_nan() || total <= 0.0 {
         return None;
     }
-    let pmf: Vec<f64> = mixture.iter().map(|x| x / total).collect();
     let log_evidence = per_graph
         .iter()
         .map(|g| g.1)
         .fold(f64::NEG_INFINITY, f64::max);
     let z: f64 = per_graph.iter().map(|g| (g.1 - log_evidence).exp()).sum();
-    let mut summaries: Vec<GraphPosterior> = per_graph
+    let weights: Vec<f64> = per_graph
         .iter()
-        .map(|&(gi, le, median)| GraphPosterior {
-            graph: graphs[gi].describe(lists),
-            weight: (le - log_evidence).exp() / z,
-            median,
-        })
+        .map(|g| (g.1 - log_evidence).exp() / z)
         .collect();
-    summaries.sort_by(|a, b| b.weight.total_cmp(&a.weight));
-    let q = |p: f64| n as f64 + quantile_of(pmf.iter().copied(), p);
     let mean = n as f64
-        + pmf
+        + mixture
             .iter()
-            .enumerate()
-            .map(|(i, p)| i as f64 * p)
-            .sum::<f64>();
-    let tail_mass: f64 = pmf[grid - grid / 10..].iter().sum();
-    let mut cdf = Vec::with_capacity(grid);
+            .zip(&points)
+            .map(|(p, &x)| p * x as f64)
+            .sum::<f64>()
+            / total;
+    let top_tenth = cap - cap / 10;
+    let tail_mass = mixture
+        .iter()
+        .zip(&points)
+        .filter(|(_, x)| **x >= top_tenth)
+        .map(|(p, _)| p)
+        .sum::<f64>()
+        / total;
+    // The central range: all but 10⁻⁷ of each tail of the coarse mixture.
+    let mut acc = 0.0;
+    let (mut lo, mut hi) = (0u64, cap);
+    let mut lo_set = false;
+    for (i, p) in mixture.iter().enumerate() {
+        acc += p / total;
+        if !lo_set && acc >= 1e-7 {
+            lo = points[i.saturating_sub(1)];
+            lo_set = true;
+        }
+        if acc >= 1.0 - 1e-7 {
+            hi = points[(i + 1).min(points.len() - 1)];
+            break;
+        }
+    }
+    // Pass 2: the exact mixture on every integer of the central range.
+    let range: Vec<u64> = (lo..=hi).collect();
+    let fine = terms(counts, t, delta, &range);
+    let mut pmf = vec![0.0f64; range.len()];
+    let mut lp = vec![0.0f64; range.len()];
+    for (&(gi, evidence, _), &w) in per_graph.iter().zip(&weights) {
+        if w < NEGLIGIBLE {
+            continue;
+        }
+        fine.graph(&graphs[gi], &mut lp);
+        pmf.iter_mut()
+            .zip(&lp)
+            .for_each(|(x, l)| *x += w * (l - evidence).exp());
+    }
+    let kept: f64 = pmf.iter().sum();
+    pmf.iter_mut().for_each(|x| *x /= kept);
+    let q = |p: f64| (n + lo) as f64 + quantile_of(pmf.iter().copied(), p);
+    let mut cdf = Vec::with_capacity(pmf.len());
     let mut acc = 0.0;
     for p in &pmf {
         acc += p;
@@ -340,9 +456,19 @@ pub fn posterior(counts: &[u64], lists: &[String], options: &DgaOptions) -> Opti
     let draws = (0..DRAWS)
         .map(|_| {
             let u: f64 = rng.random::<f64>() * acc;
-            (n as usize + cdf.partition_point(|c| *c < u).min(grid - 1)) as f64
+            (n + lo) as f64 + cdf.partition_point(|c| *c < u).min(pmf.len() - 1) as f64
         })
         .collect();
+    let mut summaries: Vec<GraphPosterior> = per_graph
+        .iter()
+        .zip(&weights)
+        .map(|(&(gi, _, median), &weight)| GraphPosterior {
+            graph: graphs[gi].describe(lists),
+            weight,
+            median,
+        })
+        .collect();
+    summaries.sort_by(|a, b| b.weight.total_cmp(&a.weight));
     Some(DgaResult {
         median: q(0.5),
         lower: q(0.025),
@@ -351,10 +477,41 @@ pub fn posterior(counts: &[u64], lists: &[String], options: &DgaOptions) -> Opti
         graph_count: graphs.len(),
         graphs: summaries,
         pmf,
+        pmf_start: lo,
+        cap,
         tail_mass,
         delta,
         draws,
     })
+}
+
+/// The `p` quantile of a distribution known at `points` (masses `mass`, summing to `total`),
+/// spreading each point's mass evenly between the midpoints to its neighbours.
+fn interpolated_quantile(points: &[u64], mass: &[f64], total: f64, p: f64) -> f64 {
+    let target = p * total;
+    let mut acc = 0.0;
+    for i in 0..points.len() {
+        if acc + mass[i] >= target {
+            let left = if i == 0 {
+                points[0] as f64
+            } else {
+                (points[i - 1] + points[i]) as f64 / 2.0
+            };
+            let right = if i + 1 == points.len() {
+                points[i] as f64
+            } else {
+                (points[i] + points[i + 1]) as f64 / 2.0
+            };
+            let share = if mass[i] > 0.0 {
+                (target - acc) / mass[i]
+            } else {
+                0.0
+            };
+            return (left + share * (right - left)).round();
+        }
+        acc += mass[i];
+    }
+    *points.last().unwrap_or(&0) as f64
 }
 
 /// The smallest index whose cumulative probability reaches `p`.
@@ -465,7 +622,8 @@ mod tests {
         }
     }
 
-    /// The posterior of N under one graph, recomputed here from [`posterior`]'s ingredients.
+    /// The posterior of N under one graph, recomputed here from first principles on every
+    /// integer n₀.
     fn single_graph_posterior(
         counts: &[u64],
         t: usize,
@@ -473,6 +631,18 @@ mod tests {
         g: &Graph,
         cap: usize,
     ) -> Vec<f64> {
+        single_graph(counts, t, delta, g, cap).0
+    }
+
+    /// [`single_graph_posterior`] and the log of its normalising sum (the graph's evidence up
+    /// to a constant shared by all graphs).
+    fn single_graph(
+        counts: &[u64],
+        t: usize,
+        delta: f64,
+        g: &Graph,
+        cap: usize,
+    ) -> (Vec<f64>, f64) {
         let n: u64 = counts[1..].iter().sum();
         let alpha_total = delta * f64::from(1u32 << t);
         let ml = |a: u16, n0: f64| -> f64 {
@@ -500,7 +670,10 @@ mod tests {
             .collect();
         let m = log_p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let z: f64 = log_p.iter().map(|x| (x - m).exp()).sum();
-        log_p.iter().map(|x| (x - m).exp() / z).collect()
+        (
+            log_p.iter().map(|x| (x - m).exp() / z).collect(),
+            m + z.ln(),
+        )
     }
 
     #[test]
@@ -513,7 +686,7 @@ mod tests {
         assert!((w - 1.0).abs() < 1e-9);
         assert!((r.pmf.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         // Mixture of per-graph posteriors weighted by the graph weights.
-        let cap = r.pmf.len() - 1;
+        let cap = r.cap as usize;
         let delta = r.delta;
         let mut mix = vec![0.0; cap + 1];
         let graphs = decomposable_graphs(3);
@@ -527,8 +700,35 @@ mod tests {
                 *m += weight * p;
             }
         }
-        for (a, b) in mix.iter().zip(&r.pmf) {
-            assert!((a - b).abs() < 1e-9);
+        // The graph weights from the coarse grid equal those from every integer (to 3e-7 here).
+        let evidences: Vec<(String, f64)> = graphs
+            .iter()
+            .map(|g| {
+                (
+                    g.describe(&names),
+                    single_graph(&counts, 3, delta, g, cap).1,
+                )
+            })
+            .collect();
+        let top = evidences
+            .iter()
+            .map(|e| e.1)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let z: f64 = evidences.iter().map(|e| (e.1 - top).exp()).sum();
+        for (d, e) in &evidences {
+            let exact = (e - top).exp() / z;
+            let ours = r.graphs.iter().find(|x| &x.graph == d).unwrap().weight;
+            assert!(
+                (exact - ours).abs() < 1e-9 + 1e-5 * exact,
+                "{d}: {exact} vs {ours}"
+            );
+        }
+        // Same on the central range (which holds all but 2·10⁻⁷ of the mass).
+        let start = r.pmf_start as usize;
+        let central: f64 = mix[start..start + r.pmf.len()].iter().sum();
+        assert!(central > 1.0 - 1e-6, "{central}");
+        for (a, b) in mix[start..].iter().zip(&r.pmf) {
+            assert!((a / central - b).abs() < 1e-7, "{a} {b}");
         }
         assert!(r.lower <= r.median && r.median <= r.upper);
         assert!(r.draws.len() == DRAWS && r.draws.iter().all(|d| *d >= 626.0));

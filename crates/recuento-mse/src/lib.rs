@@ -438,7 +438,7 @@ fn dga_estimate(table: &Table<'_>, options: &dga::DgaOptions) -> Estimate {
         e.warnings.push(format!(
             "{:.1}% of the posterior lies near the top of the range searched ({} people): the data barely bound the total from above, so the upper end of the interval is too low",
             100.0 * r.tail_mass,
-            table.observed as usize + r.pmf.len() - 1
+            table.observed + r.cap
         ));
     }
     e.warnings.push(
