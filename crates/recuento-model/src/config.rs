@@ -229,6 +229,10 @@ pub struct EstimationConfig {
     /// person in all).
     #[serde(default)]
     pub dga_delta: Option<f64>,
+    /// Also fit this log-linear model, written with the list names
+    /// (`"ong:prensa + familias:legal"`), with its profile-likelihood interval.
+    #[serde(default)]
+    pub model: Option<String>,
     /// A list with fewer people than this in a stratum is left out of that stratum (said in the
     /// output); small lists make sparse tables and unstable estimates.
     #[serde(default = "default_min_list_count")]
@@ -259,6 +263,7 @@ impl Default for EstimationConfig {
             lcmcr: false,
             dga: true,
             dga_delta: None,
+            model: None,
             min_list_count: default_min_list_count(),
         }
     }
@@ -328,6 +333,27 @@ impl ProjectConfig {
                 self.estimation.criterion
             )));
         }
+        if let Some(model) = &self.estimation.model {
+            // The full check (hierarchy, repeated terms) is the estimator's; names are checked
+            // here so that a typo stops the run before linkage, not after.
+            for part in model.split('+').map(str::trim) {
+                if part == "independence" || part.starts_with("Mth ") {
+                    continue;
+                }
+                for name in part.split(':').map(str::trim) {
+                    if !self.lists.iter().any(|l| l.name == name) {
+                        return Err(ConfigError::Invalid(format!(
+                            "[estimation] model: '{name}' is not one of the lists ({})",
+                            self.lists
+                                .iter()
+                                .map(|l| l.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )));
+                    }
+                }
+            }
+        }
         if let Some(d) = self.estimation.dga_delta
             && !(d.is_finite() && d > 0.0)
         {
@@ -389,6 +415,24 @@ full_name = "Nombre completo"
         let text = format!("{MINIMAL}\n[[lists]]\nname = \"ong\"\nfile = \"b.csv\"\n");
         let err = ProjectConfig::from_toml(&text).unwrap_err().to_string();
         assert!(err.contains("two lists are called 'ong'"), "{err}");
+    }
+
+    #[test]
+    fn estimation_settings_are_checked() {
+        let with = |extra: &str| {
+            ProjectConfig::from_toml(&format!("{MINIMAL}\n[estimation]\n{extra}\n"))
+                .map_err(|e| e.to_string())
+        };
+        let c = with("model = \"independence\"\ndga_delta = 0.5").unwrap();
+        assert_eq!(c.estimation.model.as_deref(), Some("independence"));
+        assert!(c.estimation.dga);
+        let err = with("model = \"ong:prensa\"").unwrap_err();
+        assert!(
+            err.contains("'prensa' is not one of the lists (ong)"),
+            "{err}"
+        );
+        let err = with("dga_delta = 0").unwrap_err();
+        assert!(err.contains("dga_delta must be a positive number"), "{err}");
     }
 
     #[test]

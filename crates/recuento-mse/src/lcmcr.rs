@@ -130,8 +130,10 @@ struct Chain<'a> {
     n0: u64,
     rng: ChaCha8Rng,
     // Scratch.
-    counts: Vec<u64>, // per (pattern index incl. 0 at the end) x class
-    weights: Vec<f64>,
+    counts: Vec<u64>,          // per (pattern index incl. 0 at the end) x class
+    pattern_weights: Vec<f64>, // per (pattern x, class): π_k P(x | k)
+    class_total: Vec<u64>,
+    captured: Vec<u64>, // per (list j, class)
     order: Vec<usize>,
     ridge: Ridge,
 }
@@ -451,7 +453,9 @@ impl<'a> Chain<'a> {
             n0: n_obs / 2,
             rng,
             counts: vec![0; (patterns.len() + 1) * k],
-            weights: vec![0.0; k],
+            pattern_weights: vec![0.0; (1 << t) * k],
+            class_total: vec![0; k],
+            captured: vec![0; t * k],
             order: vec![0; k],
             ridge: Ridge::new(t, k),
         };
@@ -468,15 +472,24 @@ impl<'a> Chain<'a> {
         }
     }
 
-    /// Weights π_k P(pattern | class k).
-    fn class_weights(&mut self, pattern: usize) {
-        for c in 0..self.k {
-            let mut w = self.pi[c];
-            for j in 0..self.t {
-                let l = self.lambda[j * self.k + c];
-                w *= if pattern & (1 << j) != 0 { l } else { 1.0 - l };
+    /// Weights π_k P(x | class k) of every capture pattern x, into `pattern_weights[x·K + k]`,
+    /// list by list (2^t·K products instead of 2^t·K·t).
+    fn pattern_weights(&mut self) {
+        let (t, k) = (self.t, self.k);
+        let w = &mut self.pattern_weights;
+        for c in 0..k {
+            w[c] = self.pi[c];
+        }
+        for j in 0..t {
+            let half = 1usize << j;
+            for x in 0..half {
+                for c in 0..k {
+                    let l = self.lambda[j * k + c];
+                    let base = w[x * k + c];
+                    w[(x | half) * k + c] = base * l;
+                    w[x * k + c] = base * (1.0 - l);
+                }
             }
-            self.weights[c] = w;
         }
     }
 
@@ -581,15 +594,18 @@ impl<'a> Chain<'a> {
     fn sweep(&mut self) {
         let k = self.k;
         let np = self.patterns.len();
+        self.pattern_weights();
         // 1. Classes of the observed.
         for (i, &(pattern, n)) in self.patterns.iter().enumerate() {
-            self.class_weights(pattern);
-            let (weights, counts) = (&self.weights, &mut self.counts[i * k..(i + 1) * k]);
+            let weights = &self.pattern_weights[pattern * k..(pattern + 1) * k];
+            let counts = &mut self.counts[i * k..(i + 1) * k];
             multinomial(&mut self.rng, n, weights, counts, &mut self.order);
         }
         // 2. The unobserved count: n0 ~ NB(n, p0) as Poisson(Gamma(n, p0 / (1 - p0))).
-        self.class_weights(0);
-        let p0: f64 = self.weights.iter().sum::<f64>().clamp(1e-300, 1.0 - 1e-12);
+        let p0: f64 = self.pattern_weights[..k]
+            .iter()
+            .sum::<f64>()
+            .clamp(1e-300, 1.0 - 1e-12);
         let g =
             Gamma::new(self.n_obs as f64, p0 / (1.0 - p0)).map_or(0.0, |d| d.sample(&mut self.rng));
         self.n0 = if g > 0.0 {
@@ -599,32 +615,43 @@ impl<'a> Chain<'a> {
         };
         // 3. Classes of the unobserved.
         {
-            let (weights, counts) = (&self.weights, &mut self.counts[np * k..(np + 1) * k]);
+            let weights = &self.pattern_weights[..k];
+            let counts = &mut self.counts[np * k..(np + 1) * k];
             multinomial(&mut self.rng, self.n0, weights, counts, &mut self.order);
         }
-        // 4. λ.
-        for c in 0..k {
-            for j in 0..self.t {
-                let (mut yes, mut no) = (0u64, 0u64);
-                for (i, &(pattern, _)) in self.patterns.iter().enumerate() {
-                    let m = self.counts[i * k + c];
+        // 4. λ, from each class's total and captures per list (one pass over the patterns).
+        self.class_total.iter_mut().for_each(|x| *x = 0);
+        self.captured.iter_mut().for_each(|x| *x = 0);
+        for (i, &(pattern, _)) in self.patterns.iter().enumerate() {
+            for c in 0..k {
+                let m = self.counts[i * k + c];
+                if m == 0 {
+                    continue;
+                }
+                self.class_total[c] += m;
+                for j in 0..self.t {
                     if pattern & (1 << j) != 0 {
-                        yes += m
-                    } else {
-                        no += m
+                        self.captured[j * k + c] += m;
                     }
                 }
-                no += self.counts[np * k + c];
-                self.lambda[j * k + c] = beta(&mut self.rng, 1.0 + yes as f64, 1.0 + no as f64);
+            }
+        }
+        for c in 0..k {
+            self.class_total[c] += self.counts[np * k + c];
+        }
+        for c in 0..k {
+            let total = self.class_total[c];
+            for j in 0..self.t {
+                let yes = self.captured[j * k + c];
+                self.lambda[j * k + c] =
+                    beta(&mut self.rng, 1.0 + yes as f64, 1.0 + (total - yes) as f64);
             }
         }
         // 5. Stick-breaking weights.
-        let class_total: Vec<u64> = (0..k)
-            .map(|c| (0..=np).map(|i| self.counts[i * k + c]).sum())
-            .collect();
-        let mut after: u64 = class_total.iter().sum();
+        let mut after: u64 = self.class_total.iter().sum();
         let mut log_rest = 0.0;
-        for (c, &total) in class_total.iter().enumerate().take(k - 1) {
+        for c in 0..k - 1 {
+            let total = self.class_total[c];
             after -= total;
             self.v[c] = beta(&mut self.rng, 1.0 + total as f64, self.alpha + after as f64);
             log_rest += (1.0 - self.v[c]).ln();

@@ -109,6 +109,64 @@ impl Terms {
         s
     }
 
+    /// Reads a model written as [`Terms::describe`] writes it: `independence + a:b + b:c`, or
+    /// with a heterogeneity form first (`Mth Darroch + a:b`, `Mth Chao (LB)`); `independence`
+    /// may be left out. A three-way term needs its two-way terms (the model must be
+    /// hierarchical).
+    ///
+    /// # Errors
+    /// In words: a list name that is not among `lists`, a term of one list, a repeated term, a
+    /// term of every list (the saturated model leaves the unseen cell unidentified), or a
+    /// missing lower-order term.
+    pub fn parse(text: &str, lists: &[String]) -> Result<Terms, String> {
+        let mut terms = Terms(Vec::new(), None);
+        for (i, part) in text.split('+').map(str::trim).enumerate() {
+            if part.is_empty() {
+                return Err(format!("the model '{text}' has an empty term"));
+            }
+            if i == 0 && part == "independence" {
+                continue;
+            }
+            if i == 0
+                && let Some(h) = Heterogeneity::ALL.iter().find(|h| h.name() == part)
+            {
+                terms.1 = Some(*h);
+                continue;
+            }
+            let mut mask = 0u16;
+            for name in part.split(':').map(str::trim) {
+                let Some(j) = lists.iter().position(|l| l == name) else {
+                    return Err(format!(
+                        "the model '{text}' names '{name}', which is not one of the lists ({})",
+                        lists.join(", ")
+                    ));
+                };
+                mask |= 1 << j;
+            }
+            if mask.count_ones() < 2 {
+                return Err(format!(
+                    "'{part}' in the model '{text}' is not an interaction: write two or more lists joined by ':' (every list's own effect is always in the model)"
+                ));
+            }
+            if mask.count_ones() as usize == lists.len() {
+                return Err(format!(
+                    "'{part}' joins every list: with it the number of people on no list cannot be estimated"
+                ));
+            }
+            if terms.0.contains(&mask) {
+                return Err(format!("'{part}' appears twice in the model '{text}'"));
+            }
+            terms.0.push(mask);
+        }
+        terms.0.sort_by_key(|m| (m.count_ones(), *m));
+        if !terms.is_hierarchical() {
+            return Err(format!(
+                "the model '{text}' is not hierarchical: a term of three or more lists needs every term of one list fewer inside it"
+            ));
+        }
+        Ok(terms)
+    }
+
     fn is_hierarchical(&self) -> bool {
         self.0.iter().all(|&term| {
             let bits: Vec<u16> = (0..16)
@@ -480,6 +538,40 @@ mod tests {
         assert!((fit.estimate - 200.0).abs() < 1e-6, "{}", fit.estimate);
         let (lo, hi) = profile_interval(&counts, 2, &Terms(vec![], None), fit.estimate);
         assert!(lo < 200.0 && hi > 200.0 && lo >= 140.0, "{lo} {hi}");
+    }
+
+    #[test]
+    fn models_are_read_back_from_their_description() {
+        let lists: Vec<String> = ["ong", "prensa", "familias", "legal"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let t = Terms::parse("independence + ong:prensa + prensa:familias", &lists).unwrap();
+        assert_eq!(
+            t.describe(&lists),
+            "independence + ong:prensa + prensa:familias"
+        );
+        let t = Terms::parse("Mth Darroch + ong:legal", &lists).unwrap();
+        assert_eq!(t.1, Some(Heterogeneity::Darroch));
+        assert_eq!(
+            Terms::parse("ong:prensa:familias", &lists).unwrap_err(),
+            "the model 'ong:prensa:familias' is not hierarchical: a term of three or more lists needs every term of one list fewer inside it"
+        );
+        assert!(
+            Terms::parse("ong:iglesia", &lists)
+                .unwrap_err()
+                .contains("'iglesia'")
+        );
+        assert!(
+            Terms::parse("ong", &lists)
+                .unwrap_err()
+                .contains("not an interaction")
+        );
+        assert!(
+            Terms::parse("ong:prensa:familias:legal", &lists)
+                .unwrap_err()
+                .contains("every list")
+        );
     }
 
     #[test]

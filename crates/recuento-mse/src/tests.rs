@@ -350,3 +350,39 @@ fn dga_total_sums_the_strata_with_separate_streams() {
     let width = |e: &Estimate| e.upper.unwrap() - e.lower.unwrap();
     assert!(width(sum) < 0.95 * parts.iter().map(|p| width(p)).sum::<f64>());
 }
+
+#[test]
+fn a_chosen_model_is_fitted_with_its_profile_interval() {
+    let h = simulate(8, 2000, &[0.3, 0.25, 0.35, 0.3]);
+    let options = Options {
+        model: Some("l0:l1 + l2:l3".into()),
+        ..Options::default()
+    };
+    let e = estimate(&h, &options);
+    let chosen = e
+        .iter()
+        .find(|e| e.method == "loglinear-chosen")
+        .expect("the chosen model");
+    assert_eq!(chosen.model, "independence + l0:l1 + l2:l3");
+    let (lo, x, hi) = (
+        chosen.lower.unwrap(),
+        chosen.estimate.unwrap(),
+        chosen.upper.unwrap(),
+    );
+    assert!(lo < x && x < hi, "{lo} {x} {hi}");
+    // The same fit as the log-linear machinery gives for those terms.
+    let counts: Vec<f64> = h.pattern_counts(None).iter().map(|c| *c as f64).collect();
+    let terms = loglinear::Terms(vec![0b0011, 0b1100], None);
+    let fit = loglinear::fit_model(&counts, 4, &terms).unwrap();
+    assert!((fit.estimate - x).abs() < 1e-9, "{} vs {x}", fit.estimate);
+    assert_eq!(chosen.cells.len(), 15);
+    // A model naming a list that is not there gives no number, and says why.
+    let bad = Options {
+        model: Some("l0:l9".into()),
+        ..Options::default()
+    };
+    let e = estimate(&h, &bad);
+    let chosen = e.iter().find(|e| e.method == "loglinear-chosen").unwrap();
+    assert!(chosen.estimate.is_none());
+    assert!(chosen.warnings.iter().any(|w| w.contains("'l9'")));
+}

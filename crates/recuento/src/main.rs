@@ -74,6 +74,10 @@ enum Command {
         /// A list with fewer people than this in a stratum is left out of it (with --histories).
         #[arg(long, default_value_t = 1)]
         min_list_count: u64,
+        /// Also fit this log-linear model with its profile-likelihood interval, written with
+        /// the list names, e.g. "ong:prensa + familias:legal" (with --histories).
+        #[arg(long)]
+        model: Option<String>,
         /// `aic` or `bic`: picks the best log-linear model and weights the average (with
         /// --histories).
         #[arg(long, default_value = "aic", value_parser = ["aic", "bic"])]
@@ -230,11 +234,16 @@ async fn dispatch(command: Command) -> Result<()> {
             dga_delta,
             min_list_count,
             criterion,
+            model,
             json,
         } => {
             let estimates = match histories {
                 Some(file) => {
                     let h = recuento::histories::read_csv(&file, &strata)?;
+                    if let Some(text) = &model {
+                        recuento::mse::loglinear::Terms::parse(text, &h.lists)
+                            .map_err(|why| anyhow::anyhow!("--model: {why}"))?;
+                    }
                     if let Some(d) = dga_delta
                         && !(d.is_finite() && d > 0.0)
                     {
@@ -253,6 +262,7 @@ async fn dispatch(command: Command) -> Result<()> {
                             delta: dga_delta,
                             seed,
                         }),
+                        model,
                     };
                     let mut estimates = recuento::mse::estimate(&h, &options);
                     if sensitivity {

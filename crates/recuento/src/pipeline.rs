@@ -499,6 +499,7 @@ pub fn options(config: &ProjectConfig) -> recuento_mse::Options {
                 delta: config.estimation.dga_delta,
                 seed: config.project.seed,
             }),
+        model: config.estimation.model.clone(),
     }
 }
 

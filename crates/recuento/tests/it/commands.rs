@@ -153,6 +153,47 @@ fn issue_3_estimate_prints_every_method_with_its_diagnostics() {
     ] {
         assert!(out.contains(needle), "output lacks {needle:?}:\n{out}");
     }
+    // A model of one's choice, with its profile-likelihood interval; a misspelt list is refused.
+    let o = recuento(
+        tmp.path(),
+        &[
+            "estimate",
+            "--histories",
+            path,
+            "--strata",
+            "sex",
+            "--model",
+            "ong:prensa + familias:legal",
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let chosen = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["method"] == "loglinear-chosen" && e["stratum"] == "all")
+        .expect("the chosen model");
+    assert_eq!(
+        chosen["model"],
+        "independence + ong:prensa + familias:legal"
+    );
+    assert_eq!(chosen["interval"], "profile likelihood");
+    assert_clear_failure(
+        &recuento(
+            tmp.path(),
+            &[
+                "estimate",
+                "--histories",
+                path,
+                "--strata",
+                "sex",
+                "--model",
+                "ong:presa",
+            ],
+        ),
+        &["--model", "'presa'", "ong, prensa, familias, legal"],
+    );
     // --no-dga leaves it out; a bad prior is refused in words.
     let o = recuento(
         tmp.path(),
