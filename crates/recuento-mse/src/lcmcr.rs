@@ -477,9 +477,7 @@ impl<'a> Chain<'a> {
     fn pattern_weights(&mut self) {
         let (t, k) = (self.t, self.k);
         let w = &mut self.pattern_weights;
-        for c in 0..k {
-            w[c] = self.pi[c];
-        }
+        w[..k].copy_from_slice(&self.pi[..k]);
         for j in 0..t {
             let half = 1usize << j;
             for x in 0..half {
