@@ -679,7 +679,7 @@ pub fn sample(counts: &[u64], t: usize, options: &LcmcrOptions) -> LcmcrResult {
                 scope.spawn(move || {
                     let started = std::time::Instant::now();
                     let mut chain =
-                        Chain::new(t, options.classes.max(2), patterns, options.seed, c as u64);
+                        Chain::new(t, options.classes.max(1), patterns, options.seed, c as u64);
                     let moves = options.ridge_moves;
                     // First half of the burn-in: plain Gibbs, learning the proposal; second
                     // half: ridge moves with their scale adapting; then everything frozen.
@@ -879,6 +879,85 @@ mod tests {
         assert!(r.ess > 50.0, "ess {}", r.ess);
         let again = sample(&counts, 4, &options);
         assert_eq!(again.samples, r.samples, "same seed, same draws");
+    }
+
+    /// With one class the model is independence with Beta(1, 1) capture probabilities, whose
+    /// posterior of N has a closed form: p(N | data) ∝ (1/N) · N!/(N − n)! · Π_j B(n_j + 1,
+    /// N − n_j + 1). The sampler (the unseen count, the capture probabilities, the ridge moves)
+    /// must reproduce its quantiles.
+    #[test]
+    fn one_class_matches_the_closed_form_posterior() {
+        use crate::linalg::ln_gamma;
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let probs = [0.3, 0.2, 0.25];
+        let mut counts = vec![0u64; 8];
+        for _ in 0..1500 {
+            let mut h = 0;
+            for (j, p) in probs.iter().enumerate() {
+                if rng.random::<f64>() < *p {
+                    h |= 1 << j;
+                }
+            }
+            counts[h] += 1;
+        }
+        counts[0] = 0;
+        let n: u64 = counts.iter().sum();
+        let list_n: Vec<f64> = (0..3)
+            .map(|j| {
+                (1..8)
+                    .filter(|h| h & (1 << j) != 0)
+                    .map(|h| counts[h] as f64)
+                    .sum()
+            })
+            .collect();
+        let log_p: Vec<f64> = (0..20_000u64)
+            .map(|n0| {
+                let big = (n + n0) as f64;
+                let mut l = -big.ln() + ln_gamma(big + 1.0) - ln_gamma(n0 as f64 + 1.0);
+                for nj in &list_n {
+                    l += ln_gamma(nj + 1.0) + ln_gamma(big - nj + 1.0) - ln_gamma(big + 2.0);
+                }
+                l
+            })
+            .collect();
+        let m = log_p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let z: f64 = log_p.iter().map(|x| (x - m).exp()).sum();
+        let quantile = |p: f64| {
+            let mut acc = 0.0;
+            for (i, x) in log_p.iter().enumerate() {
+                acc += (x - m).exp() / z;
+                if acc >= p {
+                    return (n + i as u64) as f64;
+                }
+            }
+            f64::NAN
+        };
+        let (lo, med, hi) = (quantile(0.025), quantile(0.5), quantile(0.975));
+        for ridge_moves in [0, RIDGE_MOVES] {
+            let r = sample(
+                &counts,
+                3,
+                &LcmcrOptions {
+                    classes: 1,
+                    burn_in: 2_000,
+                    samples: 40_000,
+                    thin: 4,
+                    seed: 9,
+                    ridge_moves,
+                    ..LcmcrOptions::default()
+                },
+            );
+            let sd = (hi - lo) / 3.92;
+            assert!(
+                (r.median - med).abs() < 0.15 * sd
+                    && (r.lower - lo).abs() < 0.3 * sd
+                    && (r.upper - hi).abs() < 0.3 * sd,
+                "moves {ridge_moves}: sampler {} [{}, {}] vs exact {med} [{lo}, {hi}]",
+                r.median,
+                r.lower,
+                r.upper
+            );
+        }
     }
 
     /// The ridge moves change how fast the chain moves, not where it goes: with and without
