@@ -98,7 +98,7 @@ fn comparison_plan(c: &ComparisonSpec) -> PlanComparison {
             Method::NationalId => (
                 format!("cmp_id({}, {})", side("l", 0), side("r", 0)),
                 names(&compare::ID_LEVELS),
-                2,
+                4,
             ),
             Method::SpanishGivenNames => (
                 format!("cmp_given({}, {})", side("l", 0), side("r", 0)),

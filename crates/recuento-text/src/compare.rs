@@ -188,19 +188,55 @@ pub fn compare_dates(a: &str, b: &str) -> i8 {
 }
 
 /// Names of the ID levels.
-pub const ID_LEVELS: [&str; 4] = ["missing", "different", "one typo apart", "equal"];
+pub const ID_LEVELS: [&str; 6] = [
+    "missing",
+    "two different valid DUIs",
+    "different",
+    "one typo apart",
+    "one typo apart, one side failing the DUI check digit",
+    "equal",
+];
 
-/// Compares normalised national IDs: equal, one edit apart (typo or transposition), different.
+/// Whether a normalised ID (`dddddddd-d`) is a DUI whose check digit agrees; `None` when it is
+/// not a DUI (cédulas and other IDs have no check digit).
+fn dui_valid(id: &str) -> Option<bool> {
+    let b = id.as_bytes();
+    if b.len() != 10 || b[8] != b'-' || !b[..8].iter().chain(&b[9..]).all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut digits = [0u8; 8];
+    for (d, c) in digits.iter_mut().zip(&b[..8]) {
+        *d = c - b'0';
+    }
+    Some(crate::ids::dui_check_digit(&digits) == b[9] - b'0')
+}
+
+/// Compares normalised national IDs (see `domain.md`: a failing DUI check digit means a typo,
+/// not another person; two people never share a valid DUI):
+///
+/// * equal;
+/// * one edit apart (a typo or a transposition) where one side fails the DUI check digit: most
+///   likely the same DUI mistyped;
+/// * one edit apart otherwise;
+/// * different;
+/// * two different DUIs that both pass the check: most likely two different people.
 pub fn compare_ids(a: &str, b: &str) -> i8 {
     if a.is_empty() || b.is_empty() {
         return NULL;
     }
+    let (va, vb) = (dui_valid(a), dui_valid(b));
     if a == b {
-        2
+        4
     } else if a.len() == b.len() && damerau(a, b) <= 1 {
-        1
-    } else {
+        if va == Some(false) || vb == Some(false) {
+            3
+        } else {
+            2
+        }
+    } else if va == Some(true) && vb == Some(true) {
         0
+    } else {
+        1
     }
 }
 
@@ -397,9 +433,15 @@ mod tests {
 
     #[test]
     fn id_and_place_levels() {
-        assert_eq!(compare_ids("00016297-5", "00016297-5"), 2);
-        assert_eq!(compare_ids("00016297-5", "00016927-5"), 1);
-        assert_eq!(compare_ids("00016297-5", "12345678-9"), 0);
+        // 00016297-5 and 12345678-4 pass the DUI check; 00016927-5 and 12345678-9 fail it.
+        assert_eq!(compare_ids("00016297-5", "00016297-5"), 4);
+        assert_eq!(compare_ids("00016297-5", "00016927-5"), 3);
+        assert_eq!(compare_ids("00016297-5", "12345678-9"), 1);
+        assert_eq!(compare_ids("00016297-5", "12345678-4"), 0);
+        assert_eq!(compare_ids("V12345678", "V12345687"), 2);
+        assert_eq!(compare_ids("V12345678", "V98765432"), 1);
+        assert_eq!(compare_ids("", "V98765432"), NULL);
+        assert_eq!(ID_LEVELS.len() as i8, compare_ids("a", "a") + 2);
         assert_eq!(compare_places("izalco", "izalco"), 2);
         assert_eq!(compare_places("izalco", "izalko"), 1);
         assert_eq!(compare_exact("M", "F"), 0);
