@@ -43,8 +43,34 @@ fn value_column(c: &ComparisonSpec, j: usize) -> String {
     match c.method {
         Method::Date => format!("{}__date", c.columns[j]),
         Method::NationalId => format!("{}__id", c.columns[j]),
+        Method::Age => format!("{}__age", c.columns[j]),
         _ => c.columns[j].clone(),
     }
+}
+
+/// Whether a comparison compares a value derived from its columns rather than a raw column.
+fn is_derived(m: Method) -> bool {
+    matches!(m, Method::Date | Method::NationalId | Method::Age)
+}
+
+/// The standardised value of a comparison's `j`-th column for one record (`get` reads a
+/// column by name). A date comparison with three columns (birth date, age, the date the age
+/// refers to) falls back on the birth year the age implies when the birth date is missing.
+fn comparison_value(
+    c: &ComparisonSpec,
+    j: usize,
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Option<String> {
+    let raw = |k: usize| get(&c.columns[k]).unwrap_or_default();
+    let value = standardise(c.method, c.fold, &raw(j));
+    if c.method == Method::Date && c.columns.len() == 3 && j == 0 && value.is_none() {
+        let reference = standardise(Method::Date, false, &raw(2))
+            .and_then(|d| recuento_model::PartialDate::parse_iso(&d));
+        return recuento_text::parse_age(&raw(1))
+            .and_then(|age| recuento_text::dates::birth_year_from_age(age, reference))
+            .map(|d| d.to_string());
+    }
+    value
 }
 
 fn quoted(name: &str) -> String {
@@ -100,6 +126,11 @@ fn comparison_plan(c: &ComparisonSpec) -> PlanComparison {
                 names(&compare::ID_LEVELS),
                 4,
             ),
+            Method::Age => (
+                format!("cmp_age({}, {})", side("l", 0), side("r", 0)),
+                names(&compare::AGE_LEVELS),
+                3,
+            ),
             Method::SpanishGivenNames => (
                 format!("cmp_given({}, {})", side("l", 0), side("r", 0)),
                 names(&compare::GIVEN_LEVELS),
@@ -143,6 +174,7 @@ fn standardise(method: Method, fold: bool, v: &str) -> Option<String> {
             .flatten()
             .map(|d| d.date.to_string())?,
         Method::NationalId => recuento_text::ids::normalise_id(v)?.value().to_string(),
+        Method::Age => recuento_text::parse_age(v)?.to_string(),
         _ if fold => recuento_text::fold(v),
         _ => v.to_string(),
     };
@@ -208,7 +240,7 @@ impl Engine {
         let folded: Vec<&str> = settings
             .comparisons
             .iter()
-            .filter(|c| c.fold && !matches!(c.method, Method::Date | Method::NationalId))
+            .filter(|c| c.fold && !is_derived(c.method))
             .flat_map(|c| c.columns.iter().map(String::as_str))
             .collect();
         let mut rid = Int64Builder::new();
@@ -220,8 +252,16 @@ impl Engine {
             .comparisons
             .iter()
             .enumerate()
-            .filter(|(_, c)| matches!(c.method, Method::Date | Method::NationalId))
-            .flat_map(|(i, c)| (0..c.columns.len()).map(move |j| (i, j)))
+            .filter(|(_, c)| is_derived(c.method))
+            // A date with three columns compares one derived value (birth date or age).
+            .flat_map(|(i, c)| {
+                let used = if c.method == Method::Date {
+                    1
+                } else {
+                    c.columns.len()
+                };
+                (0..used).map(move |j| (i, j))
+            })
             .collect();
         let mut derived_b: Vec<StringBuilder> =
             derived.iter().map(|_| StringBuilder::new()).collect();
@@ -301,22 +341,20 @@ impl Engine {
                         b.append_value(v);
                     }
                 }
+                let by_name = |name: &str| get(pos(name)).map(str::to_string);
                 for ((ci, j), b) in derived.iter().zip(derived_b.iter_mut()) {
                     let c = &settings.comparisons[*ci];
-                    b.append_option(standardise(
-                        c.method,
-                        c.fold,
-                        get(pos(&c.columns[*j])).unwrap_or(""),
-                    ));
+                    b.append_option(comparison_value(c, *j, &by_name));
                 }
                 for (t, &ci) in tf_keys.iter_mut().zip(&tf_of) {
                     let c = &settings.comparisons[ci];
-                    let parts: Vec<String> = c
-                        .columns
-                        .iter()
-                        .filter_map(|col| {
-                            standardise(c.method, c.fold, get(pos(col)).unwrap_or(""))
-                        })
+                    let used = if c.method == Method::Date {
+                        1
+                    } else {
+                        c.columns.len()
+                    };
+                    let parts: Vec<String> = (0..used)
+                        .filter_map(|j| comparison_value(c, j, &by_name))
                         .collect();
                     t.push((!parts.is_empty()).then(|| parts.join(" ")));
                 }

@@ -46,13 +46,15 @@ enum Kind {
     CmpDate,
     /// `cmp_id(a, b)`.
     CmpId,
+    /// `cmp_age(a, b)`.
+    CmpAge,
     /// `cmp_place(a, b)`.
     CmpPlace,
     /// `cmp_exact(a, b)`.
     CmpExact,
 }
 
-const ALL: [(&str, Kind, usize); 15] = [
+const ALL: [(&str, Kind, usize); 16] = [
     ("std_name", Kind::StdName, 7),
     ("given1_key", Kind::Given1Key, 1),
     ("phonetic_key", Kind::PhoneticKey, 1),
@@ -66,6 +68,7 @@ const ALL: [(&str, Kind, usize); 15] = [
     ("cmp_surnames", Kind::CmpSurnames, 4),
     ("cmp_date", Kind::CmpDate, 2),
     ("cmp_id", Kind::CmpId, 2),
+    ("cmp_age", Kind::CmpAge, 2),
     ("cmp_place", Kind::CmpPlace, 2),
     ("cmp_exact", Kind::CmpExact, 2),
 ];
@@ -177,6 +180,7 @@ impl Kind {
                 | Kind::CmpSurnames
                 | Kind::CmpDate
                 | Kind::CmpId
+                | Kind::CmpAge
                 | Kind::CmpPlace
                 | Kind::CmpExact
         )
@@ -235,6 +239,7 @@ impl Kind {
             Kind::CmpSurnames => compare::compare_surnames(a[0], a[1], a[2], a[3]),
             Kind::CmpDate => compare::compare_dates(a[0], a[1]),
             Kind::CmpId => compare::compare_ids(a[0], a[1]),
+            Kind::CmpAge => compare::compare_ages(a[0], a[1]),
             Kind::CmpPlace => compare::compare_places(a[0], a[1]),
             Kind::CmpExact => compare::compare_exact(a[0], a[1]),
             _ => compare::NULL,

@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use recuento_engine::Engine;
 use recuento_model::LinkSettings;
-use recuento_text::compare::{Fuzzy, fuzzy_level};
+use recuento_text::compare::{Fuzzy, compare_ages, compare_dates, fuzzy_level};
 
 const SETTINGS: &str = r#"
 link_type = "LINK_TYPE"
@@ -33,6 +33,15 @@ thresholds = [1, 2]
 [[comparisons]]
 columns = ["dob"]
 method = "exact"
+
+[[comparisons]]
+columns = ["age"]
+method = "age"
+
+[[comparisons]]
+name = "birth"
+columns = ["dob", "age", "seen"]
+method = "date"
 "#;
 
 const NAMES: [&str; 8] = [
@@ -52,7 +61,7 @@ fn datafusion_path_matches_naive_all_pairs() {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("records.csv");
             let mut f = std::fs::File::create(&path).unwrap();
-            writeln!(f, "id,src,first,last,dob").unwrap();
+            writeln!(f, "id,src,first,last,dob,age,seen").unwrap();
             let mut rows = Vec::new();
             for i in 0..n {
                 let pick = |rng: &mut ChaCha8Rng| {
@@ -74,9 +83,15 @@ fn datafusion_path_matches_naive_all_pairs() {
                         rng.random_range(0..3)
                     )
                 };
+                let age = if rng.random::<f64>() < 0.2 {
+                    String::new()
+                } else {
+                    rng.random_range(38..46).to_string()
+                };
+                let seen = format!("{}-05-01", 2022 + rng.random_range(0..3));
                 let src = if rng.random::<bool>() { "a" } else { "b" };
-                writeln!(f, "r{i},{src},{first},{last},{dob}").unwrap();
-                rows.push((src.to_string(), first, last, dob));
+                writeln!(f, "r{i},{src},{first},{last},{dob},{age},{seen}").unwrap();
+                rows.push((src.to_string(), first, last, dob, age, seen));
             }
             drop(f);
             let settings =
@@ -103,6 +118,16 @@ fn datafusion_path_matches_naive_all_pairs() {
                         || (eq(&a.2, &b.2) && eq(&year(&a.3), &year(&b.3)))
                         || eq(&a.1, &b.2)
                         || eq(&a.2, &b.1);
+                    // Birth date, or the birth year the age implies at the date seen.
+                    let birth = |r: &(String, String, String, String, String, String)| {
+                        if r.3.is_empty() {
+                            r.4.parse::<i32>()
+                                .map(|age| (r.5[..4].parse::<i32>().unwrap() - age).to_string())
+                                .unwrap_or_default()
+                        } else {
+                            r.3.clone()
+                        }
+                    };
                     if found {
                         naive.insert(
                             (i as i64, j as i64),
@@ -110,6 +135,8 @@ fn datafusion_path_matches_naive_all_pairs() {
                                 fuzzy_level(Fuzzy::JaroWinkler, &[0.9, 0.7], &a.1, &b.1),
                                 fuzzy_level(Fuzzy::Levenshtein, &[1.0, 2.0], &a.2, &b.2),
                                 fuzzy_level(Fuzzy::Exact, &[], &a.3, &b.3),
+                                compare_ages(&a.4, &b.4),
+                                compare_dates(&birth(a), &birth(b)),
                             ],
                         );
                     }
@@ -140,7 +167,7 @@ fn datafusion_path_matches_naive_all_pairs() {
                 let l = col("rid_l");
                 let r = col("rid_r");
                 let (l, r) = (l.as_primitive::<Int64Type>(), r.as_primitive::<Int64Type>());
-                let levels: Vec<_> = ["first", "last", "dob"]
+                let levels: Vec<_> = ["first", "last", "dob", "age", "birth"]
                     .iter()
                     .map(|c| col(c).as_primitive::<Int8Type>().clone())
                     .collect();

@@ -53,7 +53,12 @@ pub enum Method {
     /// Dates compared at the precision both sides have: exact, day and month swapped or one digit
     /// off, within 31 days, same month or year, within a year. Values are read as dates in any
     /// format recuento's importer knows (`1956-04-09`, `19560409`, `9/4/1956`, `abril 1956`).
+    /// With three columns — birth date, age, date the age refers to (`["birth_date", "age",
+    /// "event_date"]`) — a record without a birth date gets the birth year its age implies, so
+    /// an age on one list is compared with a birth date on another (at year precision).
     Date,
+    /// Ages as written (`34`, `34 años`): equal, one year apart, two years apart, different.
+    Age,
     /// National IDs: equal, one typo apart, different.
     NationalId,
     /// Spanish given names: all equal, same first name with nicknames resolved, Jaro–Winkler.
@@ -196,16 +201,18 @@ impl LinkSettings {
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, c) in self.comparisons.iter_mut().enumerate() {
-            let want = if c.method == Method::SpanishSurnames {
-                2
-            } else {
-                1
+            let want: &[usize] = match c.method {
+                Method::SpanishSurnames => &[2],
+                Method::Date => &[1, 3],
+                _ => &[1],
             };
-            if c.columns.len() != want {
+            if !want.contains(&c.columns.len()) {
+                let want: Vec<String> = want.iter().map(|w| w.to_string()).collect();
                 return bad(format!(
-                    "comparison {} ({:?}) needs {want} column(s) in `columns`, not {}",
+                    "comparison {} ({:?}) needs {} column(s) in `columns`, not {}",
                     i + 1,
                     c.method,
+                    want.join(" or "),
                     c.columns.len()
                 ));
             }
@@ -296,6 +303,21 @@ thresholds = [1, 2]
         assert_eq!(s.link_type, LinkType::DedupeOnly);
         assert_eq!(s.clustering, ClusteringMethod::NoChaining);
         assert_eq!(s.comparisons[1].thresholds, [1.0, 2.0]);
+    }
+
+    #[test]
+    fn ages_and_birth_dates_from_ages_are_accepted() {
+        let text = format!(
+            "{FEBRL}\n[[comparisons]]\ncolumns = [\"age\"]\nmethod = \"age\"\n\n[[comparisons]]\nname = \"birth\"\ncolumns = [\"date_of_birth\", \"age\", \"seen\"]\nmethod = \"date\"\n"
+        );
+        let s = LinkSettings::parse_toml(&text).unwrap();
+        assert_eq!(
+            s.comparisons.iter().filter(|c| c.name == "birth").count(),
+            1
+        );
+        let bad = text.replace("\"age\", \"seen\"]", "\"age\"]");
+        let err = LinkSettings::parse_toml(&bad).unwrap_err().to_string();
+        assert!(err.contains("needs 1 or 3 column(s)"), "{err}");
     }
 
     #[test]

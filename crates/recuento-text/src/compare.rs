@@ -240,6 +240,29 @@ pub fn compare_ids(a: &str, b: &str) -> i8 {
     }
 }
 
+/// Names of the age levels.
+pub const AGE_LEVELS: [&str; 5] = [
+    "missing",
+    "different (more than 2 years apart)",
+    "2 years apart",
+    "1 year apart (one side before a birthday, the other after)",
+    "equal",
+];
+
+/// Compares ages as written (`34`, `34 años`): equal, one year apart (lists record ages at
+/// different moments, or round them), two years apart, different.
+pub fn compare_ages(a: &str, b: &str) -> i8 {
+    let (Some(x), Some(y)) = (crate::parse_age(a), crate::parse_age(b)) else {
+        return NULL;
+    };
+    match x.abs_diff(y) {
+        0 => 3,
+        1 => 2,
+        2 => 1,
+        _ => 0,
+    }
+}
+
 /// Names of the place levels.
 pub const PLACE_LEVELS: [&str; 4] = [
     "missing",
@@ -442,6 +465,11 @@ mod tests {
         assert_eq!(compare_ids("V12345678", "V98765432"), 1);
         assert_eq!(compare_ids("", "V98765432"), NULL);
         assert_eq!(ID_LEVELS.len() as i8, compare_ids("a", "a") + 2);
+        assert_eq!(compare_ages("34", "34 años"), 3);
+        assert_eq!(compare_ages("34", "35"), 2);
+        assert_eq!(compare_ages("36", "34"), 1);
+        assert_eq!(compare_ages("34", "50"), 0);
+        assert_eq!(compare_ages("34", "desconocida"), NULL);
         assert_eq!(compare_places("izalco", "izalco"), 2);
         assert_eq!(compare_places("izalco", "izalko"), 1);
         assert_eq!(compare_exact("M", "F"), 0);
