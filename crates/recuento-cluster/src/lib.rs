@@ -252,9 +252,114 @@ pub fn diagnose(
     }
 }
 
+/// People whose records contradict each other, with the reason in words (for the review queue):
+/// two different valid national IDs (two people never share a valid DUI, so two of them in one
+/// person mean two people were merged, or a typo kept the check digit), or birth years more than
+/// two years apart (more than a typo or a year derived from an age explains). `valid_ids[i]` is
+/// record `i`'s national ID when it passes its check digit; `birth_years[i]` its birth year,
+/// written or derived from an age. Each person is reported once per kind of contradiction.
+pub fn contradictions(
+    person_of: &[usize],
+    valid_ids: &[Option<String>],
+    birth_years: &[Option<i32>],
+) -> Vec<(usize, String)> {
+    let persons = person_of.iter().max().map_or(0, |m| m + 1);
+    let mut ids: Vec<std::collections::BTreeSet<&str>> = vec![Default::default(); persons];
+    let mut years: Vec<(i32, i32)> = vec![(i32::MAX, i32::MIN); persons];
+    for (r, &p) in person_of.iter().enumerate() {
+        if let Some(Some(id)) = valid_ids.get(r) {
+            ids[p].insert(id.as_str());
+        }
+        if let Some(Some(y)) = birth_years.get(r) {
+            years[p] = (years[p].0.min(*y), years[p].1.max(*y));
+        }
+    }
+    let mut out = Vec::new();
+    for p in 0..persons {
+        if ids[p].len() > 1 {
+            let list: Vec<&str> = ids[p].iter().copied().collect();
+            let why = if list.len() == 2 && one_edit_apart(list[0], list[1]) {
+                "one digit apart: a typo the check digit cannot catch, or two people merged"
+            } else {
+                "two people may have been merged"
+            };
+            out.push((
+                p,
+                format!(
+                    "{} different valid national IDs ({}): {why}",
+                    list.len(),
+                    list.join(", ")
+                ),
+            ));
+        }
+        let (lo, hi) = years[p];
+        if lo != i32::MAX && hi - lo > 2 {
+            out.push((
+                p,
+                format!("birth years {lo} and {hi} are {} years apart", hi - lo),
+            ));
+        }
+    }
+    out
+}
+
+/// Same length and one character different, or two neighbours swapped.
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    match diff[..] {
+        [_] => true,
+        [i, j] => j == i + 1 && a[i] == b[j] && a[j] == b[i],
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contradictions_are_named() {
+        // Person 0: two valid DUIs; person 1: birth years 1980 and 1990; person 2: fine.
+        let person_of = [0, 0, 1, 1, 2, 2];
+        let ids = [
+            Some("00016297-5".to_string()),
+            Some("12345678-4".to_string()),
+            None,
+            None,
+            Some("00016297-5".to_string()),
+            Some("00016297-5".to_string()),
+        ];
+        let years = [
+            Some(1980),
+            Some(1981),
+            Some(1980),
+            Some(1990),
+            Some(1970),
+            None,
+        ];
+        let c = contradictions(&person_of, &ids, &years);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(c[0].0, 0);
+        assert!(c[0].1.contains("00016297-5, 12345678-4"));
+        assert!(c[0].1.contains("two people may have been merged"));
+        assert_eq!(c[1].0, 1);
+        assert!(c[1].1.contains("10 years apart"));
+        // Valid DUIs one digit apart (weight 5 times 5 or 9 ends in 5 either way): a typo the
+        // check digit cannot catch is as likely as a merge, and the message says so.
+        let near = [
+            Some("43975711-7".to_string()),
+            Some("43979711-7".to_string()),
+        ];
+        let c = contradictions(&[0, 0], &near, &[None, None]);
+        assert!(
+            c[0].1.contains("a typo the check digit cannot catch"),
+            "{c:?}"
+        );
+    }
 
     #[test]
     fn components_chain_and_number_by_lowest_record() {

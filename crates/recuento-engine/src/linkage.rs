@@ -198,6 +198,34 @@ impl Engine {
         Ok(out)
     }
 
+    /// The standardised national ID and birth date (written, or the year an age implies) of
+    /// every record, in rid order: what the contradiction checks of people read.
+    ///
+    /// # Errors
+    /// No `records` table.
+    pub async fn record_identity(&self) -> Result<Vec<(Option<String>, Option<String>)>> {
+        let batches = self
+            .ctx
+            .sql("SELECT rid, national_id, birth_date FROM records ORDER BY rid")
+            .await?
+            .collect()
+            .await?;
+        let mut out = Vec::new();
+        for b in &batches {
+            let id = datafusion::arrow::compute::cast(b.column(1), &DataType::Utf8)?;
+            let birth = datafusion::arrow::compute::cast(b.column(2), &DataType::Utf8)?;
+            let (id, birth) = (id.as_string::<i32>(), birth.as_string::<i32>());
+            for i in 0..b.num_rows() {
+                let text = |a: &datafusion::arrow::array::StringArray| {
+                    (datafusion::arrow::array::Array::is_valid(a, i) && !a.value(i).is_empty())
+                        .then(|| a.value(i).to_string())
+                };
+                out.push((text(id), text(birth)));
+            }
+        }
+        Ok(out)
+    }
+
     /// Text values of one standardised column for every record, by rid (for strata).
     ///
     /// # Errors

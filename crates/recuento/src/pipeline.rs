@@ -277,7 +277,29 @@ pub async fn link(project: &Project, engine: &Engine) -> Result<LinkSummary> {
         .iter()
         .map(|l| l.no_duplicates)
         .collect();
-    let diagnostics = recuento_cluster::diagnose(&person_of, &list_of, &lists, &no_dup);
+    let mut diagnostics = recuento_cluster::diagnose(&person_of, &list_of, &lists, &no_dup);
+    // Contradictions inside people (two valid DUIs, birth years far apart) go to review too.
+    let identity = engine.record_identity().await?;
+    let valid_ids: Vec<Option<String>> = identity
+        .iter()
+        .map(|(id, _)| {
+            id.as_deref()
+                .and_then(recuento_text::ids::normalise_id)
+                .and_then(|id| match id {
+                    recuento_text::ids::NationalId::Dui { value, valid: true } => Some(value),
+                    _ => None,
+                })
+        })
+        .collect();
+    let birth_years: Vec<Option<i32>> = identity
+        .iter()
+        .map(|(_, b)| b.as_deref().and_then(|b| b.get(..4)?.parse().ok()))
+        .collect();
+    diagnostics.flagged.extend(recuento_cluster::contradictions(
+        &person_of,
+        &valid_ids,
+        &birth_years,
+    ));
     let width = diagnostics.persons.to_string().len().max(5);
     let mut w = csv::Writer::from_path(out.join("persons.csv"))?;
     w.write_record(["list", "record_id", "person_id"])?;
