@@ -337,7 +337,7 @@ impl Terms {
 /// `None` when there are fewer than 3 or more than 6 lists, or nobody was observed.
 ///
 /// Two passes: every graph on a grid of n₀ fine enough for its evidence and median
-/// ([`coarse_grid`]); then the graphs that carry any weight on every integer n₀ of the central
+/// (each integer up to 200, then steps of 0.5%); then the graphs that carry any weight on every integer n₀ of the central
 /// range, for exact quantiles of the average.
 pub fn posterior(counts: &[u64], lists: &[String], options: &DgaOptions) -> Option<DgaResult> {
     let t = lists.len();
