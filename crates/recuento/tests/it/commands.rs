@@ -136,11 +136,24 @@ fn issue_3_estimate_prints_every_method_with_its_diagnostics() {
     let chao = find("Mth Chao (LB)", "all");
     assert!(chao["warnings"].to_string().contains("lower bound"));
     assert!(chao["estimate"].as_f64().unwrap() >= 734.0);
+    // `recuento estimate --histories FILE --strata sex` with more arguments.
+    let estimate = |more: &[&str]| {
+        let mut args = vec!["estimate", "--histories", path, "--strata", "sex"];
+        args.extend_from_slice(more);
+        recuento(tmp.path(), &args)
+    };
+    let json = |more: &[&str]| -> Vec<serde_json::Value> {
+        let mut more = more.to_vec();
+        more.push("--json");
+        let o = estimate(&more);
+        serde_json::from_slice::<serde_json::Value>(&o.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
     // Without --json: the table, the capture patterns with fitted values, the top graphs.
-    let o = recuento(
-        tmp.path(),
-        &["estimate", "--histories", path, "--strata", "sex"],
-    );
+    let o = estimate(&[]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     for needle in [
@@ -154,24 +167,8 @@ fn issue_3_estimate_prints_every_method_with_its_diagnostics() {
         assert!(out.contains(needle), "output lacks {needle:?}:\n{out}");
     }
     // A model of one's choice, with its profile-likelihood interval; a misspelt list is refused.
-    let o = recuento(
-        tmp.path(),
-        &[
-            "estimate",
-            "--histories",
-            path,
-            "--strata",
-            "sex",
-            "--model",
-            "ong:prensa + familias:legal",
-            "--json",
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let chosen = v
-        .as_array()
-        .unwrap()
-        .iter()
+    let chosen = json(&["--model", "ong:prensa + familias:legal"])
+        .into_iter()
         .find(|e| e["method"] == "loglinear-chosen" && e["stratum"] == "all")
         .expect("the chosen model");
     assert_eq!(
@@ -180,48 +177,13 @@ fn issue_3_estimate_prints_every_method_with_its_diagnostics() {
     );
     assert_eq!(chosen["interval"], "profile likelihood");
     assert_clear_failure(
-        &recuento(
-            tmp.path(),
-            &[
-                "estimate",
-                "--histories",
-                path,
-                "--strata",
-                "sex",
-                "--model",
-                "ong:presa",
-            ],
-        ),
+        &estimate(&["--model", "ong:presa"]),
         &["--model", "'presa'", "ong, prensa, familias, legal"],
     );
     // --no-dga leaves it out; a bad prior is refused in words.
-    let o = recuento(
-        tmp.path(),
-        &[
-            "estimate",
-            "--histories",
-            path,
-            "--strata",
-            "sex",
-            "--no-dga",
-            "--json",
-        ],
-    );
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v.as_array().unwrap().iter().all(|e| e["method"] != "dga"));
+    assert!(json(&["--no-dga"]).iter().all(|e| e["method"] != "dga"));
     assert_clear_failure(
-        &recuento(
-            tmp.path(),
-            &[
-                "estimate",
-                "--histories",
-                path,
-                "--strata",
-                "sex",
-                "--dga-delta",
-                "0",
-            ],
-        ),
+        &estimate(&["--dga-delta", "0"]),
         &["--dga-delta must be a positive number"],
     );
 }
