@@ -17,6 +17,11 @@ fn simulate(seed: u64, n: usize, probs: &[f64]) -> CaptureHistories {
         }
         counts[h] += 1;
     }
+    from_counts(&counts, t)
+}
+
+/// A table of `t` lists named `l0`, `l1`, … from counts per capture pattern (index = pattern).
+fn from_counts(counts: &[u64], t: usize) -> CaptureHistories {
     CaptureHistories {
         lists: (0..t).map(|i| format!("l{i}")).collect(),
         strata: vec![],
@@ -149,14 +154,7 @@ fn heterogeneity_models_are_reported_and_fit_heterogeneous_data_better() {
         }
         counts[h] += 1;
     }
-    let h = CaptureHistories {
-        lists: (0..5).map(|i| format!("l{i}")).collect(),
-        strata: vec![],
-        rows: (1..32)
-            .filter(|h| counts[*h] > 0)
-            .map(|h| (vec![], h as u16, counts[h]))
-            .collect(),
-    };
+    let h = from_counts(&counts, 5);
     let e = estimate(
         &h,
         &Options {
@@ -266,13 +264,10 @@ fn chao_drops_a_knot_with_a_negative_coefficient() {
     // Log-counts concave in the number of lists (too few people on 3 lists): the knot at 2
     // would be negative, so it is dropped and said.
     let per_pattern = [0.0, 150.0, 60.0, 5.0, 4.0];
-    let h = CaptureHistories {
-        lists: (0..4).map(|i| format!("l{i}")).collect(),
-        strata: vec![],
-        rows: (1u16..16)
-            .map(|h| (vec![], h, per_pattern[h.count_ones() as usize] as u64))
-            .collect(),
-    };
+    let counts: Vec<u64> = (0..16usize)
+        .map(|h| per_pattern[h.count_ones() as usize] as u64)
+        .collect();
+    let h = from_counts(&counts, 4);
     let e = estimate(&h, &Options::default());
     let chao = e.iter().find(|e| e.model == "Mth Chao (LB)").unwrap();
     assert!(
@@ -306,14 +301,7 @@ fn dga_covers_the_truth_when_one_list_refers_to_another() {
             }
             counts[h] += 1;
         }
-        let h = CaptureHistories {
-            lists: (0..4).map(|i| format!("l{i}")).collect(),
-            strata: vec![],
-            rows: (1..16)
-                .filter(|h| counts[*h] > 0)
-                .map(|h| (vec![], h as u16, counts[h]))
-                .collect(),
-        };
+        let h = from_counts(&counts, 4);
         let e = estimate(&h, &Options::default());
         let d = e
             .iter()
