@@ -204,23 +204,32 @@ impl Engine {
     /// # Errors
     /// No `records` table.
     pub async fn record_identity(&self) -> Result<Vec<(Option<String>, Option<String>)>> {
+        let ids = self.record_texts("national_id").await?;
+        let births = self.record_texts("birth_date").await?;
+        Ok(ids.into_iter().zip(births).collect())
+    }
+
+    /// One column of the `records` table as text, in rid order (`None` for empty values).
+    ///
+    /// # Errors
+    /// No `records` table, or no such column.
+    pub async fn record_texts(&self, column: &str) -> Result<Vec<Option<String>>> {
+        let quoted = format!("\"{}\"", column.replace('"', "\"\""));
         let batches = self
             .ctx
-            .sql("SELECT rid, national_id, birth_date FROM records ORDER BY rid")
+            .sql(&format!("SELECT {quoted} FROM records ORDER BY rid"))
             .await?
             .collect()
             .await?;
         let mut out = Vec::new();
         for b in &batches {
-            let id = datafusion::arrow::compute::cast(b.column(1), &DataType::Utf8)?;
-            let birth = datafusion::arrow::compute::cast(b.column(2), &DataType::Utf8)?;
-            let (id, birth) = (id.as_string::<i32>(), birth.as_string::<i32>());
+            let v = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)?;
+            let v = v.as_string::<i32>();
             for i in 0..b.num_rows() {
-                let text = |a: &datafusion::arrow::array::StringArray| {
-                    (datafusion::arrow::array::Array::is_valid(a, i) && !a.value(i).is_empty())
-                        .then(|| a.value(i).to_string())
-                };
-                out.push((text(id), text(birth)));
+                out.push(
+                    (datafusion::arrow::array::Array::is_valid(v, i) && !v.value(i).is_empty())
+                        .then(|| v.value(i).to_string()),
+                );
             }
         }
         Ok(out)

@@ -92,6 +92,10 @@ pub struct FilesSummary {
     pub split_components: usize,
     /// Clusters by size: index 0 = one record; the last bucket is 10 or more.
     pub size_distribution: Vec<usize>,
+    /// People whose records contradict each other, for review: (person id, reason). Read from
+    /// the first `national_id` comparison and the first `date` comparison on a birth date (three
+    /// columns, or a first column named like `birth`, `dob` or `nac…`).
+    pub flagged: Vec<(String, String)>,
     /// EM iterations and convergence.
     pub em_iterations: usize,
     /// Whether EM met its tolerance.
@@ -102,6 +106,43 @@ pub struct FilesSummary {
     pub seconds: Vec<(String, f64)>,
     /// Quality against the truth column, when one was named.
     pub evaluation: Option<FilesEvaluation>,
+}
+
+/// Contradictions inside people for settings that compare national IDs or birth dates.
+async fn files_contradictions(
+    engine: &Engine,
+    settings: &LinkSettings,
+    person_of: &[usize],
+) -> Result<Vec<(usize, String)>> {
+    use recuento_model::Method;
+    let n = person_of.len();
+    let id_column = settings
+        .comparisons
+        .iter()
+        .find(|c| c.method == Method::NationalId)
+        .map(|c| format!("{}__id", c.columns[0]));
+    let birth_column = settings
+        .comparisons
+        .iter()
+        .find(|c| {
+            let first = c.columns[0].to_lowercase();
+            c.method == Method::Date
+                && (c.columns.len() == 3
+                    || ["birth", "dob", "nac"].iter().any(|k| first.contains(k)))
+        })
+        .map(|c| format!("{}__date", c.columns[0]));
+    if id_column.is_none() && birth_column.is_none() {
+        return Ok(Vec::new());
+    }
+    let read = |column: Option<String>| async move {
+        match column {
+            Some(c) => engine.record_texts(&c).await,
+            None => Ok(vec![None; n]),
+        }
+    };
+    let ids = read(id_column).await?;
+    let births = read(birth_column).await?;
+    Ok(crate::pipeline::contradictions(person_of, &ids, &births))
 }
 
 fn f1(p: f64, r: f64) -> f64 {
@@ -184,8 +225,14 @@ pub async fn link_files(
     for s in sizes {
         size_distribution[s.clamp(1, 10) - 1] += 1;
     }
-    let clustered = cluster_started.elapsed().as_secs_f64();
     let width = persons.to_string().len().max(5);
+    let person_name = |p: usize| format!("P{:0width$}", p + 1);
+    let flagged = files_contradictions(engine, settings, &person_of)
+        .await?
+        .into_iter()
+        .map(|(p, why)| (person_name(p), why))
+        .collect();
+    let clustered = cluster_started.elapsed().as_secs_f64();
     let mut w = csv::Writer::from_path(out.join("clusters.csv"))?;
     w.write_record(["list", "record_id", "person_id"])?;
     for ((_, list, id), p) in linked.records.iter().zip(&person_of) {
@@ -227,6 +274,7 @@ pub async fn link_files(
         persons,
         split_components: split,
         size_distribution,
+        flagged,
         em_iterations: linked.model.iterations,
         em_converged: linked.model.converged,
         lambda: linked.model.lambda,

@@ -469,6 +469,12 @@ fn print_files(s: &recuento::files::FilesSummary, out: &Path) {
         n(s.persons as f64),
         s.split_components
     );
+    if !s.flagged.is_empty() {
+        println!(
+            "{} people flagged for review (records that contradict each other; see linkage.json)",
+            s.flagged.len()
+        );
+    }
     let secs: Vec<String> = s
         .seconds
         .iter()

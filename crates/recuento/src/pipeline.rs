@@ -279,27 +279,10 @@ pub async fn link(project: &Project, engine: &Engine) -> Result<LinkSummary> {
         .collect();
     let mut diagnostics = recuento_cluster::diagnose(&person_of, &list_of, &lists, &no_dup);
     // Contradictions inside people (two valid DUIs, birth years far apart) go to review too.
-    let identity = engine.record_identity().await?;
-    let valid_ids: Vec<Option<String>> = identity
-        .iter()
-        .map(|(id, _)| {
-            id.as_deref()
-                .and_then(recuento_text::ids::normalise_id)
-                .and_then(|id| match id {
-                    recuento_text::ids::NationalId::Dui { value, valid: true } => Some(value),
-                    _ => None,
-                })
-        })
-        .collect();
-    let birth_years: Vec<Option<i32>> = identity
-        .iter()
-        .map(|(_, b)| b.as_deref().and_then(|b| b.get(..4)?.parse().ok()))
-        .collect();
-    diagnostics.flagged.extend(recuento_cluster::contradictions(
-        &person_of,
-        &valid_ids,
-        &birth_years,
-    ));
+    let (ids, births): (Vec<_>, Vec<_>) = engine.record_identity().await?.into_iter().unzip();
+    diagnostics
+        .flagged
+        .extend(contradictions(&person_of, &ids, &births));
     let width = diagnostics.persons.to_string().len().max(5);
     let mut w = csv::Writer::from_path(out.join("persons.csv"))?;
     w.write_record(["list", "record_id", "person_id"])?;
@@ -494,6 +477,32 @@ pub async fn linkage_sensitivity(
     }
     write_json(&out.join("linkage_sensitivity.json"), &alternatives)?;
     Ok(alternatives)
+}
+
+/// People whose records contradict each other ([`recuento_cluster::contradictions`]), from each
+/// record's standardised national ID (only DUIs that pass their check digit count) and birth
+/// date (its year).
+pub fn contradictions(
+    person_of: &[usize],
+    national_ids: &[Option<String>],
+    birth_dates: &[Option<String>],
+) -> Vec<(usize, String)> {
+    let valid_ids: Vec<Option<String>> = national_ids
+        .iter()
+        .map(|id| {
+            id.as_deref()
+                .and_then(recuento_text::ids::normalise_id)
+                .and_then(|id| match id {
+                    recuento_text::ids::NationalId::Dui { value, valid: true } => Some(value),
+                    _ => None,
+                })
+        })
+        .collect();
+    let birth_years: Vec<Option<i32>> = birth_dates
+        .iter()
+        .map(|b| b.as_deref().and_then(|b| b.get(..4)?.parse().ok()))
+        .collect();
+    recuento_cluster::contradictions(person_of, &valid_ids, &birth_years)
 }
 
 /// Runs the estimators with the project's settings.
@@ -707,4 +716,32 @@ pub async fn run(project: &Project) -> Result<RunOutcome> {
         estimates,
         report,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_valid_duis_and_birth_years_count_as_contradictions() {
+        // Person 0: a valid DUI and a mistyped one (fails its check digit): a typo, not a
+        // contradiction. Person 1: two valid DUIs. Person 2: birth dates 1980 and 1995.
+        let person_of = [0, 0, 1, 1, 2, 2];
+        let some = |s: &str| Some(s.to_string());
+        let ids = [
+            some("00016297-5"),
+            some("00016297-4"),
+            some("000162975"),
+            some("12345678-4"),
+            None,
+            some("V12345678"),
+        ];
+        let births = [None, None, None, None, some("1980-04-03"), some("1995")];
+        let c = contradictions(&person_of, &ids, &births);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(c[0].0, 1);
+        assert!(c[0].1.contains("00016297-5, 12345678-4"));
+        assert_eq!(c[1].0, 2);
+        assert!(c[1].1.contains("15 years apart"));
+    }
 }
