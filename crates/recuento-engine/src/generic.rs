@@ -508,6 +508,7 @@ impl Engine {
                 max_block_size: settings.max_block_size,
                 threshold: settings.threshold,
                 seed: settings.seed,
+                frozen: None,
             },
             per_list,
             problems,

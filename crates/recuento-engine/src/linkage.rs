@@ -128,6 +128,7 @@ impl Engine {
             max_block_size: config.max_block_size,
             threshold: config.threshold,
             seed,
+            frozen: None,
         };
         self.run_link(&plan, out_dir).await
     }

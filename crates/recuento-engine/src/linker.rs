@@ -92,6 +92,9 @@ pub struct LinkPlan {
     pub threshold: f64,
     /// Seed of the u sample.
     pub seed: u64,
+    /// A trained model to score with as it is (λ, m and u frozen), instead of training: a
+    /// `model.json` from an earlier run.
+    pub frozen: Option<recuento_fs::Model>,
 }
 
 /// What linkage produced.
@@ -303,6 +306,86 @@ impl Engine {
         self.progress = progress;
     }
 
+    /// u from seeded random pairs, then m and λ by EM per blocking rule.
+    async fn train(
+        &self,
+        plan: &LinkPlan,
+        rules: &[recuento_fs::RulePatterns],
+        patterns: &[(Vec<i8>, u64)],
+    ) -> Result<(recuento_fs::Model, u64)> {
+        let k = plan.comparisons.len();
+        // u from seeded random pairs.
+        let n = self.record_count().await?;
+        let u_batch = sample_pairs(n, plan.u_sample_pairs, plan.seed);
+        let u_count = u_batch.num_rows() as u64;
+        let _ = self.ctx.deregister_table("u_pairs")?;
+        self.ctx.register_table(
+            "u_pairs",
+            Arc::new(MemTable::try_new(u_batch.schema(), vec![vec![u_batch]])?),
+        )?;
+        let level_counts: Vec<usize> = plan
+            .comparisons
+            .iter()
+            .map(|c| c.levels.len() - 1)
+            .collect();
+        let filter = plan
+            .pair_filter
+            .as_ref()
+            .map(|f| format!(" WHERE {f}"))
+            .unwrap_or_default();
+        let levels_sql: Vec<String> = plan
+            .comparisons
+            .iter()
+            .map(|c| format!("{} AS {}", c.sql, c.name))
+            .collect();
+        let names: Vec<&str> = plan.comparisons.iter().map(|c| c.name.as_str()).collect();
+        let random = self
+            .pattern_counts(
+                &format!(
+                    "SELECT {names}, count(*) AS n FROM (SELECT {levels} FROM u_pairs p JOIN records l ON p.rid_l = l.rid JOIN records r ON p.rid_r = r.rid{filter}) GROUP BY {names}",
+                    names = names.join(", "),
+                    levels = levels_sql.join(", ")
+                ),
+                k,
+            )
+            .await?;
+        let u = recuento_fs::u_from_counts(&level_counts, &random);
+        let model = recuento_fs::train_by_rules(
+            &level_counts,
+            rules,
+            patterns,
+            plan.total_pairs,
+            u,
+            &TrainOptions {
+                max_iterations: plan.max_em_iterations,
+                ..TrainOptions::default()
+            },
+        )?;
+        Ok((model, u_count))
+    }
+
+    /// A saved model, checked against the plan's comparisons: the same number of comparisons
+    /// and of levels in each.
+    fn check_frozen(
+        &self,
+        plan: &LinkPlan,
+        frozen: &recuento_fs::Model,
+    ) -> Result<recuento_fs::Model> {
+        let fits = frozen.m.len() == plan.comparisons.len()
+            && frozen.u.len() == plan.comparisons.len()
+            && plan
+                .comparisons
+                .iter()
+                .zip(frozen.m.iter().zip(&frozen.u))
+                .all(|(c, (m, u))| m.len() == c.levels.len() - 1 && u.len() == m.len());
+        if !fits {
+            return Err(Error::Plan(
+                "the saved model was trained with other comparisons or comparison levels than these settings; train again (link-files --retrain, or the TOML settings)".into(),
+            ));
+        }
+        Ok(frozen.clone())
+    }
+
     /// Blocks, compares, trains and scores the registered `records` table by `plan`: writes
     /// `out_dir/pairs.parquet` (every candidate pair with its comparison levels, per-comparison
     /// match weights, match weight and match probability) and returns the pairs at or above the
@@ -444,53 +527,10 @@ impl Engine {
             })
             .collect();
 
-        // u from seeded random pairs.
-        let n = self.record_count().await?;
-        let u_batch = sample_pairs(n, plan.u_sample_pairs, plan.seed);
-        let u_count = u_batch.num_rows() as u64;
-        let _ = self.ctx.deregister_table("u_pairs")?;
-        self.ctx.register_table(
-            "u_pairs",
-            Arc::new(MemTable::try_new(u_batch.schema(), vec![vec![u_batch]])?),
-        )?;
-        let level_counts: Vec<usize> = plan
-            .comparisons
-            .iter()
-            .map(|c| c.levels.len() - 1)
-            .collect();
-        let filter = plan
-            .pair_filter
-            .as_ref()
-            .map(|f| format!(" WHERE {f}"))
-            .unwrap_or_default();
-        let levels_sql: Vec<String> = plan
-            .comparisons
-            .iter()
-            .map(|c| format!("{} AS {}", c.sql, c.name))
-            .collect();
-        let names: Vec<&str> = plan.comparisons.iter().map(|c| c.name.as_str()).collect();
-        let random = self
-            .pattern_counts(
-                &format!(
-                    "SELECT {names}, count(*) AS n FROM (SELECT {levels} FROM u_pairs p JOIN records l ON p.rid_l = l.rid JOIN records r ON p.rid_r = r.rid{filter}) GROUP BY {names}",
-                    names = names.join(", "),
-                    levels = levels_sql.join(", ")
-                ),
-                k,
-            )
-            .await?;
-        let u = recuento_fs::u_from_counts(&level_counts, &random);
-        let model = recuento_fs::train_by_rules(
-            &level_counts,
-            &rules,
-            &patterns,
-            plan.total_pairs,
-            u,
-            &TrainOptions {
-                max_iterations: plan.max_em_iterations,
-                ..TrainOptions::default()
-            },
-        )?;
+        let (model, u_count) = match &plan.frozen {
+            Some(frozen) => (self.check_frozen(plan, frozen)?, 0),
+            None => self.train(plan, &rules, &patterns).await?,
+        };
         tracing::info!(
             iterations = model.iterations,
             converged = model.converged,

@@ -48,6 +48,22 @@ pub fn read_settings(path: &Path) -> Result<LinkSettings> {
     Ok(settings)
 }
 
+/// The trained parameters of a saved `model.json`; `None` for settings files (TOML, or JSON
+/// settings without a model).
+///
+/// # Errors
+/// Unreadable file.
+pub fn read_saved_model(path: &Path) -> Result<Option<recuento_fs::Model>> {
+    if !path.extension().is_some_and(|e| e == "json") {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the settings file {}", path.display()))?;
+    Ok(serde_json::from_str::<SavedModel>(&text)
+        .ok()
+        .map(|m| m.model))
+}
+
 /// Linkage quality against the truth column.
 #[derive(Debug, Clone, Serialize)]
 pub struct FilesEvaluation {
@@ -102,6 +118,8 @@ pub struct FilesSummary {
     pub em_converged: bool,
     /// λ, the prior match probability of a random pair.
     pub lambda: f64,
+    /// Where λ, m and u come from: trained on these files, or a saved model.
+    pub model: String,
     /// Seconds per stage.
     pub seconds: Vec<(String, f64)>,
     /// Quality against the truth column, when one was named.
@@ -153,20 +171,29 @@ fn f1(p: f64, r: f64) -> f64 {
     }
 }
 
-/// Runs the generic linker on `files` and writes the outputs into `out`.
+/// Runs the generic linker on `files` and writes the outputs into `out`. With `frozen`, the pairs
+/// are scored with that trained model instead of training one.
 ///
 /// # Errors
-/// Bad settings, unreadable files, failures writing outputs.
+/// Bad settings, unreadable files, a saved model that does not fit the settings, failures
+/// writing outputs.
 pub async fn link_files(
     engine: &Engine,
     settings: &LinkSettings,
+    frozen: Option<recuento_fs::Model>,
     files: &[PathBuf],
     out: &Path,
     truth_column: Option<&str>,
 ) -> Result<FilesSummary> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let started = Instant::now();
-    let input = engine.load_generic(settings, files, truth_column).await?;
+    let mut input = engine.load_generic(settings, files, truth_column).await?;
+    let model_source = if frozen.is_some() {
+        "saved model (λ, m and u as trained before; not trained again)"
+    } else {
+        "trained on these files"
+    };
+    input.plan.frozen = frozen;
     let loaded = started.elapsed().as_secs_f64();
     let mut w = csv::Writer::from_path(out.join("import_problems.csv"))?;
     w.write_record([
@@ -278,6 +305,7 @@ pub async fn link_files(
         em_iterations: linked.model.iterations,
         em_converged: linked.model.converged,
         lambda: linked.model.lambda,
+        model: model_source.into(),
         seconds,
         evaluation,
     };

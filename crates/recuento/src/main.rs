@@ -124,9 +124,14 @@ enum Command {
     /// Link plain files with a settings file: any columns, any list format (FEBRL, registers)
     /// / vincular archivos cualesquiera con un archivo de configuración.
     LinkFiles {
-        /// Settings (TOML), or a model.json saved by an earlier run.
+        /// Settings (TOML), or a model.json saved by an earlier run, whose trained λ, m and u
+        /// then score the pairs as they are (no training).
         #[arg(long)]
         settings: PathBuf,
+        /// With a model.json: train again from its settings instead of scoring with its
+        /// parameters.
+        #[arg(long)]
+        retrain: bool,
         /// Folder for pairs.parquet, clusters.csv, model.json, linkage.json.
         #[arg(long, default_value = "recuento-out")]
         out: PathBuf,
@@ -379,17 +384,24 @@ async fn dispatch(command: Command) -> Result<()> {
         }
         Command::LinkFiles {
             settings,
+            retrain,
             out,
             truth_column,
             json,
             files,
         } => {
+            let frozen = if retrain {
+                None
+            } else {
+                recuento::files::read_saved_model(&settings)?
+            };
             let settings = recuento::files::read_settings(&settings)?;
             let mut engine = Engine::new();
             engine.set_progress(std::sync::Arc::new(recuento::progress::Stderr::default()));
             let s = recuento::files::link_files(
                 &engine,
                 &settings,
+                frozen,
                 &files,
                 &out,
                 truth_column.as_deref(),

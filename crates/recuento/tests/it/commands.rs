@@ -318,12 +318,69 @@ fn link_files_dedupes_a_synthetic_file_and_reuses_its_saved_model() {
     ] {
         assert!(tmp.path().join("out").join(f).exists(), "{f}");
     }
-    // The saved model holds the settings: the same run again gives the same people.
+    // The saved model holds the settings and the trained parameters: scoring the same file with
+    // it gives the same people, without training.
     let again = run("out/model.json", "out2");
     assert_eq!(again["persons"], v["persons"]);
+    assert!(again["model"].as_str().unwrap().starts_with("saved model"));
     assert_eq!(
         std::fs::read(tmp.path().join("out/clusters.csv")).unwrap(),
         std::fs::read(tmp.path().join("out2/clusters.csv")).unwrap()
+    );
+    // On another file the saved λ, m and u are used as they are; --retrain trains again.
+    let o = recuento(
+        tmp.path(),
+        &[
+            "synth",
+            "--dedupe-records",
+            "2000",
+            "--seed",
+            "8",
+            "--out",
+            "e",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let other = |extra: &[&str], out: &str| {
+        let mut args = vec!["link-files", "--settings", "out/model.json", "--out", out];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--json", "e/dedupe.csv"]);
+        let o = recuento(tmp.path(), &args);
+        assert!(o.status.success(), "{:?}", text(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let frozen = other(&[], "out3");
+    assert_eq!(frozen["lambda"], v["lambda"]);
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("out/model.json")).unwrap()).unwrap();
+    let resaved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("out3/model.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["model"]["m"], resaved["model"]["m"]);
+    let retrained = other(&["--retrain"], "out4");
+    assert_ne!(retrained["lambda"], v["lambda"]);
+    assert_eq!(retrained["model"], "trained on these files");
+    // A saved model that does not fit its settings (a level removed by hand) is refused.
+    let mut broken = saved.clone();
+    broken["model"]["m"][0].as_array_mut().unwrap().pop();
+    std::fs::write(
+        tmp.path().join("broken.json"),
+        serde_json::to_string(&broken).unwrap(),
+    )
+    .unwrap();
+    assert_clear_failure(
+        &recuento(
+            tmp.path(),
+            &[
+                "link-files",
+                "--settings",
+                "broken.json",
+                "--out",
+                "out5",
+                "e/dedupe.csv",
+            ],
+        ),
+        &["the saved model was trained with other comparisons"],
     );
 }
 
