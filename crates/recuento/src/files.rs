@@ -54,7 +54,7 @@ pub fn read_settings(path: &Path) -> Result<LinkSettings> {
 /// # Errors
 /// Unreadable file.
 pub fn read_saved_model(path: &Path) -> Result<Option<recuento_fs::Model>> {
-    if !path.extension().is_some_and(|e| e == "json") {
+    if path.extension().is_none_or(|e| e != "json") {
         return Ok(None);
     }
     let text = std::fs::read_to_string(path)
