@@ -55,10 +55,47 @@ pub enum Error {
     },
     /// DataFusion failed running a plan recuento built: a bug (please report).
     #[error("internal error in the query engine (please report): {0}")]
-    Internal(#[from] datafusion::error::DataFusionError),
+    Internal(datafusion::error::DataFusionError),
+    /// A join needed more memory than recuento may use and cannot spill to disk: the settings
+    /// ask for too much at once, which the user can change.
+    #[error(
+        "linking needs more memory than recuento may use ({limit_mb} MB) for a step that cannot spill to disk. The usual cause is a blocking rule whose keys nearly every record has: add a condition to the broadest rule (the table of rules shows their pair counts), or allow more memory with RECUENTO_MEMORY_LIMIT_MB (e.g. {suggested_mb}). / La vinculación necesita más memoria de la permitida ({limit_mb} MB): añada una condición a la regla de bloqueo más amplia o aumente RECUENTO_MEMORY_LIMIT_MB. ({detail})"
+    )]
+    Memory {
+        /// The limit in force, in MB.
+        limit_mb: usize,
+        /// Twice the limit, as a suggestion.
+        suggested_mb: usize,
+        /// DataFusion's own words.
+        detail: String,
+    },
     /// Training failed.
     #[error(transparent)]
     Training(#[from] recuento_fs::Error),
+}
+
+impl From<datafusion::error::DataFusionError> for Error {
+    /// Out-of-memory in a join (DataFusion cannot spill hash joins) is the user's to fix, so it
+    /// becomes [`Error::Memory`] with advice; anything else is [`Error::Internal`].
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        if let datafusion::error::DataFusionError::ResourcesExhausted(detail) = e.find_root() {
+            let limit_mb = memory_limit() >> 20;
+            return Error::Memory {
+                limit_mb,
+                suggested_mb: 2 * limit_mb,
+                detail: detail.chars().take(200).collect(),
+            };
+        }
+        Error::Internal(e)
+    }
+}
+
+/// The memory DataFusion may track: `RECUENTO_MEMORY_LIMIT_MB`, or [`MEMORY_LIMIT`].
+fn memory_limit() -> usize {
+    std::env::var("RECUENTO_MEMORY_LIMIT_MB")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(MEMORY_LIMIT, |mb| mb << 20)
 }
 
 /// Result type of this crate.
@@ -87,10 +124,7 @@ impl Engine {
     /// million records stays within a small machine's memory.
     pub fn new() -> Engine {
         let config = SessionConfig::new().with_information_schema(false);
-        let limit = std::env::var("RECUENTO_MEMORY_LIMIT_MB")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .map_or(MEMORY_LIMIT, |mb| mb << 20);
+        let limit = memory_limit();
         let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
             // A fair pool lets the sort of pairs.parquet spill while joins keep their share.
             .with_memory_pool(std::sync::Arc::new(

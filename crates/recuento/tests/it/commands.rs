@@ -384,6 +384,50 @@ fn link_files_dedupes_a_synthetic_file_and_reuses_its_saved_model() {
     );
 }
 
+/// Running out of the memory recuento may use is explained with what to change, not reported as
+/// an internal error.
+#[test]
+fn link_files_explains_running_out_of_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = recuento(
+        tmp.path(),
+        &[
+            "synth",
+            "--dedupe-records",
+            "2000",
+            "--seed",
+            "3",
+            "--out",
+            "d",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let settings = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../bench/settings/synthetic.toml");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_recuento"))
+        .args([
+            "link-files",
+            "--settings",
+            settings.to_str().unwrap(),
+            "--out",
+            "out",
+            "d/dedupe.csv",
+        ])
+        .current_dir(tmp.path())
+        .env("RECUENTO_LOG", "warn")
+        .env("RECUENTO_MEMORY_LIMIT_MB", "1")
+        .output()
+        .unwrap();
+    assert_clear_failure(
+        &o,
+        &[
+            "more memory than recuento may use (1 MB)",
+            "RECUENTO_MEMORY_LIMIT_MB",
+        ],
+    );
+    assert!(!text(&o).1.contains("please report"));
+}
+
 #[test]
 fn link_files_names_a_missing_column() {
     let tmp = tempfile::tempdir().unwrap();
