@@ -1,6 +1,6 @@
 //! Small commands: init, estimate from a capture-history file, eval.
 
-use crate::util::{assert_clear_failure, recuento, text};
+use crate::util::{assert_clear_failure, recuento, synth_dedupe, synthetic_settings, text};
 
 #[test]
 fn init_writes_a_commented_config_that_parses() {
@@ -262,21 +262,8 @@ fn eval_counts_pairs() {
 #[test]
 fn link_files_dedupes_a_synthetic_file_and_reuses_its_saved_model() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = recuento(
-        tmp.path(),
-        &[
-            "synth",
-            "--dedupe-records",
-            "3000",
-            "--seed",
-            "7",
-            "--out",
-            "d",
-        ],
-    );
-    assert!(o.status.success(), "{:?}", text(&o));
-    let settings = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../bench/settings/synthetic.toml");
+    synth_dedupe(tmp.path(), "3000", "7", "d");
+    let settings = synthetic_settings();
     let run = |settings: &str, out: &str| {
         let o = recuento(
             tmp.path(),
@@ -328,19 +315,7 @@ fn link_files_dedupes_a_synthetic_file_and_reuses_its_saved_model() {
         std::fs::read(tmp.path().join("out2/clusters.csv")).unwrap()
     );
     // On another file the saved λ, m and u are used as they are; --retrain trains again.
-    let o = recuento(
-        tmp.path(),
-        &[
-            "synth",
-            "--dedupe-records",
-            "2000",
-            "--seed",
-            "8",
-            "--out",
-            "e",
-        ],
-    );
-    assert!(o.status.success(), "{:?}", text(&o));
+    synth_dedupe(tmp.path(), "2000", "8", "e");
     let other = |extra: &[&str], out: &str| {
         let mut args = vec!["link-files", "--settings", "out/model.json", "--out", out];
         args.extend_from_slice(extra);
@@ -389,21 +364,8 @@ fn link_files_dedupes_a_synthetic_file_and_reuses_its_saved_model() {
 #[test]
 fn link_files_explains_running_out_of_memory() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = recuento(
-        tmp.path(),
-        &[
-            "synth",
-            "--dedupe-records",
-            "2000",
-            "--seed",
-            "3",
-            "--out",
-            "d",
-        ],
-    );
-    assert!(o.status.success(), "{:?}", text(&o));
-    let settings = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../bench/settings/synthetic.toml");
+    synth_dedupe(tmp.path(), "2000", "3", "d");
+    let settings = synthetic_settings();
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_recuento"))
         .args([
             "link-files",

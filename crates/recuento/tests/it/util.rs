@@ -74,3 +74,25 @@ pub fn synth(dir: &Path, out: &Path, persons: usize, seed: u64, lists: usize) {
     );
     assert!(o.status.success(), "{:?}", text(&o));
 }
+
+/// Writes a synthetic deduplication file of `records` records into `dir/out/dedupe.csv`.
+pub fn synth_dedupe(dir: &Path, records: &str, seed: &str, out: &str) {
+    let o = recuento(
+        dir,
+        &[
+            "synth",
+            "--dedupe-records",
+            records,
+            "--seed",
+            seed,
+            "--out",
+            out,
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+}
+
+/// The settings of the synthetic linkage benchmark (`bench/settings/synthetic.toml`).
+pub fn synthetic_settings() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/settings/synthetic.toml")
+}
