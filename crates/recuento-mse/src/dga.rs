@@ -227,6 +227,9 @@ pub struct DgaResult {
 /// Draws kept for summing strata.
 const DRAWS: usize = 4_000;
 
+/// Integers × graphs the exact second pass may evaluate (a few seconds at most).
+const EXACT_BUDGET: usize = 200_000_000;
+
 /// A graph whose posterior weight is below this share of the total is left out of the exact
 /// integer mixture (its share of the posterior is then below 10⁻⁹ in all).
 const NEGLIGIBLE: f64 = 1e-12;
@@ -340,6 +343,16 @@ impl Terms {
 /// (each integer up to 200, then steps of 0.5%); then the graphs that carry any weight on every integer n₀ of the central
 /// range, for exact quantiles of the average.
 pub fn posterior(counts: &[u64], lists: &[String], options: &DgaOptions) -> Option<DgaResult> {
+    posterior_within(counts, lists, options, EXACT_BUDGET)
+}
+
+/// [`posterior`] with `budget` integers × graphs for the exact second pass.
+fn posterior_within(
+    counts: &[u64],
+    lists: &[String],
+    options: &DgaOptions,
+    budget: usize,
+) -> Option<DgaResult> {
     let t = lists.len();
     if !(3..=6).contains(&t) || counts.len() != 1 << t {
         return None;
@@ -429,19 +442,46 @@ pub fn posterior(counts: &[u64], lists: &[String], options: &DgaOptions) -> Opti
             break;
         }
     }
-    // Pass 2: the exact mixture on every integer of the central range.
+    // Pass 2: the exact mixture on every integer of the central range, unless that range and
+    // the graphs that carry weight are so many that it would take minutes (a very wide, heavy-
+    // tailed posterior): then each grid point's mass is spread over the integers it stands for,
+    // which the grid's fineness makes accurate to a fraction of a person per 200.
     let range: Vec<u64> = (lo..=hi).collect();
-    let fine = terms(counts, t, delta, &range);
+    let carrying = weights.iter().filter(|w| **w >= NEGLIGIBLE).count();
     let mut pmf = vec![0.0f64; range.len()];
-    let mut lp = vec![0.0f64; range.len()];
-    for (&(gi, evidence, _), &w) in per_graph.iter().zip(&weights) {
-        if w < NEGLIGIBLE {
-            continue;
+    if range.len().saturating_mul(carrying) <= budget {
+        let fine = terms(counts, t, delta, &range);
+        let mut lp = vec![0.0f64; range.len()];
+        for (&(gi, evidence, _), &w) in per_graph.iter().zip(&weights) {
+            if w < NEGLIGIBLE {
+                continue;
+            }
+            fine.graph(&graphs[gi], &mut lp);
+            pmf.iter_mut()
+                .zip(&lp)
+                .for_each(|(x, l)| *x += w * (l - evidence).exp());
         }
-        fine.graph(&graphs[gi], &mut lp);
-        pmf.iter_mut()
-            .zip(&lp)
-            .for_each(|(x, l)| *x += w * (l - evidence).exp());
+    } else {
+        for (i, (&p, &x)) in mixture.iter().zip(&points).enumerate() {
+            let from = if i == 0 {
+                x
+            } else {
+                (points[i - 1] + x) / 2 + 1
+            };
+            let to = if i + 1 == points.len() {
+                x
+            } else {
+                (x + points[i + 1]) / 2
+            };
+            let (from, to) = (from.max(lo), to.min(hi));
+            if from > to {
+                continue;
+            }
+            let share = p / total / (to - from + 1) as f64;
+            for v in &mut pmf[(from - lo) as usize..=(to - lo) as usize] {
+                *v += share;
+            }
+        }
     }
     let kept: f64 = pmf.iter().sum();
     pmf.iter_mut().for_each(|x| *x /= kept);
@@ -674,6 +714,23 @@ mod tests {
             log_p.iter().map(|x| (x - m).exp() / z).collect(),
             m + z.ln(),
         )
+    }
+
+    #[test]
+    fn the_grid_fallback_gives_nearly_the_exact_quantiles() {
+        let counts: Vec<u64> = vec![0, 60, 49, 4, 247, 112, 142, 12];
+        let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let options = DgaOptions::default();
+        let exact = posterior_within(&counts, &names, &options, usize::MAX).unwrap();
+        let grid = posterior_within(&counts, &names, &options, 0).unwrap();
+        for (e, g) in [
+            (exact.lower, grid.lower),
+            (exact.median, grid.median),
+            (exact.upper, grid.upper),
+        ] {
+            assert!((e - g).abs() <= 0.005 * e, "{e} vs {g}");
+        }
+        assert!((grid.pmf.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     }
 
     #[test]
