@@ -53,6 +53,16 @@ fn is_derived(m: Method) -> bool {
     matches!(m, Method::Date | Method::NationalId | Method::Age)
 }
 
+/// How many derived values a comparison compares: one for a date (a date with three columns
+/// derives one value from them), one per column otherwise.
+fn values_compared(c: &ComparisonSpec) -> usize {
+    if c.method == Method::Date {
+        1
+    } else {
+        c.columns.len()
+    }
+}
+
 /// The standardised value of a comparison's `j`-th column for one record (`get` reads a
 /// column by name). A date comparison with three columns (birth date, age, the date the age
 /// refers to) falls back on the birth year the age implies when the birth date is missing.
@@ -254,14 +264,7 @@ impl Engine {
             .enumerate()
             .filter(|(_, c)| is_derived(c.method))
             // A date with three columns compares one derived value (birth date or age).
-            .flat_map(|(i, c)| {
-                let used = if c.method == Method::Date {
-                    1
-                } else {
-                    c.columns.len()
-                };
-                (0..used).map(move |j| (i, j))
-            })
+            .flat_map(|(i, c)| (0..values_compared(c)).map(move |j| (i, j)))
             .collect();
         let mut derived_b: Vec<StringBuilder> =
             derived.iter().map(|_| StringBuilder::new()).collect();
@@ -348,12 +351,7 @@ impl Engine {
                 }
                 for (t, &ci) in tf_keys.iter_mut().zip(&tf_of) {
                     let c = &settings.comparisons[ci];
-                    let used = if c.method == Method::Date {
-                        1
-                    } else {
-                        c.columns.len()
-                    };
-                    let parts: Vec<String> = (0..used)
+                    let parts: Vec<String> = (0..values_compared(c))
                         .filter_map(|j| comparison_value(c, j, &by_name))
                         .collect();
                     t.push((!parts.is_empty()).then(|| parts.join(" ")));

@@ -199,17 +199,6 @@ impl Engine {
         Ok(out)
     }
 
-    /// The standardised national ID and birth date (written, or the year an age implies) of
-    /// every record, in rid order: what the contradiction checks of people read.
-    ///
-    /// # Errors
-    /// No `records` table.
-    pub async fn record_identity(&self) -> Result<Vec<(Option<String>, Option<String>)>> {
-        let ids = self.record_texts("national_id").await?;
-        let births = self.record_texts("birth_date").await?;
-        Ok(ids.into_iter().zip(births).collect())
-    }
-
     /// One column of the `records` table as text, in rid order (`None` for empty values).
     ///
     /// # Errors

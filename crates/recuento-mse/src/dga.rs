@@ -45,7 +45,7 @@ impl Default for DgaOptions {
     fn default() -> Self {
         DgaOptions {
             delta: None,
-            seed: 1,
+            seed: default_seed(),
         }
     }
 }
@@ -231,7 +231,8 @@ const DRAWS: usize = 4_000;
 const EXACT_BUDGET: usize = 200_000_000;
 
 /// A graph whose posterior weight is below this share of the total is left out of the exact
-/// integer mixture (its share of the posterior is then below 10⁻⁹ in all).
+/// integer mixture (together such graphs hold less than 2·10⁻⁸ of the posterior, even with all
+/// 18,154 graphs of six lists).
 const NEGLIGIBLE: f64 = 1e-12;
 
 /// The values of n₀ where every graph's posterior is first evaluated: each integer up to 200,

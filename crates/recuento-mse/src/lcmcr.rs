@@ -30,10 +30,12 @@
 //! p(θ | data, α) ∝ p(V | α) p(λ) · Π_x q_x^(n_x) / (1 − q_0)^n,   q_x = Σ_k π_k Π_j λ_jk^x_j (1 − λ_jk)^(1−x_j)
 //! ```
 //!
-//! It costs O(2^t · K · t) per move, a few hundred operations. The proposal is a Gaussian whose
-//! covariance is that of θ over the first half of the burn-in (Haario et al. 2001, adaptive
-//! Metropolis), scaled towards a 23% acceptance rate during the second half and then frozen,
-//! so the kept draws come from a fixed, valid kernel. Right after the moves, the Gibbs steps
+//! It costs O(2^t · K · t) per move, a few hundred operations. The moves act on the classes
+//! that hold people throughout the first eighth of the burn-in. The proposal is a Gaussian whose
+//! covariance is that of θ over the second eighth (Gibbs alone; Haario et al. 2001, adaptive
+//! Metropolis); the moves then start, the covariance is learnt again from what they explore up
+//! to five eighths, and the scale adapts towards a 23% acceptance rate until the burn-in ends.
+//! Everything is then frozen, so the kept draws come from a fixed, valid kernel. Right after the moves, the Gibbs steps
 //! redraw the classes and n₀ from their conditional given the new θ, as a partially collapsed
 //! sampler must (van Dyk & Park 2008).
 //!
@@ -63,8 +65,9 @@ pub struct LcmcrOptions {
     /// Seed; chain `c` uses stream `c` of ChaCha8 seeded with it.
     pub seed: u64,
     /// Metropolis moves on (π, λ) per sweep with classes and N integrated out (module doc);
-    /// 0 gives the plain Gibbs sampler of LCMCR. They start halfway through the burn-in, once
-    /// the proposal has been learnt, and only if the burn-in is long enough to learn it.
+    /// 0 gives the plain Gibbs sampler of LCMCR. They start a quarter of the way through the
+    /// burn-in, once the proposal has been learnt, and only if the burn-in is long enough to
+    /// learn it.
     #[serde(default = "default_ridge_moves")]
     pub ridge_moves: usize,
 }
@@ -151,8 +154,8 @@ struct Ridge {
     /// Dimension of the moves: min(block, K − 1) stick-breaking logits, t·block capture logits.
     d: usize,
     /// Sweeps, among those that choose the block, in which each class held at least 1%.
-    pi_sum: Vec<f64>,
-    pi_seen: f64,
+    occupied: Vec<f64>,
+    occupancy_sweeps: f64,
     /// Draws of θ seen while learning the proposal, their mean and co-moment (Welford).
     seen: f64,
     mean: Vec<f64>,
@@ -178,8 +181,8 @@ impl Ridge {
         Ridge {
             block: 0,
             d: 0,
-            pi_sum: vec![0.0; k],
-            pi_seen: 0.0,
+            occupied: vec![0.0; k],
+            occupancy_sweeps: 0.0,
             seen: 0.0,
             mean: Vec::new(),
             comoment: Vec::new(),
@@ -202,9 +205,9 @@ impl Ridge {
     /// at least 99% of the sweeps seen. A class that empties and fills again would make the
     /// posterior far from Gaussian in these coordinates; the Gibbs steps handle it instead.
     fn choose_block(&mut self, t: usize) {
-        let k = self.pi_sum.len();
+        let k = self.occupied.len();
         self.block = (0..k)
-            .take_while(|&c| self.pi_sum[c] >= 0.99 * self.pi_seen)
+            .take_while(|&c| self.occupied[c] >= 0.99 * self.occupancy_sweeps)
             .count();
         if self.block == 0 {
             return;
@@ -293,37 +296,23 @@ fn add_class(t: usize, weight: f64, lambda: impl Fn(usize) -> f64, buf: &mut [f6
 /// log p(θ | data, α) up to terms the block's moves leave alone, in the logit coordinates of
 /// the moves (module doc): the zero-truncated likelihood of the pattern counts, the Beta(1, α)
 /// stick-breaking and Beta(1, 1) capture priors of the block, and the Jacobians of the logits.
-/// `tail` holds Σ_{k ≥ block} (π_k / rest) P(x | k), which the moves scale but do not change.
-fn log_target(chain: &Chain<'_>, r: &mut Ridge, use_proposal: bool) -> f64 {
+/// The block's sticks and capture probabilities are read from `r.v` and `r.lambda`; `r.tail`
+/// holds Σ_{k ≥ block} (π_k / rest) P(x | k), which the moves scale but do not change.
+fn log_target(chain: &Chain<'_>, r: &mut Ridge) -> f64 {
     let (t, k, block) = (chain.t, chain.k, r.block);
-    let (v, lambda): (&[f64], &[f64]) = if use_proposal {
-        (&r.v, &r.lambda)
-    } else {
-        (&chain.v[..block.min(k - 1)], &[])
-    };
     r.q.copy_from_slice(&r.tail);
     let mut rest = 1.0;
     for c in 0..block {
-        let vc = if c + 1 == k { 1.0 } else { v[c] };
-        let weight = rest * vc;
+        let vc = if c + 1 == k { 1.0 } else { r.v[c] };
+        let lambda = &r.lambda;
+        add_class(
+            t,
+            rest * vc,
+            |j| lambda[j * block + c],
+            &mut r.class_probs,
+            &mut r.q,
+        );
         rest *= 1.0 - vc;
-        if use_proposal {
-            add_class(
-                t,
-                weight,
-                |j| lambda[j * block + c],
-                &mut r.class_probs,
-                &mut r.q,
-            );
-        } else {
-            add_class(
-                t,
-                weight,
-                |j| chain.lambda[j * k + c],
-                &mut r.class_probs,
-                &mut r.q,
-            );
-        }
     }
     // The tail was computed with rest = 1; scale it by the block's leftover stick.
     if block < k {
@@ -337,20 +326,11 @@ fn log_target(chain: &Chain<'_>, r: &mut Ridge, use_proposal: bool) -> f64 {
     for &(x, n) in chain.patterns {
         lp += n as f64 * r.q[x].ln();
     }
-    for &vc in v {
+    for &vc in &r.v {
         lp += chain.alpha * (1.0 - vc).ln() + vc.ln();
     }
-    if use_proposal {
-        for &l in lambda {
-            lp += l.ln() + (1.0 - l).ln();
-        }
-    } else {
-        for j in 0..t {
-            for c in 0..block {
-                let l = chain.lambda[j * k + c];
-                lp += l.ln() + (1.0 - l).ln();
-            }
-        }
+    for &l in &r.lambda {
+        lp += l.ln() + (1.0 - l).ln();
     }
     lp
 }
@@ -513,9 +493,16 @@ impl<'a> Chain<'a> {
             return;
         }
         let (t, k) = (self.t, self.k);
+        self.write_phi();
         let mut r = std::mem::replace(&mut self.ridge, Ridge::new(0, 0));
         let (block, cv, d) = (r.block, r.block.min(k - 1), r.d);
-        self.ridge_phi_into(&mut r);
+        // The current point, where the proposals are read too.
+        r.v.copy_from_slice(&self.v[..cv]);
+        for j in 0..t {
+            for c in 0..block {
+                r.lambda[j * block + c] = self.lambda[j * k + c];
+            }
+        }
         // The classes beyond the block, with their weights relative to the block's leftover.
         r.tail.iter_mut().for_each(|x| *x = 0.0);
         let mut rest = 1.0;
@@ -531,7 +518,7 @@ impl<'a> Chain<'a> {
             );
             rest *= 1.0 - vc;
         }
-        let mut current = log_target(self, &mut r, false);
+        let mut current = log_target(self, &mut r);
         let Some(chol) = r.chol.take() else {
             self.ridge = r;
             return;
@@ -554,7 +541,7 @@ impl<'a> Chain<'a> {
             }
             let inside = r.v.iter().chain(&r.lambda).all(|x| *x > 0.0 && *x < 1.0);
             let proposed = if inside {
-                log_target(self, &mut r, true)
+                log_target(self, &mut r)
             } else {
                 f64::NEG_INFINITY
             };
@@ -580,13 +567,6 @@ impl<'a> Chain<'a> {
         r.chol = Some(chol);
         self.ridge = r;
         self.set_pi_from_v();
-    }
-
-    /// [`Chain::write_phi`] into a ridge taken out of the chain.
-    fn ridge_phi_into(&mut self, r: &mut Ridge) {
-        std::mem::swap(&mut self.ridge, r);
-        self.write_phi();
-        std::mem::swap(&mut self.ridge, r);
     }
 
     fn sweep(&mut self) {
@@ -681,8 +661,6 @@ pub fn sample(counts: &[u64], t: usize, options: &LcmcrOptions) -> LcmcrResult {
                     let mut chain =
                         Chain::new(t, options.classes.max(1), patterns, options.seed, c as u64);
                     let moves = options.ridge_moves;
-                    // First half of the burn-in: plain Gibbs, learning the proposal; second
-                    // half: ridge moves with their scale adapting; then everything frozen.
                     // The first eighth chooses the block of occupied classes, the second learns
                     // the proposal's covariance from Gibbs alone; the moves then start and the
                     // covariance is learnt again from what they explored (the Gibbs steps alone
@@ -697,11 +675,11 @@ pub fn sample(counts: &[u64], t: usize, options: &LcmcrOptions) -> LcmcrResult {
                         }
                         if s < choose_until {
                             let r = &mut chain.ridge;
-                            r.pi_sum
+                            r.occupied
                                 .iter_mut()
                                 .zip(&chain.pi)
                                 .for_each(|(a, p)| *a += f64::from(u8::from(*p >= 0.01)));
-                            r.pi_seen += 1.0;
+                            r.occupancy_sweeps += 1.0;
                         } else if s == choose_until {
                             chain.ridge.choose_block(t);
                         } else if s == learn_until || s == relearn_at {

@@ -424,7 +424,7 @@ fn chosen_model(table: &Table<'_>, text: &str) -> Estimate {
         }
     };
     match loglinear::fit_model(&table.counts, table.t, &terms) {
-        Ok(f) if f.missing.is_finite() && f.missing < 1_000.0 * table.observed as f64 => {
+        Ok(f) if estimable(&f, table.observed) => {
             let mut warnings = Vec::new();
             if !table.warnings.is_empty() {
                 warnings.push("the lists of this stratum differ from the full table's; check that the model still means what was intended".into());
@@ -605,9 +605,7 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     let mut not_estimable = 0usize;
     for terms in &models {
         match loglinear::fit_model(counts, t, terms) {
-            // A missing cell a thousand times the observed count is not an estimate: the model
-            // is on the edge of non-existence (near-empty margins).
-            Ok(f) if f.missing.is_finite() && f.missing < 1_000.0 * observed as f64 => fits.push(f),
+            Ok(f) if estimable(&f, observed) => fits.push(f),
             _ => not_estimable += 1,
         }
     }
@@ -688,6 +686,12 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     out
 }
 
+/// Whether a fit gives an estimate: a missing cell a thousand times the observed count is not
+/// one, the model is on the edge of non-existence (near-empty margins).
+fn estimable(f: &ModelFit, observed: u64) -> bool {
+    f.missing.is_finite() && f.missing < 1_000.0 * observed as f64
+}
+
 /// Fits model Mth with heterogeneity form `h`, with the warnings its coefficients call for.
 /// Chao's lower bound drops knots with a negative coefficient one at a time, most negative
 /// first, and refits (Rcapture does the same): a negative one would make the bound a guess.
@@ -702,7 +706,7 @@ fn heterogeneity_fit(
     loop {
         let terms = loglinear::Terms(Vec::new(), Some(h));
         let f = loglinear::fit_model(counts, t, &terms).ok()?;
-        if !(f.missing.is_finite() && f.missing < 1_000.0 * observed as f64) {
+        if !estimable(&f, observed) {
             return None;
         }
         let columns = h.columns(t);

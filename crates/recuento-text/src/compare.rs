@@ -197,20 +197,6 @@ pub const ID_LEVELS: [&str; 6] = [
     "equal",
 ];
 
-/// Whether a normalised ID (`dddddddd-d`) is a DUI whose check digit agrees; `None` when it is
-/// not a DUI (cédulas and other IDs have no check digit).
-fn dui_valid(id: &str) -> Option<bool> {
-    let b = id.as_bytes();
-    if b.len() != 10 || b[8] != b'-' || !b[..8].iter().chain(&b[9..]).all(u8::is_ascii_digit) {
-        return None;
-    }
-    let mut digits = [0u8; 8];
-    for (d, c) in digits.iter_mut().zip(&b[..8]) {
-        *d = c - b'0';
-    }
-    Some(crate::ids::dui_check_digit(&digits) == b[9] - b'0')
-}
-
 /// Compares normalised national IDs (see `domain.md`: a failing DUI check digit means a typo,
 /// not another person; two people never share a valid DUI):
 ///
@@ -224,16 +210,16 @@ pub fn compare_ids(a: &str, b: &str) -> i8 {
     if a.is_empty() || b.is_empty() {
         return NULL;
     }
-    let (va, vb) = (dui_valid(a), dui_valid(b));
+    let valid = crate::ids::canonical_dui_valid;
     if a == b {
         4
     } else if a.len() == b.len() && damerau(a, b) <= 1 {
-        if va == Some(false) || vb == Some(false) {
+        if valid(a) == Some(false) || valid(b) == Some(false) {
             3
         } else {
             2
         }
-    } else if va == Some(true) && vb == Some(true) {
+    } else if valid(a) == Some(true) && valid(b) == Some(true) {
         0
     } else {
         1

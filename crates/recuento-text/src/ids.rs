@@ -38,6 +38,21 @@ pub fn dui_check_digit(digits: &[u8; 8]) -> u8 {
     ((10 - sum % 10) % 10) as u8
 }
 
+/// Whether an ID already in canonical form ([`NationalId::value`]) is a DUI whose check digit
+/// agrees: `None` when it is not a DUI (cédulas and other IDs have no check digit). Cheap and
+/// allocation-free, for the comparison of every candidate pair.
+pub fn canonical_dui_valid(id: &str) -> Option<bool> {
+    let b = id.as_bytes();
+    if b.len() != 10 || b[8] != b'-' || !b[..8].iter().chain(&b[9..]).all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut digits = [0u8; 8];
+    for (d, c) in digits.iter_mut().zip(&b[..8]) {
+        *d = c - b'0';
+    }
+    Some(dui_check_digit(&digits) == b[9] - b'0')
+}
+
 /// Normalises an ID as written. Blank is `None`.
 ///
 /// Nine digits (with or without the dash) are a DUI; `V-`/`E-` followed by 6–9 digits is a
@@ -101,6 +116,14 @@ mod tests {
             NationalId::Dui { valid, .. } => assert!(!valid),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn canonical_duis_are_checked_without_normalising_again() {
+        assert_eq!(canonical_dui_valid("00016297-5"), Some(true));
+        assert_eq!(canonical_dui_valid("00016297-4"), Some(false));
+        assert_eq!(canonical_dui_valid("V12345678"), None);
+        assert_eq!(canonical_dui_valid("000162975"), None);
     }
 
     #[test]

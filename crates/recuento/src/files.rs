@@ -26,42 +26,32 @@ pub struct SavedModel {
     pub model: recuento_fs::Model,
 }
 
-/// Reads settings from TOML, or from a saved `model.json`.
+/// Reads settings from TOML, or from a saved `model.json`; for a model, also its trained λ, m and
+/// u (`None` for settings files, TOML or JSON).
 ///
 /// # Errors
 /// Unreadable file, syntax errors with the line, invalid settings.
-pub fn read_settings(path: &Path) -> Result<LinkSettings> {
+pub fn read_settings(path: &Path) -> Result<(LinkSettings, Option<recuento_fs::Model>)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the settings file {}", path.display()))?;
     let is_json = path.extension().is_some_and(|e| e == "json");
-    let settings = if is_json {
-        let mut s = serde_json::from_str::<SavedModel>(&text)
-            .map(|m| m.settings)
-            .or_else(|_| serde_json::from_str::<LinkSettings>(&text))
-            .with_context(|| format!("{} is not a settings or model file", path.display()))?;
-        s.complete_and_check()
-            .with_context(|| format!("{}", path.display()))?;
-        s
-    } else {
-        LinkSettings::parse_toml(&text).with_context(|| format!("{}", path.display()))?
-    };
-    Ok(settings)
-}
-
-/// The trained parameters of a saved `model.json`; `None` for settings files (TOML, or JSON
-/// settings without a model).
-///
-/// # Errors
-/// Unreadable file.
-pub fn read_saved_model(path: &Path) -> Result<Option<recuento_fs::Model>> {
-    if path.extension().is_none_or(|e| e != "json") {
-        return Ok(None);
+    if !is_json {
+        let settings =
+            LinkSettings::parse_toml(&text).with_context(|| format!("{}", path.display()))?;
+        return Ok((settings, None));
     }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the settings file {}", path.display()))?;
-    Ok(serde_json::from_str::<SavedModel>(&text)
-        .ok()
-        .map(|m| m.model))
+    let (mut settings, model) = match serde_json::from_str::<SavedModel>(&text) {
+        Ok(saved) => (saved.settings, Some(saved.model)),
+        Err(_) => (
+            serde_json::from_str::<LinkSettings>(&text)
+                .with_context(|| format!("{} is not a settings or model file", path.display()))?,
+            None,
+        ),
+    };
+    settings
+        .complete_and_check()
+        .with_context(|| format!("{}", path.display()))?;
+    Ok((settings, model))
 }
 
 /// Linkage quality against the truth column.

@@ -390,12 +390,8 @@ async fn dispatch(command: Command) -> Result<()> {
             json,
             files,
         } => {
-            let frozen = if retrain {
-                None
-            } else {
-                recuento::files::read_saved_model(&settings)?
-            };
-            let settings = recuento::files::read_settings(&settings)?;
+            let (settings, saved) = recuento::files::read_settings(&settings)?;
+            let frozen = if retrain { None } else { saved };
             let mut engine = Engine::new();
             engine.set_progress(std::sync::Arc::new(recuento::progress::Stderr::default()));
             let s = recuento::files::link_files(

@@ -279,7 +279,8 @@ pub async fn link(project: &Project, engine: &Engine) -> Result<LinkSummary> {
         .collect();
     let mut diagnostics = recuento_cluster::diagnose(&person_of, &list_of, &lists, &no_dup);
     // Contradictions inside people (two valid DUIs, birth years far apart) go to review too.
-    let (ids, births): (Vec<_>, Vec<_>) = engine.record_identity().await?.into_iter().unzip();
+    let ids = engine.record_texts("national_id").await?;
+    let births = engine.record_texts("birth_date").await?;
     diagnostics
         .flagged
         .extend(contradictions(&person_of, &ids, &births));
@@ -480,8 +481,8 @@ pub async fn linkage_sensitivity(
 }
 
 /// People whose records contradict each other ([`recuento_cluster::contradictions`]), from each
-/// record's standardised national ID (only DUIs that pass their check digit count) and birth
-/// date (its year).
+/// record's standardised (canonical) national ID — only DUIs that pass their check digit count —
+/// and birth date (its year).
 pub fn contradictions(
     person_of: &[usize],
     national_ids: &[Option<String>],
@@ -490,12 +491,8 @@ pub fn contradictions(
     let valid_ids: Vec<Option<String>> = national_ids
         .iter()
         .map(|id| {
-            id.as_deref()
-                .and_then(recuento_text::ids::normalise_id)
-                .and_then(|id| match id {
-                    recuento_text::ids::NationalId::Dui { value, valid: true } => Some(value),
-                    _ => None,
-                })
+            id.clone()
+                .filter(|id| recuento_text::ids::canonical_dui_valid(id) == Some(true))
         })
         .collect();
     let birth_years: Vec<Option<i32>> = birth_dates
@@ -731,7 +728,7 @@ mod tests {
         let ids = [
             some("00016297-5"),
             some("00016297-4"),
-            some("000162975"),
+            some("00016297-5"),
             some("12345678-4"),
             None,
             some("V12345678"),
