@@ -2,8 +2,8 @@
 //! about 4,400 observed people, K = 10 classes. Prints, per setting, sweeps per second per chain
 //! and effective draws of N per second (wall clock of the whole run, ESS summed over chains),
 //! averaged over three seeds. Run on an otherwise idle machine:
-//! `cargo run --release -p recuento-mse --example lcmcr_speed [ridge moves …]` (default: 0 and
-//! the default number of moves).
+//! `cargo run --release -p recuento-mse --example lcmcr_speed [classes=K] [ridge moves …]`
+//! (default: K = 10, and 0 and the default number of moves).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -27,15 +27,19 @@ fn main() {
         }
         counts[h] += 1;
     }
-    let mut moves: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let classes: usize = args
+        .iter()
+        .find_map(|a| a.strip_prefix("classes=")?.parse().ok())
+        .unwrap_or(10);
+    let mut moves: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     if moves.is_empty() {
         moves = vec![0, RIDGE_MOVES];
     }
     let observed: u64 = counts[1..].iter().sum();
-    println!("observed {observed} of 6650, K = 10, 10,000 + 100,000 sweeps per chain, thin 10");
+    println!(
+        "observed {observed} of 6650, K = {classes}, 10,000 + 100,000 sweeps per chain, thin 10"
+    );
     println!(
         "| ridge moves | chains | seed | sweeps/s per chain | ESS of N | ESS/s | median | 95% interval | R-hat | acceptance |"
     );
@@ -45,7 +49,7 @@ fn main() {
             let (mut speed, mut ess_rate) = (0.0, 0.0);
             for seed in 1..=3u64 {
                 let options = LcmcrOptions {
-                    classes: 10,
+                    classes,
                     chains,
                     burn_in: 10_000,
                     samples: 100_000,

@@ -4,7 +4,8 @@
 //! people three times as visible as the rest); three latent classes, 40% of people with about
 //! 10% capture per list; one list that refers to another (a person on list 1 is much likelier
 //! on list 2); a subgroup (15%) that almost no list sees. Run:
-//! `cargo run --release -p recuento-mse --example simulation_study -- [replicates]` (default 50).
+//! `cargo run --release -p recuento-mse --example simulation_study -- [replicates] [classes]`
+//! (defaults 50, and K = 10 latent classes at most for the latent-class model).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -68,6 +69,10 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(50);
+    let classes: usize = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10);
     let methods = [
         "loglinear-averaged",
         "loglinear-best",
@@ -77,7 +82,7 @@ fn main() {
         "lcmcr",
     ];
     println!(
-        "N = {N}, {T} lists, {replicates} replicates per scenario; relative bias of the point estimate, coverage of the 95% interval, mean interval width"
+        "N = {N}, {T} lists, {replicates} replicates per scenario, latent-class K = {classes}; relative bias of the point estimate, coverage of the 95% interval, mean interval width"
     );
     println!();
     println!("| scenario | method | relative bias | coverage | mean width | no estimate |");
@@ -99,6 +104,7 @@ fn main() {
                     samples: 30_000,
                     thin: 5,
                     seed: r as u64,
+                    classes,
                     ..LcmcrOptions::default()
                 }),
                 ..Options::default()
