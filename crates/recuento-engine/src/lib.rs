@@ -126,7 +126,8 @@ impl Engine {
         let config = SessionConfig::new().with_information_schema(false);
         let limit = memory_limit();
         let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new()
-            // A fair pool lets the sort of pairs.parquet spill while joins keep their share.
+            // A fair pool shares the limit between the operators that track memory (joins, the
+            // aggregations that count blocks).
             .with_memory_pool(std::sync::Arc::new(
                 datafusion::execution::memory_pool::FairSpillPool::new(limit),
             ))

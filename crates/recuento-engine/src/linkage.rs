@@ -163,7 +163,6 @@ impl Engine {
         pairs_path: &Path,
         threshold: f64,
     ) -> Result<Vec<(i64, i64, f64)>> {
-        // pairs.parquet is sorted by (rid_l, rid_r), so the links come out in that order.
         let mut out = Vec::new();
         self.scan_pairs(pairs_path, |l, r, p| {
             if p >= threshold {
@@ -171,6 +170,9 @@ impl Engine {
             }
         })
         .await?;
+        // pairs.parquet is in no particular order: sort, so that what is built on the links
+        // does not depend on how the file was read.
+        out.sort_by_key(|&(a, b, _)| (a, b));
         Ok(out)
     }
 

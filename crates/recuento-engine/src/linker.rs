@@ -16,7 +16,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, AsArray, Int64Builder, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Builder, RecordBatch};
+use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int8Type, Int64Type, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -194,28 +195,12 @@ impl LinkPlan {
         for (i, rule) in self.rules.iter().enumerate() {
             let mut cols = vec!["l.rid AS rid_l".to_string(), "r.rid AS rid_r".to_string()];
             let symmetric = rule.conditions.iter().all(|(a, b)| a == b);
-            if symmetric {
-                cols.extend([
-                    "l.list AS list_l".to_string(),
-                    "l.record_id AS record_id_l".to_string(),
-                    "r.list AS list_r".to_string(),
-                    "r.record_id AS record_id_r".to_string(),
-                ]);
-            } else {
+            if !symmetric {
                 cols[0] = "least(l.rid, r.rid) AS rid_l".into();
                 cols[1] = "greatest(l.rid, r.rid) AS rid_r".into();
-                for (c, side) in [
-                    ("list", "l"),
-                    ("record_id", "l"),
-                    ("list", "r"),
-                    ("record_id", "r"),
-                ] {
-                    let (a, b) = if side == "l" { ("l", "r") } else { ("r", "l") };
-                    cols.push(format!(
-                        "CASE WHEN l.rid < r.rid THEN {a}.{c} ELSE {b}.{c} END AS {c}_{side}"
-                    ));
-                }
             }
+            // Record identifiers are not carried through the joins: they are looked up by `rid`
+            // when the scored pairs are written, which keeps every joined batch narrow.
             for c in &self.comparisons {
                 cols.push(format!("{} AS {}", c.sql, c.name));
                 if let Some(tf) = &c.tf {
@@ -257,46 +242,70 @@ impl LinkPlan {
         }
         parts
     }
+}
 
-    /// SQL of the score columns over a comparisons table `c`.
-    fn score_sql(&self, model: &Model) -> String {
-        let mut mw = Vec::new();
-        for (k, c) in self.comparisons.iter().enumerate() {
-            let mut case = format!("CASE c.{}", c.name);
-            for (l, (m, u)) in model.m[k].iter().zip(&model.u[k]).enumerate() {
-                case.push_str(&format!(" WHEN {l} THEN {:?}", (m / u).log2()));
-            }
-            case.push_str(" ELSE 0.0 END");
-            if let Some(tf) = &c.tf {
-                let u_exact = model.u[k][tf.exact_level as usize];
-                // Exact: log2(u_exact / tf). Fuzzy: the same, but never upwards.
-                let adj = format!("log2({u_exact:?} / c.tf_{})", c.name);
-                case = format!(
-                    "({case}) + CASE WHEN c.tf_{0} IS NULL OR c.tf_{0} <= 0 THEN 0.0 \
-                     WHEN c.{0} = {1} THEN {adj} \
-                     WHEN c.{0} >= {2} THEN least({adj}, 0.0) ELSE 0.0 END",
-                    c.name, tf.exact_level, tf.min_level
-                );
-            }
-            mw.push(format!("({case}) AS mw_{}", c.name));
-        }
-        let total: Vec<String> = self
+/// Match weights of compared pairs under a trained model, computed batch by batch: a table of
+/// log2(m/u) per comparison level, plus the term-frequency adjustment.
+struct Scorer {
+    prior: f64,
+    /// Per comparison: weight of each level (index = level).
+    weights: Vec<Vec<f64>>,
+    /// Per comparison with term-frequency adjustment: (exact level, lowest adjusted level, u of
+    /// the exact level).
+    tf: Vec<Option<(i8, i8, f64)>>,
+}
+
+impl Scorer {
+    fn new(plan: &LinkPlan, model: &Model) -> Scorer {
+        let weights: Vec<Vec<f64>> = model
+            .m
+            .iter()
+            .zip(&model.u)
+            .map(|(m, u)| m.iter().zip(u).map(|(m, u)| (m / u).log2()).collect())
+            .collect();
+        let tf = plan
             .comparisons
             .iter()
-            .map(|c| format!("mw_{}", c.name))
+            .enumerate()
+            .map(|(k, c)| {
+                c.tf.as_ref().map(|tf| {
+                    let u_exact = model.u[k]
+                        .get(tf.exact_level.max(0) as usize)
+                        .copied()
+                        .unwrap_or(1.0);
+                    (tf.exact_level, tf.min_level, u_exact)
+                })
+            })
             .collect();
-        format!(
-            "SELECT *, {prior:?} + {sum} AS match_weight FROM (SELECT c.rid_l, c.rid_r, c.list_l, c.record_id_l, c.list_r, c.record_id_r, {levels}, {mw} FROM comparisons c)",
-            prior = model.prior_weight(),
-            sum = total.join(" + "),
-            levels = self
-                .comparisons
-                .iter()
-                .map(|c| format!("c.{}", c.name))
-                .collect::<Vec<_>>()
-                .join(", "),
-            mw = mw.join(", "),
-        )
+        Scorer {
+            prior: model.prior_weight(),
+            weights,
+            tf,
+        }
+    }
+
+    /// The weight of comparison `k` at `level`, given the pair's term frequency `tf` (the more
+    /// frequent of the two values): on an exact agreement, log2(u_exact / tf) replaces the
+    /// level's u; on a fuzzy agreement the adjustment only ever lowers the weight (a near-miss
+    /// on a rare name may be a typo of a common one). Missing levels weigh 0.
+    fn weight(&self, k: usize, level: i8, tf: Option<f64>) -> f64 {
+        let Ok(index) = usize::try_from(level) else {
+            return 0.0;
+        };
+        let base = self.weights[k].get(index).copied().unwrap_or(0.0);
+        match (self.tf[k], tf) {
+            (Some((exact, min, u_exact)), Some(f)) if f > 0.0 => {
+                let adj = (u_exact / f).log2();
+                if level == exact {
+                    base + adj
+                } else if level >= min {
+                    base + adj.min(0.0)
+                } else {
+                    base
+                }
+            }
+            _ => base,
+        }
     }
 }
 
@@ -456,13 +465,19 @@ impl Engine {
                         }
                         *counts.entry(pack(&levels, &flags)).or_insert(0) += 1;
                     }
+                    // Rule flags are only needed for the pattern counts above.
+                    let kept: Vec<usize> = (0..schema.fields().len())
+                        .filter(|&i| !schema.field(i).name().starts_with("rule_"))
+                        .collect();
+                    let batch = batch.project(&kept)?;
                     if writer.is_none() {
                         let f = file.take().ok_or_else(|| {
                             Error::Plan("internal: comparisons file opened twice".into())
                         })?;
                         // Rules differ in which columns they know to be non-null: write them
                         // all as nullable, under one schema.
-                        let fields: Vec<Field> = schema
+                        let fields: Vec<Field> = batch
+                            .schema()
                             .fields()
                             .iter()
                             .map(|f| f.as_ref().clone().with_nullable(true))
@@ -539,60 +554,119 @@ impl Engine {
         );
         let trained = started.elapsed().as_secs_f64() - compared;
 
-        // Score every pair, streaming, and keep the links.
-        let _ = self.ctx.deregister_table("comparisons")?;
-        self.ctx
-            .register_parquet(
-                "comparisons",
-                &*comparisons_path.to_string_lossy(),
-                ParquetReadOptions::default(),
-            )
-            .await?;
-        let kept: Vec<String> = plan
-            .comparisons
-            .iter()
-            .map(|c| format!("s.{0}, s.mw_{0}", c.name))
-            .collect();
-        let sql = format!(
-            "SELECT s.rid_l, s.rid_r, s.list_l, s.record_id_l, s.list_r, s.record_id_r, \
-             {}, s.match_weight, 1.0 / (1.0 + power(2.0, -s.match_weight)) AS match_probability \
-             FROM ({}) s \
-             ORDER BY s.rid_l, s.rid_r",
-            kept.join(", "),
-            plan.score_sql(&model)
-        );
+        // Score every pair, streaming, and keep the links. The weights are table lookups, done
+        // here batch by batch; the pairs are written in the order they arrive (sorting tens of
+        // millions of pairs cost as much as comparing them), and the links are sorted below.
+        let records = self.records_index().await?;
+        // Identifiers are looked up by position: rids are 0..n by construction.
+        if records.iter().enumerate().any(|(i, r)| r.0 != i as i64) {
+            return Err(Error::Plan(
+                "internal: record numbers are not 0..n (please report)".into(),
+            ));
+        }
+        let list_names =
+            datafusion::arrow::array::StringArray::from_iter_values(records.iter().map(|r| &r.1));
+        let record_ids =
+            datafusion::arrow::array::StringArray::from_iter_values(records.iter().map(|r| &r.2));
+        let scorer = Scorer::new(plan, &model);
         let pairs_path = out_dir.join("pairs.parquet");
         let mut links = Vec::new();
         {
-            let mut stream = self.ctx.sql(&sql).await?.execute_stream().await?;
+            let df = self
+                .ctx
+                .read_parquet(
+                    &*comparisons_path.to_string_lossy(),
+                    ParquetReadOptions::default(),
+                )
+                .await?;
+            let mut stream = df.execute_stream().await?;
+            let mut fields = vec![
+                Field::new("rid_l", DataType::Int64, false),
+                Field::new("rid_r", DataType::Int64, false),
+                Field::new("list_l", DataType::Utf8, false),
+                Field::new("record_id_l", DataType::Utf8, false),
+                Field::new("list_r", DataType::Utf8, false),
+                Field::new("record_id_r", DataType::Utf8, false),
+            ];
+            for c in &plan.comparisons {
+                fields.push(Field::new(&c.name, DataType::Int8, true));
+                fields.push(Field::new(
+                    format!("mw_{}", c.name),
+                    DataType::Float64,
+                    false,
+                ));
+            }
+            fields.push(Field::new("match_weight", DataType::Float64, false));
+            fields.push(Field::new("match_probability", DataType::Float64, false));
+            let schema = Arc::new(Schema::new(fields));
             let file = std::fs::File::create(&pairs_path).map_err(|source| Error::Io {
                 path: pairs_path.display().to_string(),
                 source,
             })?;
-            let mut writer = ArrowWriter::try_new(file, stream.schema(), None)?;
+            let mut writer = ArrowWriter::try_new(file, schema.clone(), None)?;
             self.progress.start("scoring pairs", candidate_pairs);
             while let Some(batch) = stream.next().await {
                 let batch = batch?;
-                let l = batch.column(0).as_primitive::<Int64Type>();
-                let r = batch.column(1).as_primitive::<Int64Type>();
-                let p = batch
-                    .column(batch.num_columns() - 1)
-                    .as_primitive::<Float64Type>();
-                for i in 0..batch.num_rows() {
-                    if p.value(i) >= plan.threshold {
-                        links.push((l.value(i), r.value(i), p.value(i)));
+                let in_schema = batch.schema();
+                let col = |name: &str| -> Result<ArrayRef> {
+                    Ok(batch.column(in_schema.index_of(name)?).clone())
+                };
+                let rid_l = col("rid_l")?;
+                let rid_r = col("rid_r")?;
+                let (l, r) = (
+                    rid_l.as_primitive::<Int64Type>(),
+                    rid_r.as_primitive::<Int64Type>(),
+                );
+                let n = batch.num_rows();
+                let mut total = vec![scorer.prior; n];
+                let mut columns: Vec<ArrayRef> = vec![
+                    rid_l.clone(),
+                    rid_r.clone(),
+                    take(&list_names, l, None)?,
+                    take(&record_ids, l, None)?,
+                    take(&list_names, r, None)?,
+                    take(&record_ids, r, None)?,
+                ];
+                for (k, c) in plan.comparisons.iter().enumerate() {
+                    let levels = col(&c.name)?;
+                    let tf = match &c.tf {
+                        Some(_) => Some(col(&format!("tf_{}", c.name))?),
+                        None => None,
+                    };
+                    let tf = tf.as_ref().map(|t| t.as_primitive::<Float64Type>());
+                    let lv = levels.as_primitive::<Int8Type>();
+                    let mut mw = Vec::with_capacity(n);
+                    for (i, t) in total.iter_mut().enumerate() {
+                        let level = if lv.is_null(i) { -1 } else { lv.value(i) };
+                        let f = tf.and_then(|t| (!t.is_null(i)).then(|| t.value(i)));
+                        let w = scorer.weight(k, level, f);
+                        *t += w;
+                        mw.push(w);
+                    }
+                    columns.push(levels);
+                    columns.push(Arc::new(Float64Array::from(mw)));
+                }
+                let probability: Vec<f64> =
+                    total.iter().map(|&w| recuento_fs::probability(w)).collect();
+                for (i, &p) in probability.iter().enumerate() {
+                    if p >= plan.threshold {
+                        links.push((l.value(i), r.value(i), p));
                     }
                 }
-                writer.write(&batch)?;
-                self.progress.advance(batch.num_rows() as u64);
+                columns.push(Arc::new(Float64Array::from(total)));
+                columns.push(Arc::new(Float64Array::from(probability)));
+                writer.write(&RecordBatch::try_new(schema.clone(), columns)?)?;
+                self.progress.advance(n as u64);
             }
             writer.close()?;
             self.progress.finish();
         }
+        // Batches arrive in whichever order the scan's partitions finish: sort the links so
+        // that clusters and everything after them come out the same on every run.
+        links.sort_by_key(|&(a, b, _)| (a, b));
         let _ = self.ctx.deregister_table("comparisons")?;
         std::fs::remove_file(&comparisons_path).ok();
         let scored = started.elapsed().as_secs_f64() - compared - trained;
-        let records = self.records_index().await?;
         Ok(LinkOutput {
             blocking,
             candidate_pairs,

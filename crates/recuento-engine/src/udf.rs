@@ -161,15 +161,65 @@ impl ScalarUDFImpl for FuzzyFunc {
                     "cmp_fuzzy: thresholds must be numbers separated by commas".into(),
                 )
             })?;
-        let (a, b) = (arrays[0].as_string::<i32>(), arrays[1].as_string::<i32>());
-        let mut out = Int8Builder::with_capacity(n);
-        for i in 0..n {
-            let x = if a.is_null(i) { "" } else { a.value(i) };
-            let y = if b.is_null(i) { "" } else { b.value(i) };
-            out.append_value(compare::fuzzy_level(method, &thresholds, x, y));
-        }
-        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+        let strings: Vec<_> = arrays.iter().map(|a| a.as_string::<i32>()).collect();
+        let out = if method == compare::Fuzzy::Exact {
+            let mut out = Int8Builder::with_capacity(n);
+            for i in 0..n {
+                let x = if strings[0].is_null(i) {
+                    ""
+                } else {
+                    strings[0].value(i)
+                };
+                let y = if strings[1].is_null(i) {
+                    ""
+                } else {
+                    strings[1].value(i)
+                };
+                out.append_value(compare::fuzzy_level(method, &thresholds, x, y));
+            }
+            out.finish()
+        } else {
+            levels_once_per_distinct(n, &strings, |row| {
+                compare::fuzzy_level(method, &thresholds, row[0], row[1])
+            })
+        };
+        Ok(ColumnarValue::Array(Arc::new(out)))
     }
+}
+
+/// Levels of `n` rows of up to four string arguments, computing `level` once per distinct
+/// tuple of values in the batch: names repeat a lot within blocks (every `maria` / `maria jose`
+/// pair of a large block is the same comparison), and a hash lookup costs less than a
+/// Jaro–Winkler or an edit distance.
+fn levels_once_per_distinct(
+    n: usize,
+    strings: &[&datafusion::arrow::array::StringArray],
+    level: impl Fn(&[&str]) -> i8,
+) -> datafusion::arrow::array::Int8Array {
+    let mut cache: datafusion::common::HashMap<[&str; 4], i8> =
+        datafusion::common::HashMap::with_capacity(n.min(4096));
+    let mut b = Int8Builder::with_capacity(n);
+    let arity = strings.len();
+    if arity > 4 {
+        // No comparison takes more than four values; compute directly rather than mis-key.
+        let mut row = vec![""; arity];
+        for i in 0..n {
+            for (slot, s) in row.iter_mut().zip(strings) {
+                *slot = if s.is_null(i) { "" } else { s.value(i) };
+            }
+            b.append_value(level(&row));
+        }
+        return b.finish();
+    }
+    for i in 0..n {
+        let mut key = [""; 4];
+        for (slot, s) in key.iter_mut().zip(strings) {
+            *slot = if s.is_null(i) { "" } else { s.value(i) };
+        }
+        let l = *cache.entry(key).or_insert_with(|| level(&key[..arity]));
+        b.append_value(l);
+    }
+    b.finish()
 }
 
 impl Kind {
@@ -278,7 +328,7 @@ impl ScalarUDFImpl for TextFunc {
             .collect::<std::result::Result<_, _>>()?;
         let strings: Vec<_> = arrays.iter().map(|a| a.as_string::<i32>()).collect();
         let mut row: Vec<&str> = vec![""; strings.len()];
-        let out: ArrayRef = if self.kind.is_comparison() {
+        let out: ArrayRef = if self.kind == Kind::CmpExact {
             let mut b = Int8Builder::with_capacity(n);
             for i in 0..n {
                 for (slot, s) in row.iter_mut().zip(&strings) {
@@ -287,6 +337,10 @@ impl ScalarUDFImpl for TextFunc {
                 b.append_value(self.kind.level(&row));
             }
             Arc::new(b.finish())
+        } else if self.kind.is_comparison() {
+            Arc::new(levels_once_per_distinct(n, &strings, |row| {
+                self.kind.level(row)
+            }))
         } else {
             let mut b = StringBuilder::with_capacity(n, n * 12);
             for i in 0..n {

@@ -305,6 +305,16 @@ fn link_files_dedupes_a_synthetic_file_and_reuses_its_saved_model() {
     ] {
         assert!(tmp.path().join("out").join(f).exists(), "{f}");
     }
+    // The same run again gives the same model and the same people, byte for byte, although the
+    // pairs are compared and scored in parallel and written in arrival order.
+    run(settings.to_str().unwrap(), "out_again");
+    for f in ["clusters.csv", "model.json"] {
+        assert_eq!(
+            std::fs::read(tmp.path().join("out").join(f)).unwrap(),
+            std::fs::read(tmp.path().join("out_again").join(f)).unwrap(),
+            "{f} differs between two identical runs"
+        );
+    }
     // The saved model holds the settings and the trained parameters: scoring the same file with
     // it gives the same people, without training.
     let again = run("out/model.json", "out2");
