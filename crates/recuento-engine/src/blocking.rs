@@ -65,15 +65,17 @@ pub(crate) fn comparison_of(column: &str) -> &'static str {
 /// A boolean SQL expression: does the pair (`l`, `r`) satisfy the rule, in either orientation?
 pub(crate) fn rule_predicate(conds: &[(String, String)]) -> String {
     let forward = join_condition(conds);
+    // `IS TRUE` rather than `coalesce(…, false)`: the same for a missing key, and it compiles
+    // to a physical expression without the planner's rewrites.
     if conds.iter().all(|(a, b)| a == b) {
-        format!("coalesce({forward}, false)")
+        format!("(({forward}) IS TRUE)")
     } else {
         let backward = conds
             .iter()
             .map(|(a, b)| format!("r.{a} = l.{b}"))
             .collect::<Vec<_>>()
             .join(" AND ");
-        format!("(coalesce({forward}, false) OR coalesce({backward}, false))")
+        format!("((({forward}) IS TRUE) OR (({backward}) IS TRUE))")
     }
 }
 

@@ -191,6 +191,38 @@ fn standardise(method: Method, fold: bool, v: &str) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
+impl Engine {
+    /// `batch` with one more column per (SQL expression, name) in `keys`, computed on it.
+    fn with_block_keys(
+        &self,
+        batch: RecordBatch,
+        keys: &[(String, String)],
+    ) -> Result<RecordBatch> {
+        let schema = batch.schema();
+        let df_schema = datafusion::common::DFSchema::try_from(schema.as_ref().clone())?;
+        let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        let mut columns = batch.columns().to_vec();
+        for (sql, name) in keys {
+            let computed = self
+                .ctx
+                .parse_sql_expr(sql, &df_schema)
+                .and_then(|e| self.ctx.create_physical_expr(e, &df_schema))
+                .and_then(|e| e.evaluate(&batch)?.into_array(batch.num_rows()))
+                .map_err(|e| {
+                    Error::Plan(format!(
+                        "a blocking rule cannot be computed on these files ({e}); write columns as they are in the header, in double quotes if they have capitals or spaces"
+                    ))
+                })?;
+            fields.push(Field::new(name, computed.data_type().clone(), true));
+            columns.push(computed);
+        }
+        Ok(RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            columns,
+        )?)
+    }
+}
+
 /// The header names an SQL expression mentions (to know which comparisons a rule fixes).
 fn mentioned(expr: &str, headers: &[String]) -> Vec<String> {
     let words: Vec<&str> = expr
@@ -219,14 +251,6 @@ impl Engine {
         if files.is_empty() {
             return Err(Error::Plan("no input files given".into()));
         }
-        let mut lists = Vec::new();
-        for f in files {
-            let name = f
-                .file_stem()
-                .map_or("list".into(), |s| s.to_string_lossy().into_owned());
-            let spec = ListSpec::plain(&name, &f.display().to_string());
-            lists.push(read_list(&spec, Path::new(""))?);
-        }
         // Every column the settings read must be in every file.
         let mut needed: Vec<String> = vec![settings.unique_id_column.clone()];
         needed.extend(settings.source_column.iter().cloned());
@@ -234,8 +258,7 @@ impl Engine {
         for c in &settings.comparisons {
             needed.extend(c.columns.iter().cloned());
         }
-        let headers = lists[0].headers.clone();
-        for l in &lists {
+        let check = |l: &crate::ingest::RawList| -> Result<()> {
             for n in &needed {
                 if !l.headers.contains(n) {
                     return Err(Error::Plan(format!(
@@ -245,7 +268,23 @@ impl Engine {
                     )));
                 }
             }
-        }
+            Ok(())
+        };
+        // Files are read one at a time and their rows dropped as they become columns, so that
+        // a large file is held once as rows at most.
+        let read = |f: &PathBuf| -> Result<crate::ingest::RawList> {
+            let name = f
+                .file_stem()
+                .map_or("list".into(), |s| s.to_string_lossy().into_owned());
+            let spec = ListSpec::plain(&name, &f.display().to_string());
+            let mut list = read_list(&spec, Path::new(""))?;
+            check(&list)?;
+            list.bytes = Vec::new();
+            Ok(list)
+        };
+        let first = read(&files[0])?;
+        let headers = first.headers.clone();
+        let mut pending = Some(first);
         // Which columns are folded: any comparison on them with `fold` and a text method.
         let folded: Vec<&str> = settings
             .comparisons
@@ -272,14 +311,22 @@ impl Engine {
         let tf_of: Vec<usize> = (0..settings.comparisons.len())
             .filter(|&i| settings.comparisons[i].term_frequency)
             .collect();
-        let mut tf_keys: Vec<Vec<Option<String>>> = tf_of.iter().map(|_| Vec::new()).collect();
+        // Interned: distinct values (names repeat a lot) and one number per record.
+        let mut tf_values: Vec<HashMap<String, u32>> =
+            tf_of.iter().map(|_| HashMap::new()).collect();
+        let mut tf_keys: Vec<Vec<Option<u32>>> = tf_of.iter().map(|_| Vec::new()).collect();
         let mut problems = Vec::new();
         let mut per_list = Vec::new();
         let mut truth = truth_column.map(|_| Vec::new());
         let mut rows_read = 0;
         let mut n = 0i64;
-        let mut seen_ids: HashMap<(String, String), usize> = HashMap::new();
-        for l in &lists {
+        // (list, identifier) pairs seen, by a 128-bit digest (no string kept per record).
+        let mut seen_ids: HashMap<u128, u8> = HashMap::new();
+        for f in files {
+            let l = match pending.take() {
+                Some(l) => l,
+                None => read(f)?,
+            };
             rows_read += l.rows_read;
             problems.extend(l.problems.iter().map(|p| (l.file.clone(), p.clone())));
             let index: Vec<Option<usize>> = headers
@@ -291,7 +338,8 @@ impl Engine {
             let source_pos = settings.source_column.as_deref().and_then(pos);
             let truth_pos = truth_column.and_then(pos);
             per_list.push((l.name.clone(), l.rows.len()));
-            for (line, row) in &l.rows {
+            for (line, row) in l.rows {
+                let line = &line;
                 let get = |p: Option<usize>| p.and_then(|p| row.get(p)).map(|s| s.trim());
                 let list = get(source_pos)
                     .filter(|s| !s.is_empty())
@@ -314,8 +362,17 @@ impl Engine {
                         format!("line {line}")
                     }
                 };
-                let count = seen_ids.entry((list.clone(), id.clone())).or_insert(0);
-                *count += 1;
+                let mut digest = blake3::Hasher::new();
+                digest.update(list.as_bytes());
+                digest.update(&[0]);
+                digest.update(id.as_bytes());
+                let digest = u128::from_le_bytes(
+                    digest.finalize().as_bytes()[..16]
+                        .try_into()
+                        .unwrap_or([0; 16]),
+                );
+                let count = seen_ids.entry(digest).or_insert(0);
+                *count = count.saturating_add(1);
                 if *count == 2 {
                     problems.push((
                         l.file.clone(),
@@ -349,12 +406,15 @@ impl Engine {
                     let c = &settings.comparisons[*ci];
                     b.append_option(comparison_value(c, *j, &by_name));
                 }
-                for (t, &ci) in tf_keys.iter_mut().zip(&tf_of) {
+                for ((t, values), &ci) in tf_keys.iter_mut().zip(&mut tf_values).zip(&tf_of) {
                     let c = &settings.comparisons[ci];
                     let parts: Vec<String> = (0..values_compared(c))
                         .filter_map(|j| comparison_value(c, j, &by_name))
                         .collect();
-                    t.push((!parts.is_empty()).then(|| parts.join(" ")));
+                    t.push((!parts.is_empty()).then(|| {
+                        let next = values.len() as u32;
+                        *values.entry(parts.join(" ")).or_insert(next)
+                    }));
                 }
                 if let Some(t) = truth.as_mut() {
                     t.push(get(truth_pos).filter(|s| !s.is_empty()).map(str::to_string));
@@ -389,16 +449,16 @@ impl Engine {
             ));
             arrays.push(Arc::new(b.finish()));
         }
-        for (keys, &ci) in tf_keys.iter().zip(&tf_of) {
-            let mut freq: HashMap<&str, u64> = HashMap::new();
+        for ((keys, values), &ci) in tf_keys.iter().zip(&tf_values).zip(&tf_of) {
+            let mut freq = vec![0u64; values.len()];
             let mut total = 0u64;
-            for k in keys.iter().flatten() {
-                *freq.entry(k.as_str()).or_insert(0) += 1;
+            for &k in keys.iter().flatten() {
+                freq[k as usize] += 1;
                 total += 1;
             }
             let mut b = Float64Builder::new();
             for k in keys {
-                b.append_option(k.as_deref().map(|k| freq[k] as f64 / total.max(1) as f64));
+                b.append_option(k.map(|k| freq[k as usize] as f64 / total.max(1) as f64));
             }
             fields.push(Field::new(
                 format!("{}__tf", settings.comparisons[ci].name),
@@ -408,11 +468,6 @@ impl Engine {
             arrays.push(Arc::new(b.finish()));
         }
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
-        let _ = self.ctx.deregister_table("records_raw")?;
-        self.ctx.register_table(
-            "records_raw",
-            Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?),
-        )?;
 
         // Blocking expressions become key columns.
         let mut exprs: Vec<String> = Vec::new();
@@ -440,7 +495,7 @@ impl Engine {
                 columns,
             });
         }
-        let keys: Vec<String> = exprs
+        let keys: Vec<(String, String)> = exprs
             .iter()
             .enumerate()
             .map(|(i, e)| {
@@ -449,29 +504,29 @@ impl Engine {
                 } else {
                     e.clone()
                 };
-                format!("CAST({e} AS VARCHAR) AS bk_{i}")
+                (format!("CAST({e} AS VARCHAR)"), format!("bk_{i}"))
             })
             .collect();
-        let df = self
-            .ctx
-            .sql(&format!("SELECT *, {} FROM records_raw", keys.join(", ")))
-            .await
-            .map_err(|e| {
-                Error::Plan(format!(
-                    "a blocking rule cannot be computed on these files ({e}); write columns as they are in the header, in double quotes if they have capitals or spaces"
-                ))
-            })?;
-        let batches = df.collect().await?;
-        let _ = self.ctx.deregister_table("records_raw")?;
+        // Computed on the batch itself (no copy of the other columns), then the table is
+        // registered as slices of that one batch, which the linker also looks pairs up in.
+        let records = self.with_block_keys(batch, &keys)?;
         let _ = self.ctx.deregister_table("records")?;
-        let schema = batches
-            .first()
-            .map(|b| b.schema())
-            .ok_or_else(|| Error::Plan("the input files hold no records".into()))?;
+        let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); 2];
+        let mut offset = 0;
+        while offset < records.num_rows() {
+            let len = (records.num_rows() - offset).min(8192);
+            partitions[(offset / 8192) % 2].push(records.slice(offset, len));
+            offset += len;
+        }
+        partitions.retain(|p| !p.is_empty());
+        if partitions.is_empty() {
+            return Err(Error::Plan("the input files hold no records".into()));
+        }
         self.ctx.register_table(
             "records",
-            Arc::new(MemTable::try_new(schema, vec![batches])?),
+            Arc::new(MemTable::try_new(records.schema(), partitions)?),
         )?;
+        self.set_records_cache(Some(records));
 
         let sizes = self.list_sizes().await?;
         let no_dup = |list: &str| settings.no_duplicates.iter().any(|x| x == list);

@@ -105,6 +105,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub struct Engine {
     ctx: SessionContext,
     progress: std::sync::Arc<dyn Progress>,
+    /// The `records` table as one batch, when the generic loader built it in memory (pairs look
+    /// their records up in it; kept here so that it is not copied).
+    records_cache: std::sync::Mutex<Option<datafusion::arrow::array::RecordBatch>>,
 }
 
 impl Default for Engine {
@@ -142,6 +145,14 @@ impl Engine {
         Engine {
             ctx,
             progress: std::sync::Arc::new(Silent),
+            records_cache: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Remembers (or forgets) the in-memory `records` batch.
+    pub(crate) fn set_records_cache(&self, records: Option<datafusion::arrow::array::RecordBatch>) {
+        if let Ok(mut c) = self.records_cache.lock() {
+            *c = records;
         }
     }
 

@@ -16,10 +16,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Builder, RecordBatch};
-use datafusion::arrow::compute::take;
-use datafusion::arrow::datatypes::{DataType, Field, Float64Type, Int8Type, Int64Type, Schema};
-use datafusion::datasource::MemTable;
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, Int64Builder, RecordBatch, RecordBatchOptions,
+};
+use datafusion::arrow::compute::{concat_batches, filter_record_batch, take};
+use datafusion::arrow::datatypes::{
+    DataType, Field, Float64Type, Int8Type, Int64Type, Schema, SchemaRef,
+};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::prelude::ParquetReadOptions;
 use futures::StreamExt;
@@ -176,72 +179,230 @@ pub const MAX_COMPARISONS: usize = 20;
 /// See [`MAX_COMPARISONS`].
 pub const MAX_RULES: usize = 40;
 
+/// How one blocking rule's pairs are generated and checked.
+struct RuleQuery {
+    /// The join, selecting only `rid_l, rid_r` (`rid_l < rid_r`): it carries the rule's own
+    /// keys and nothing else, so its hash table stays small.
+    join: String,
+    /// What a pair must also meet, over both records' columns: the link type's condition, and
+    /// not being found by an earlier rule (each pair is scored once).
+    filter: Option<String>,
+}
+
 impl LinkPlan {
-    /// One SQL query per rule selecting `rid_l, rid_r`, every comparison level, the tf values and
-    /// a flag per rule; together they give every candidate pair once. They run one after the
-    /// other, so that only one join's hash table is in memory at a time.
-    fn candidates_sql(&self) -> Vec<String> {
-        let filter = self
-            .pair_filter
-            .as_ref()
-            .map(|f| format!(" AND ({f})"))
-            .unwrap_or_default();
-        let predicates: Vec<String> = self
-            .rules
-            .iter()
-            .map(|r| crate::blocking::rule_predicate(&r.conditions))
-            .collect();
-        let mut parts = Vec::new();
+    /// One query per rule; together they give every candidate pair once. They run one after
+    /// the other, so that only one join's hash table is in memory at a time.
+    fn rule_queries(&self) -> Vec<RuleQuery> {
+        let predicates = self.rule_predicates();
+        let mut out = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
-            let mut cols = vec!["l.rid AS rid_l".to_string(), "r.rid AS rid_r".to_string()];
             let symmetric = rule.conditions.iter().all(|(a, b)| a == b);
-            if !symmetric {
-                cols[0] = "least(l.rid, r.rid) AS rid_l".into();
-                cols[1] = "greatest(l.rid, r.rid) AS rid_r".into();
-            }
-            // Record identifiers are not carried through the joins: they are looked up by `rid`
-            // when the scored pairs are written, which keeps every joined batch narrow.
-            for c in &self.comparisons {
-                cols.push(format!("{} AS {}", c.sql, c.name));
-                if let Some(tf) = &c.tf {
-                    cols.push(format!(
-                        "CAST(greatest(l.{0}, r.{0}) AS DOUBLE) AS tf_{1}",
-                        tf.column, c.name
-                    ));
-                }
-            }
-            for (j, p) in predicates.iter().enumerate() {
-                cols.push(match j.cmp(&i) {
-                    std::cmp::Ordering::Less => format!("false AS rule_{j}"),
-                    std::cmp::Ordering::Equal => format!("true AS rule_{j}"),
-                    std::cmp::Ordering::Greater => format!("{p} AS rule_{j}"),
-                });
-            }
-            let earlier: String = predicates[..i]
-                .iter()
-                .map(|p| format!(" AND NOT {p}"))
-                .collect();
-            // An asymmetric rule (`a=b`) finds a pair in one orientation or the other; keep the
-            // (l < r) one, and the (l > r) one only when the reverse does not also hold.
-            let orientation = if symmetric {
-                "l.rid < r.rid".to_string()
+            let (cols, orientation) = if symmetric {
+                (
+                    "l.rid AS rid_l, r.rid AS rid_r",
+                    "l.rid < r.rid".to_string(),
+                )
             } else {
+                // An asymmetric rule (`a=b`) finds a pair in one orientation or the other;
+                // keep the (l < r) one, and the (l > r) one only when the reverse does not
+                // also hold.
                 let reverse = rule
                     .conditions
                     .iter()
                     .map(|(a, b)| format!("r.{a} = l.{b}"))
                     .collect::<Vec<_>>()
                     .join(" AND ");
-                format!("(l.rid < r.rid OR (l.rid > r.rid AND NOT coalesce({reverse}, false)))")
+                (
+                    "least(l.rid, r.rid) AS rid_l, greatest(l.rid, r.rid) AS rid_r",
+                    format!(
+                        "(l.rid < r.rid OR (l.rid > r.rid AND NOT coalesce({reverse}, false)))"
+                    ),
+                )
             };
-            parts.push(format!(
-                "SELECT {} FROM records l JOIN records r ON {} WHERE {orientation}{filter}{earlier}",
-                cols.join(", "),
-                crate::blocking::join_condition(&rule.conditions),
-            ));
+            let mut filter: Vec<String> =
+                self.pair_filter.iter().map(|f| format!("({f})")).collect();
+            filter.extend(predicates[..i].iter().map(|p| format!("NOT {p}")));
+            out.push(RuleQuery {
+                join: format!(
+                    "SELECT {cols} FROM records l JOIN records r ON {} WHERE {orientation}",
+                    crate::blocking::join_condition(&rule.conditions),
+                ),
+                filter: (!filter.is_empty()).then(|| filter.join(" AND ")),
+            });
         }
-        parts
+        out
     }
+
+    /// Per rule, a boolean SQL expression over `l` and `r`: does the pair meet the rule?
+    fn rule_predicates(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .map(|r| crate::blocking::rule_predicate(&r.conditions))
+            .collect()
+    }
+
+    /// SQL of each comparison's level, then of each term-frequency value (the larger of the
+    /// two records' frequencies), over `l` and `r`.
+    fn comparison_sql(&self) -> (Vec<String>, Vec<Option<String>>) {
+        let levels = self.comparisons.iter().map(|c| c.sql.clone()).collect();
+        let tf = self
+            .comparisons
+            .iter()
+            .map(|c| {
+                c.tf.as_ref()
+                    .map(|tf| format!("CAST(greatest(l.{0}, r.{0}) AS DOUBLE)", tf.column))
+            })
+            .collect();
+        (levels, tf)
+    }
+}
+
+/// SQL expressions evaluated on record pairs given by record numbers: the columns the
+/// expressions read are gathered from the in-memory records (`take`), so pairs never carry
+/// more than their two record numbers through a join.
+#[derive(Clone)]
+struct PairEvaluator {
+    records: RecordBatch,
+    /// (left side?, record column) of each column of a pair batch.
+    columns: Vec<(bool, usize)>,
+    schema: SchemaRef,
+}
+
+impl PairEvaluator {
+    /// The pair batch of records `l[i]` and `r[i]`.
+    fn batch(&self, l: &ArrayRef, r: &ArrayRef) -> Result<RecordBatch> {
+        let columns = self
+            .columns
+            .iter()
+            .map(|&(left, c)| take(self.records.column(c), if left { l } else { r }, None))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(l.len())),
+        )?)
+    }
+}
+
+/// A compiled expression over pair batches.
+type PairExpr = Arc<dyn datafusion::physical_expr::PhysicalExpr>;
+
+fn evaluate(expr: &PairExpr, batch: &RecordBatch) -> Result<ArrayRef> {
+    Ok(expr.evaluate(batch)?.into_array(batch.num_rows())?)
+}
+
+/// Every expression a plan evaluates on pairs, compiled once against one pair schema.
+struct Compiled {
+    evaluator: PairEvaluator,
+    /// Level of each comparison.
+    levels: Vec<PairExpr>,
+    /// Term-frequency value of each comparison that has the adjustment.
+    tf: Vec<Option<PairExpr>>,
+    /// Whether the pair meets each rule.
+    rules: Vec<PairExpr>,
+    /// Per rule, what its pairs must also meet (see [`RuleQuery::filter`]).
+    filters: Vec<Option<PairExpr>>,
+    /// The link type's condition alone (for the random pairs of u).
+    pair_filter: Option<PairExpr>,
+    /// Schema of the written comparisons: `rid_l, rid_r`, each level, each tf value.
+    out_schema: SchemaRef,
+}
+
+impl Compiled {
+    /// Levels, tf values and (for rules after `rule`) rule flags of a pair batch.
+    fn compare(&self, pairs: &RecordBatch) -> Result<(Vec<ArrayRef>, Vec<ArrayRef>)> {
+        let levels = self
+            .levels
+            .iter()
+            .map(|e| {
+                Ok(datafusion::arrow::compute::cast(
+                    &evaluate(e, pairs)?,
+                    &DataType::Int8,
+                )?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let tf = self
+            .tf
+            .iter()
+            .flatten()
+            .map(|e| {
+                Ok(datafusion::arrow::compute::cast(
+                    &evaluate(e, pairs)?,
+                    &DataType::Float64,
+                )?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((levels, tf))
+    }
+
+    /// Keeps the pairs of `l`, `r` meeting `filter`: (l, r, pair batch).
+    fn filtered(
+        &self,
+        filter: Option<&PairExpr>,
+        l: ArrayRef,
+        r: ArrayRef,
+    ) -> Result<(ArrayRef, ArrayRef, RecordBatch)> {
+        let pairs = self.evaluator.batch(&l, &r)?;
+        let Some(f) = filter else {
+            return Ok((l, r, pairs));
+        };
+        let keep = evaluate(f, &pairs)?;
+        let keep = keep.as_boolean();
+        Ok((
+            datafusion::arrow::compute::filter(&l, keep)?,
+            datafusion::arrow::compute::filter(&r, keep)?,
+            filter_record_batch(&pairs, keep)?,
+        ))
+    }
+}
+
+/// Compares one batch of rule `rule`'s joined pairs: the batch to write (`rid_l, rid_r`,
+/// levels, tf values) and its pattern counts, or `None` when the filter left no pair.
+fn compare_batch(
+    compiled: &Compiled,
+    rule: usize,
+    batch: &RecordBatch,
+) -> Result<Option<(RecordBatch, HashMap<u128, u64>)>> {
+    let (l, r, pairs) = compiled.filtered(
+        compiled.filters[rule].as_ref(),
+        batch.column(0).clone(),
+        batch.column(1).clone(),
+    )?;
+    let n = pairs.num_rows();
+    if n == 0 {
+        return Ok(None);
+    }
+    let (level_cols, tf_cols) = compiled.compare(&pairs)?;
+    // Flags of later rules (earlier ones are false by the filter, this one true).
+    let later = compiled.rules[rule + 1..]
+        .iter()
+        .map(|e| evaluate(e, &pairs))
+        .collect::<Result<Vec<_>>>()?;
+    let level_arrays: Vec<_> = level_cols
+        .iter()
+        .map(|c| c.as_primitive::<Int8Type>())
+        .collect();
+    let later: Vec<_> = later.iter().map(|c| c.as_boolean()).collect();
+    let mut levels = vec![0i8; level_arrays.len()];
+    let mut flags = vec![false; compiled.rules.len()];
+    flags[rule] = true;
+    let mut counts: HashMap<u128, u64> = HashMap::new();
+    for row in 0..n {
+        for (l, c) in levels.iter_mut().zip(&level_arrays) {
+            *l = if c.is_null(row) { -1 } else { c.value(row) };
+        }
+        for (f, c) in flags[rule + 1..].iter_mut().zip(&later) {
+            *f = !c.is_null(row) && c.value(row);
+        }
+        *counts.entry(pack(&levels, &flags)).or_insert(0) += 1;
+    }
+    let mut columns = vec![l, r];
+    columns.extend(level_cols);
+    columns.extend(tf_cols);
+    Ok(Some((
+        RecordBatch::try_new(compiled.out_schema.clone(), columns)?,
+        counts,
+    )))
 }
 
 /// Match weights of compared pairs under a trained model, computed batch by batch: a table of
@@ -310,54 +471,263 @@ impl Scorer {
 }
 
 impl Engine {
+    /// The `records` table as one batch in record-number order (the records pairs are looked
+    /// up in). Tables the generic loader built are kept in memory already and not copied.
+    pub(crate) async fn records_batch(&self) -> Result<RecordBatch> {
+        if let Some(b) = self.records_cache.lock().ok().and_then(|c| c.clone()) {
+            return Ok(b);
+        }
+        let df = self.ctx.table("records").await?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        let batch = concat_batches(&schema, &batches)?;
+        let ordered = |b: &RecordBatch| -> Result<bool> {
+            let rid = b.column(b.schema().index_of("rid")?).clone();
+            Ok(rid
+                .as_primitive::<Int64Type>()
+                .values()
+                .iter()
+                .enumerate()
+                .all(|(i, &v)| v == i as i64))
+        };
+        if ordered(&batch)? {
+            return Ok(batch);
+        }
+        let rid = batch.column(schema.index_of("rid")?).clone();
+        let order = datafusion::arrow::compute::sort_to_indices(&rid, None, None)?;
+        let batch = datafusion::arrow::compute::take_record_batch(&batch, &order)?;
+        if !ordered(&batch)? {
+            return Err(Error::Plan(
+                "internal: record numbers are not 0..n (please report)".into(),
+            ));
+        }
+        Ok(batch)
+    }
+
+    /// Compiles every pair expression of `plan` against the columns of `records`.
+    fn compile(&self, plan: &LinkPlan, records: &RecordBatch) -> Result<Compiled> {
+        use datafusion::common::{DFSchema, TableReference};
+        let schema = records.schema();
+        let full = DFSchema::try_from_qualified_schema("l", &schema)?
+            .join(&DFSchema::try_from_qualified_schema("r", &schema)?)?;
+        let parse = |sql: &str| -> Result<datafusion::logical_expr::Expr> {
+            Ok(self.ctx.parse_sql_expr(sql, &full)?)
+        };
+        let (level_sql, tf_sql) = plan.comparison_sql();
+        let levels = level_sql
+            .iter()
+            .map(|s| parse(s))
+            .collect::<Result<Vec<_>>>()?;
+        let tf = tf_sql
+            .iter()
+            .map(|t| t.as_deref().map(parse).transpose())
+            .collect::<Result<Vec<_>>>()?;
+        let rules = plan
+            .rule_predicates()
+            .iter()
+            .map(|s| parse(s))
+            .collect::<Result<Vec<_>>>()?;
+        let filters = plan
+            .rule_queries()
+            .iter()
+            .map(|q| q.filter.as_deref().map(parse).transpose())
+            .collect::<Result<Vec<_>>>()?;
+        let pair_filter = plan.pair_filter.as_deref().map(parse).transpose()?;
+        // Only the columns some expression reads are gathered for each pair.
+        let mut used = std::collections::BTreeSet::new();
+        let all = levels
+            .iter()
+            .chain(tf.iter().flatten())
+            .chain(&rules)
+            .chain(filters.iter().flatten())
+            .chain(&pair_filter);
+        for e in all {
+            for c in e.column_refs() {
+                let left = c.relation.as_ref().is_some_and(|t| t.table() == "l");
+                used.insert((!left, schema.index_of(&c.name)?));
+            }
+        }
+        let columns: Vec<(bool, usize)> = used.into_iter().map(|(r, c)| (!r, c)).collect();
+        let reduced = DFSchema::new_with_metadata(
+            columns
+                .iter()
+                .map(|&(left, c)| {
+                    (
+                        Some(TableReference::bare(if left { "l" } else { "r" })),
+                        Arc::new(schema.field(c).clone()),
+                    )
+                })
+                .collect(),
+            HashMap::new(),
+        )?;
+        let physical = |e: datafusion::logical_expr::Expr| -> Result<PairExpr> {
+            Ok(self.ctx.create_physical_expr(e, &reduced)?)
+        };
+        let mut fields = vec![
+            Field::new("rid_l", DataType::Int64, false),
+            Field::new("rid_r", DataType::Int64, false),
+        ];
+        for c in &plan.comparisons {
+            fields.push(Field::new(&c.name, DataType::Int8, true));
+        }
+        for c in &plan.comparisons {
+            if c.tf.is_some() {
+                fields.push(Field::new(
+                    format!("tf_{}", c.name),
+                    DataType::Float64,
+                    true,
+                ));
+            }
+        }
+        Ok(Compiled {
+            evaluator: PairEvaluator {
+                records: records.clone(),
+                columns,
+                schema: Arc::new(reduced.as_arrow().clone()),
+            },
+            levels: levels.into_iter().map(physical).collect::<Result<_>>()?,
+            tf: tf
+                .into_iter()
+                .map(|t| t.map(physical).transpose())
+                .collect::<Result<_>>()?,
+            rules: rules.into_iter().map(physical).collect::<Result<_>>()?,
+            filters: filters
+                .into_iter()
+                .map(|f| f.map(physical).transpose())
+                .collect::<Result<_>>()?,
+            pair_filter: pair_filter.map(physical).transpose()?,
+            out_schema: Arc::new(Schema::new(fields)),
+        })
+    }
+
+    /// Generates, compares and counts every candidate pair, rule after rule, into
+    /// `path`: (pattern counts with rule flags, pairs first found per rule, whether any pair
+    /// was written).
+    ///
+    /// Each rule's join runs as one partition, so that its pairs come in the same order on
+    /// every run; the comparisons, the costly part, run on several batches at once and are
+    /// written back in that order. The outputs are then the same, byte for byte, run after run.
+    async fn compare_candidates(
+        &self,
+        plan: &LinkPlan,
+        compiled: &Arc<Compiled>,
+        path: &Path,
+        upper: u64,
+    ) -> Result<(HashMap<u128, u64>, Vec<u64>, bool)> {
+        let join_ctx = datafusion::prelude::SessionContext::new_with_config_rt(
+            datafusion::prelude::SessionConfig::new().with_target_partitions(1),
+            self.ctx.runtime_env(),
+        );
+        join_ctx.register_table("records", self.ctx.table_provider("records").await?)?;
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut counts: HashMap<u128, u64> = HashMap::new();
+        let mut pairs_by_rule = vec![0u64; plan.rules.len()];
+        let mut writer: Option<ArrowWriter<std::fs::File>> = None;
+        self.progress.start("comparing candidate pairs", upper);
+        for (i, q) in plan.rule_queries().iter().enumerate() {
+            let stream = join_ctx.sql(&q.join).await?.execute_stream().await?;
+            let mut compared = stream
+                .map(|batch| {
+                    let compiled = compiled.clone();
+                    // On the runtime's worker threads (one per core), not extra blocking
+                    // threads: each thread that allocates gets its own malloc arena, and more
+                    // arenas hold more memory for the same work.
+                    tokio::spawn(async move {
+                        let batch = batch?;
+                        let generated = batch.num_rows() as u64;
+                        Ok::<_, Error>((generated, compare_batch(&compiled, i, &batch)?))
+                    })
+                })
+                .buffered(2 * workers);
+            while let Some(done) = compared.next().await {
+                let (generated, result) = done.map_err(|e| {
+                    Error::Plan(format!(
+                        "internal: comparing pairs stopped ({e}); please report"
+                    ))
+                })??;
+                if let Some((batch, batch_counts)) = result {
+                    pairs_by_rule[i] += batch.num_rows() as u64;
+                    for (key, n) in batch_counts {
+                        *counts.entry(key).or_insert(0) += n;
+                    }
+                    if writer.is_none() {
+                        let file = std::fs::File::create(path).map_err(|source| Error::Io {
+                            path: path.display().to_string(),
+                            source,
+                        })?;
+                        writer = Some(ArrowWriter::try_new(
+                            file,
+                            compiled.out_schema.clone(),
+                            None,
+                        )?);
+                    }
+                    if let Some(w) = writer.as_mut() {
+                        w.write(&batch)?;
+                    }
+                }
+                self.progress.advance(generated);
+            }
+        }
+        self.progress.finish();
+        let written = match writer {
+            Some(w) => {
+                w.close()?;
+                true
+            }
+            None => false,
+        };
+        Ok((counts, pairs_by_rule, written))
+    }
+
     /// Sets how long stages report progress.
     pub fn set_progress(&mut self, progress: Arc<dyn Progress>) {
         self.progress = progress;
     }
 
     /// u from seeded random pairs, then m and λ by EM per blocking rule.
-    async fn train(
+    fn train(
         &self,
         plan: &LinkPlan,
+        compiled: &Compiled,
         rules: &[recuento_fs::RulePatterns],
         patterns: &[(Vec<i8>, u64)],
     ) -> Result<(recuento_fs::Model, u64)> {
         let k = plan.comparisons.len();
-        // u from seeded random pairs.
-        let n = self.record_count().await?;
-        let u_batch = sample_pairs(n, plan.u_sample_pairs, plan.seed);
-        let u_count = u_batch.num_rows() as u64;
-        let _ = self.ctx.deregister_table("u_pairs")?;
-        self.ctx.register_table(
-            "u_pairs",
-            Arc::new(MemTable::try_new(u_batch.schema(), vec![vec![u_batch]])?),
-        )?;
+        let n = compiled.evaluator.records.num_rows() as i64;
+        let sample = sample_pairs(n, plan.u_sample_pairs, plan.seed);
+        let u_count = sample.num_rows() as u64;
         let level_counts: Vec<usize> = plan
             .comparisons
             .iter()
             .map(|c| c.levels.len() - 1)
             .collect();
-        let filter = plan
-            .pair_filter
-            .as_ref()
-            .map(|f| format!(" WHERE {f}"))
-            .unwrap_or_default();
-        let levels_sql: Vec<String> = plan
-            .comparisons
-            .iter()
-            .map(|c| format!("{} AS {}", c.sql, c.name))
-            .collect();
-        let names: Vec<&str> = plan.comparisons.iter().map(|c| c.name.as_str()).collect();
-        let random = self
-            .pattern_counts(
-                &format!(
-                    "SELECT {names}, count(*) AS n FROM (SELECT {levels} FROM u_pairs p JOIN records l ON p.rid_l = l.rid JOIN records r ON p.rid_r = r.rid{filter}) GROUP BY {names}",
-                    names = names.join(", "),
-                    levels = levels_sql.join(", ")
-                ),
-                k,
-            )
-            .await?;
+        // Compared in slices, so the gathered columns stay a batch's worth.
+        let mut random: HashMap<Vec<i8>, u64> = HashMap::new();
+        let mut levels = vec![0i8; k];
+        let mut offset = 0;
+        while offset < sample.num_rows() {
+            let len = (sample.num_rows() - offset).min(8192);
+            let part = sample.slice(offset, len);
+            offset += len;
+            let (_, _, pairs) = compiled.filtered(
+                compiled.pair_filter.as_ref(),
+                part.column(0).clone(),
+                part.column(1).clone(),
+            )?;
+            let (level_cols, _) = compiled.compare(&pairs)?;
+            let arrays: Vec<_> = level_cols
+                .iter()
+                .map(|c| c.as_primitive::<Int8Type>())
+                .collect();
+            for row in 0..pairs.num_rows() {
+                for (l, c) in levels.iter_mut().zip(&arrays) {
+                    *l = if c.is_null(row) { -1 } else { c.value(row) };
+                }
+                *random.entry(levels.clone()).or_insert(0) += 1;
+            }
+        }
+        let mut random: Vec<(Vec<i8>, u64)> = random.into_iter().collect();
+        random.sort();
         let u = recuento_fs::u_from_counts(&level_counts, &random);
         let model = recuento_fs::train_by_rules(
             &level_counts,
@@ -415,92 +785,17 @@ impl Engine {
         }
         let upper: u64 = blocking.iter().map(|r| r.pairs).sum();
 
-        // One streaming pass: write comparison levels and count patterns.
+        // One streaming pass per rule: compare, write levels, count patterns.
         let k = plan.comparisons.len();
         let nr = plan.rules.len();
         let comparisons_path = out_dir.join("comparisons.parquet");
-        let mut counts: HashMap<u128, u64> = HashMap::new();
-        let mut pairs_by_rule = vec![0u64; nr];
-        {
-            let file = std::fs::File::create(&comparisons_path).map_err(|source| Error::Io {
-                path: comparisons_path.display().to_string(),
-                source,
-            })?;
-            let mut writer: Option<ArrowWriter<std::fs::File>> = None;
-            let mut writer_schema = Arc::new(Schema::empty());
-            let mut file = Some(file);
-            self.progress.start("comparing candidate pairs", upper);
-            let mut levels = vec![0i8; k];
-            let mut flags = vec![false; nr];
-            for sql in plan.candidates_sql() {
-                let mut stream = self.ctx.sql(&sql).await?.execute_stream().await?;
-                while let Some(batch) = stream.next().await {
-                    let batch = batch?;
-                    let schema = batch.schema();
-                    let level_cols: Vec<_> = plan
-                        .comparisons
-                        .iter()
-                        .map(|c| {
-                            schema
-                                .index_of(&c.name)
-                                .map(|i| batch.column(i).as_primitive::<Int8Type>().clone())
-                        })
-                        .collect::<std::result::Result<_, _>>()?;
-                    let flag_cols: Vec<_> = (0..nr)
-                        .map(|j| {
-                            schema
-                                .index_of(&format!("rule_{j}"))
-                                .map(|i| batch.column(i).as_boolean().clone())
-                        })
-                        .collect::<std::result::Result<_, _>>()?;
-                    for row in 0..batch.num_rows() {
-                        for (l, c) in levels.iter_mut().zip(&level_cols) {
-                            *l = if c.is_null(row) { -1 } else { c.value(row) };
-                        }
-                        for (f, c) in flags.iter_mut().zip(&flag_cols) {
-                            *f = !c.is_null(row) && c.value(row);
-                        }
-                        if let Some(first) = flags.iter().position(|f| *f) {
-                            pairs_by_rule[first] += 1;
-                        }
-                        *counts.entry(pack(&levels, &flags)).or_insert(0) += 1;
-                    }
-                    // Rule flags are only needed for the pattern counts above.
-                    let kept: Vec<usize> = (0..schema.fields().len())
-                        .filter(|&i| !schema.field(i).name().starts_with("rule_"))
-                        .collect();
-                    let batch = batch.project(&kept)?;
-                    if writer.is_none() {
-                        let f = file.take().ok_or_else(|| {
-                            Error::Plan("internal: comparisons file opened twice".into())
-                        })?;
-                        // Rules differ in which columns they know to be non-null: write them
-                        // all as nullable, under one schema.
-                        let fields: Vec<Field> = batch
-                            .schema()
-                            .fields()
-                            .iter()
-                            .map(|f| f.as_ref().clone().with_nullable(true))
-                            .collect();
-                        writer_schema = Arc::new(Schema::new(fields));
-                        writer = Some(ArrowWriter::try_new(f, writer_schema.clone(), None)?);
-                    }
-                    if let Some(w) = writer.as_mut() {
-                        w.write(&RecordBatch::try_new(
-                            writer_schema.clone(),
-                            batch.columns().to_vec(),
-                        )?)?;
-                    }
-                    self.progress.advance(batch.num_rows() as u64);
-                }
-            }
-            self.progress.finish();
-            match writer {
-                Some(w) => {
-                    w.close()?;
-                }
-                None => return Err(recuento_fs::Error::NoPairs.into()),
-            }
+        let records = self.records_batch().await?;
+        let compiled = Arc::new(self.compile(plan, &records)?);
+        let (counts, pairs_by_rule, written) = self
+            .compare_candidates(plan, &compiled, &comparisons_path, upper)
+            .await?;
+        if !written {
+            return Err(recuento_fs::Error::NoPairs.into());
         }
         let compared = started.elapsed().as_secs_f64();
 
@@ -544,7 +839,7 @@ impl Engine {
 
         let (model, u_count) = match &plan.frozen {
             Some(frozen) => (self.check_frozen(plan, frozen)?, 0),
-            None => self.train(plan, &rules, &patterns).await?,
+            None => self.train(plan, &compiled, &rules, &patterns)?,
         };
         tracing::info!(
             iterations = model.iterations,
@@ -557,29 +852,27 @@ impl Engine {
         // Score every pair, streaming, and keep the links. The weights are table lookups, done
         // here batch by batch; the pairs are written in the order they arrive (sorting tens of
         // millions of pairs cost as much as comparing them), and the links are sorted below.
-        let records = self.records_index().await?;
-        // Identifiers are looked up by position: rids are 0..n by construction.
-        if records.iter().enumerate().any(|(i, r)| r.0 != i as i64) {
-            return Err(Error::Plan(
-                "internal: record numbers are not 0..n (please report)".into(),
-            ));
-        }
-        let list_names =
-            datafusion::arrow::array::StringArray::from_iter_values(records.iter().map(|r| &r.1));
-        let record_ids =
-            datafusion::arrow::array::StringArray::from_iter_values(records.iter().map(|r| &r.2));
+        let column_text = |name: &str| -> Result<ArrayRef> {
+            let c = records.column(records.schema().index_of(name)?);
+            Ok(datafusion::arrow::compute::cast(c, &DataType::Utf8)?)
+        };
+        let list_names = column_text("list")?;
+        let record_ids = column_text("record_id")?;
         let scorer = Scorer::new(plan, &model);
         let pairs_path = out_dir.join("pairs.parquet");
         let mut links = Vec::new();
         {
-            let df = self
-                .ctx
-                .read_parquet(
-                    &*comparisons_path.to_string_lossy(),
-                    ParquetReadOptions::default(),
-                )
-                .await?;
-            let mut stream = df.execute_stream().await?;
+            // Read back in the order written, so that pairs.parquet is the same on every run.
+            let input = std::fs::File::open(&comparisons_path).map_err(|source| Error::Io {
+                path: comparisons_path.display().to_string(),
+                source,
+            })?;
+            let reader =
+                datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                    input,
+                )?
+                .with_batch_size(8192)
+                .build()?;
             let mut fields = vec![
                 Field::new("rid_l", DataType::Int64, false),
                 Field::new("rid_r", DataType::Int64, false),
@@ -605,7 +898,7 @@ impl Engine {
             })?;
             let mut writer = ArrowWriter::try_new(file, schema.clone(), None)?;
             self.progress.start("scoring pairs", candidate_pairs);
-            while let Some(batch) = stream.next().await {
+            for batch in reader {
                 let batch = batch?;
                 let in_schema = batch.schema();
                 let col = |name: &str| -> Result<ArrayRef> {
@@ -664,9 +957,9 @@ impl Engine {
         // Batches arrive in whichever order the scan's partitions finish: sort the links so
         // that clusters and everything after them come out the same on every run.
         links.sort_by_key(|&(a, b, _)| (a, b));
-        let _ = self.ctx.deregister_table("comparisons")?;
-        std::fs::remove_file(&comparisons_path).ok();
+        let _ = std::fs::remove_file(&comparisons_path);
         let scored = started.elapsed().as_secs_f64() - compared - trained;
+        let records = self.records_index().await?;
         Ok(LinkOutput {
             blocking,
             candidate_pairs,
@@ -714,38 +1007,6 @@ impl Engine {
             }
         }
         Ok(())
-    }
-
-    pub(crate) async fn pattern_counts(&self, sql: &str, k: usize) -> Result<Vec<(Vec<i8>, u64)>> {
-        let batches = self.ctx.sql(sql).await?.collect().await?;
-        let mut out = Vec::new();
-        for b in &batches {
-            let cols: Vec<_> = (0..k)
-                .map(|i| b.column(i).as_primitive::<Int8Type>())
-                .collect();
-            let n = b.column(k).as_primitive::<Int64Type>();
-            for r in 0..b.num_rows() {
-                out.push((
-                    cols.iter()
-                        .map(|c| if c.is_null(r) { -1 } else { c.value(r) })
-                        .collect(),
-                    n.value(r) as u64,
-                ));
-            }
-        }
-        out.sort();
-        Ok(out)
-    }
-
-    pub(crate) async fn record_count(&self) -> Result<i64> {
-        let b = self
-            .ctx
-            .sql("SELECT count(*) FROM records")
-            .await?
-            .collect()
-            .await?;
-        Ok(b.first()
-            .map_or(0, |b| b.column(0).as_primitive::<Int64Type>().value(0)))
     }
 }
 

@@ -94,14 +94,14 @@ fn raw_batch(lists: &[(ListSpec, RawList)]) -> Result<RecordBatch> {
             next += 1;
             list_b.append_value(&spec.name);
             // The list's own identifier, or the 1-based data row number when it has none.
-            match id_col.map(|c| values[c].as_str()) {
+            match id_col.map(|c| &values[c]) {
                 Some(id) if !id.is_empty() => id_b.append_value(id),
                 _ => id_b.append_value((data_row + 1).to_string()),
             }
             line_b.append_value(*line as i64);
             order_b.append_value(order);
             for (b, c) in field_b.iter_mut().zip(&cols) {
-                match c.map(|c| values[c].as_str()) {
+                match c.map(|c| &values[c]) {
                     Some(v) if !v.is_empty() => b.append_value(v),
                     _ => b.append_null(),
                 }
@@ -187,6 +187,7 @@ impl Engine {
         .await?;
         let _ = self.ctx.deregister_table("raw")?;
         let _ = self.ctx.deregister_table("records")?;
+        self.set_records_cache(None);
         self.ctx
             .register_parquet(
                 "records",

@@ -93,10 +93,21 @@ pub fn evaluate(
         .filter_map(|(k, p)| truth.get(k).map(|t| (p, t)))
         .collect();
     let unmatched = predicted.len() + truth.len() - 2 * common.len();
-    let mut pred_size: HashMap<&String, u64> = HashMap::new();
-    let mut true_size: HashMap<&String, u64> = HashMap::new();
-    let mut both: HashMap<(&String, &String), u64> = HashMap::new();
-    for &(p, t) in &common {
+    evaluate_aligned(&common, unmatched)
+}
+
+/// [`evaluate`] over records already aligned: (predicted person, true person) per record, plus
+/// how many records only one side had. Lets a caller that holds both by record number skip
+/// building maps keyed by text (a million records).
+pub fn evaluate_aligned<P, T>(common: &[(P, T)], unmatched: usize) -> Evaluation
+where
+    P: std::hash::Hash + Eq + Copy,
+    T: std::hash::Hash + Eq + Copy,
+{
+    let mut pred_size: HashMap<P, u64> = HashMap::new();
+    let mut true_size: HashMap<T, u64> = HashMap::new();
+    let mut both: HashMap<(P, T), u64> = HashMap::new();
+    for &(p, t) in common {
         *pred_size.entry(p).or_default() += 1;
         *true_size.entry(t).or_default() += 1;
         *both.entry((p, t)).or_default() += 1;
@@ -121,10 +132,10 @@ pub fn evaluate(
     };
     let n = common.len().max(1) as f64;
     let (mut bp, mut br) = (0.0, 0.0);
-    for &(p, t) in &common {
+    for &(p, t) in common {
         let overlap = both[&(p, t)] as f64;
-        bp += overlap / pred_size[p] as f64;
-        br += overlap / true_size[t] as f64;
+        bp += overlap / pred_size[&p] as f64;
+        br += overlap / true_size[&t] as f64;
     }
     Evaluation {
         records: common.len(),

@@ -12,7 +12,7 @@ use recuento_engine::Engine;
 use recuento_model::{ClusteringMethod, LinkSettings, LinkType};
 use serde::{Deserialize, Serialize};
 
-use crate::eval::{Evaluation, evaluate};
+use crate::eval::Evaluation;
 
 /// A trained model saved as JSON (`model.json`): the settings and the trained parameters, enough
 /// to explain every score.
@@ -363,18 +363,18 @@ async fn evaluate_files(
         .count() as u64;
     let precision = correct as f64 / (linked.links.len() as f64).max(1.0);
     let recall = correct as f64 / (true_pairs as f64).max(1.0);
-    let key = |i: usize| (linked.records[i].1.clone(), linked.records[i].2.clone());
-    let true_assignment: BTreeMap<(String, String), String> = (0..truth.len())
+    // Both assignments are by record number: records without a truth value are people of their
+    // own.
+    let common: Vec<(usize, (Option<&str>, usize))> = (0..truth.len().min(person_of.len()))
         .map(|i| {
-            (
-                key(i),
-                truth[i].clone().unwrap_or_else(|| format!("no truth {i}")),
-            )
+            let t = match truth[i].as_deref() {
+                Some(t) => (Some(t), 0),
+                None => (None, i),
+            };
+            (person_of[i], t)
         })
         .collect();
-    let predicted: BTreeMap<(String, String), String> = (0..person_of.len())
-        .map(|i| (key(i), person_of[i].to_string()))
-        .collect();
+    let unmatched = truth.len().max(person_of.len()) - common.len();
     Ok(FilesEvaluation {
         true_pairs,
         true_pairs_blocked: blocked,
@@ -383,6 +383,6 @@ async fn evaluate_files(
         link_precision: precision,
         link_recall: recall,
         link_f1: f1(precision, recall),
-        clusters: evaluate(&true_assignment, &predicted),
+        clusters: crate::eval::evaluate_aligned(&common, unmatched),
     })
 }
