@@ -14,9 +14,6 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import splink, record
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet "splink==5.0.0" recordlinkage
 fi
-# The name-and-municipality blocking rule of the synthetic settings builds a hash join of about
-# 1 GB at 1,000,000 records; joins cannot spill, so recuento gets more than its default 768 MB.
-export RECUENTO_MEMORY_LIMIT_MB="${RECUENTO_MEMORY_LIMIT_MB:-1536}"
 cargo build --release --locked -p recuento
 "$VENV/bin/python" bench/linkage_vs_splink.py \
     --recuento "$CARGO_TARGET_DIR/release/recuento" \
