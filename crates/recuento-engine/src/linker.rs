@@ -309,7 +309,7 @@ struct Compiled {
 }
 
 impl Compiled {
-    /// Levels, tf values and (for rules after `rule`) rule flags of a pair batch.
+    /// Comparison levels and term-frequency values of a pair batch.
     fn compare(&self, pairs: &RecordBatch) -> Result<(Vec<ArrayRef>, Vec<ArrayRef>)> {
         let levels = self
             .levels
