@@ -170,7 +170,7 @@ impl Engine {
             }
         })
         .await?;
-        // pairs.parquet is in no particular order: sort, so that what is built on the links
+        // pairs.parquet is in blocking order, not by record: sort, so that what is built on the links
         // does not depend on how the file was read.
         out.sort_by_key(|&(a, b, _)| (a, b));
         Ok(out)
