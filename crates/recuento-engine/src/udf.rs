@@ -162,61 +162,47 @@ impl ScalarUDFImpl for FuzzyFunc {
                 )
             })?;
         let strings: Vec<_> = arrays.iter().map(|a| a.as_string::<i32>()).collect();
-        let out = if method == compare::Fuzzy::Exact {
-            let mut out = Int8Builder::with_capacity(n);
-            for i in 0..n {
-                let x = if strings[0].is_null(i) {
-                    ""
-                } else {
-                    strings[0].value(i)
-                };
-                let y = if strings[1].is_null(i) {
-                    ""
-                } else {
-                    strings[1].value(i)
-                };
-                out.append_value(compare::fuzzy_level(method, &thresholds, x, y));
-            }
-            out.finish()
-        } else {
-            levels_once_per_distinct(n, &strings, |row| {
-                compare::fuzzy_level(method, &thresholds, row[0], row[1])
-            })
-        };
+        // Equality is cheaper than a hash lookup: only the fuzzy measures are cached.
+        let out = comparison_levels(n, &strings, method != compare::Fuzzy::Exact, |row| {
+            compare::fuzzy_level(method, &thresholds, row[0], row[1])
+        });
         Ok(ColumnarValue::Array(Arc::new(out)))
     }
 }
 
-/// Levels of `n` rows of up to four string arguments, computing `level` once per distinct
-/// tuple of values in the batch: names repeat a lot within blocks (every `maria` / `maria jose`
-/// pair of a large block is the same comparison), and a hash lookup costs less than a
-/// Jaro–Winkler or an edit distance.
-fn levels_once_per_distinct(
+/// Levels of `n` rows of string arguments. With `cached`, `level` runs once per distinct tuple
+/// of values in the batch: names repeat a lot within blocks (every `maria` / `maria jose` pair
+/// of a large block is the same comparison), and a hash lookup costs less than a Jaro–Winkler
+/// or an edit distance. Without it (cheap comparisons), once per row.
+fn comparison_levels(
     n: usize,
     strings: &[&datafusion::arrow::array::StringArray],
+    cached: bool,
     level: impl Fn(&[&str]) -> i8,
 ) -> datafusion::arrow::array::Int8Array {
-    let mut cache: datafusion::common::HashMap<[&str; 4], i8> =
-        datafusion::common::HashMap::with_capacity(n.min(4096));
-    let mut b = Int8Builder::with_capacity(n);
+    const MAX_KEY: usize = 4;
     let arity = strings.len();
-    if arity > 4 {
-        // No comparison takes more than four values; compute directly rather than mis-key.
-        let mut row = vec![""; arity];
-        for i in 0..n {
-            for (slot, s) in row.iter_mut().zip(strings) {
-                *slot = if s.is_null(i) { "" } else { s.value(i) };
-            }
-            b.append_value(level(&row));
-        }
-        return b.finish();
-    }
+    let mut b = Int8Builder::with_capacity(n);
+    let mut row = [""; MAX_KEY];
+    let mut wide = vec![""; arity];
+    let mut cache: datafusion::common::HashMap<[&str; MAX_KEY], i8> =
+        datafusion::common::HashMap::new();
     for i in 0..n {
-        let mut key = [""; 4];
-        for (slot, s) in key.iter_mut().zip(strings) {
+        // No comparison takes more than four values; a wider call is computed directly rather
+        // than mis-keyed.
+        let values: &mut [&str] = if arity <= MAX_KEY {
+            &mut row[..arity]
+        } else {
+            &mut wide
+        };
+        for (slot, s) in values.iter_mut().zip(strings) {
             *slot = if s.is_null(i) { "" } else { s.value(i) };
         }
-        let l = *cache.entry(key).or_insert_with(|| level(&key[..arity]));
+        let l = if cached && arity <= MAX_KEY {
+            *cache.entry(row).or_insert_with(|| level(&row[..arity]))
+        } else {
+            level(values)
+        };
         b.append_value(l);
     }
     b.finish()
@@ -328,19 +314,14 @@ impl ScalarUDFImpl for TextFunc {
             .collect::<std::result::Result<_, _>>()?;
         let strings: Vec<_> = arrays.iter().map(|a| a.as_string::<i32>()).collect();
         let mut row: Vec<&str> = vec![""; strings.len()];
-        let out: ArrayRef = if self.kind == Kind::CmpExact {
-            let mut b = Int8Builder::with_capacity(n);
-            for i in 0..n {
-                for (slot, s) in row.iter_mut().zip(&strings) {
-                    *slot = if s.is_null(i) { "" } else { s.value(i) };
-                }
-                b.append_value(self.kind.level(&row));
-            }
-            Arc::new(b.finish())
-        } else if self.kind.is_comparison() {
-            Arc::new(levels_once_per_distinct(n, &strings, |row| {
-                self.kind.level(row)
-            }))
+        let out: ArrayRef = if self.kind.is_comparison() {
+            // Equality is cheaper than a hash lookup: every other comparator is cached.
+            Arc::new(comparison_levels(
+                n,
+                &strings,
+                self.kind != Kind::CmpExact,
+                |row| self.kind.level(row),
+            ))
         } else {
             let mut b = StringBuilder::with_capacity(n, n * 12);
             for i in 0..n {
@@ -359,6 +340,35 @@ impl ScalarUDFImpl for TextFunc {
 mod tests {
     use super::*;
     use datafusion::prelude::SessionContext;
+
+    #[test]
+    fn cached_levels_equal_levels_computed_row_by_row() {
+        use datafusion::arrow::array::StringArray;
+        let names = ["maria", "maria jose", "jose", "josé", "mario", ""];
+        let a: StringArray = (0..300)
+            .map(|i| (i % 7 != 0).then(|| names[i % names.len()]))
+            .collect();
+        let b: StringArray = (0..300)
+            .map(|i| (i % 11 != 0).then(|| names[(i * 5 + 1) % names.len()]))
+            .collect();
+        let level = |row: &[&str]| compare::compare_given(row[0], row[1]);
+        let cached = comparison_levels(300, &[&a, &b], true, level);
+        let direct = comparison_levels(300, &[&a, &b], false, level);
+        assert_eq!(cached, direct);
+        for i in 0..300 {
+            let x = if a.is_null(i) { "" } else { a.value(i) };
+            let y = if b.is_null(i) { "" } else { b.value(i) };
+            assert_eq!(cached.value(i), compare::compare_given(x, y), "row {i}");
+        }
+        // Wider than the cache key: computed directly, still right.
+        let wide = comparison_levels(300, &[&a, &b, &a, &b, &a], true, |row| {
+            compare::compare_given(row[0], row[4])
+        });
+        for i in 0..300 {
+            let x = if a.is_null(i) { "" } else { a.value(i) };
+            assert_eq!(wide.value(i), compare::compare_given(x, x), "row {i}");
+        }
+    }
 
     #[tokio::test]
     async fn functions_run_in_sql() {
