@@ -339,7 +339,6 @@ impl Engine {
             let truth_pos = truth_column.and_then(pos);
             per_list.push((l.name.clone(), l.rows.len()));
             for (line, row) in l.rows {
-                let line = &line;
                 let get = |p: Option<usize>| p.and_then(|p| row.get(p)).map(|s| s.trim());
                 let list = get(source_pos)
                     .filter(|s| !s.is_empty())
@@ -351,7 +350,7 @@ impl Engine {
                         problems.push((
                             l.file.clone(),
                             Problem {
-                                line: *line,
+                                line,
                                 column: settings.unique_id_column.clone(),
                                 value: String::new(),
                                 message: format!("no record identifier; the record is kept as 'line {line}'"),
@@ -377,7 +376,7 @@ impl Engine {
                     problems.push((
                         l.file.clone(),
                         Problem {
-                            line: *line,
+                            line,
                             column: settings.unique_id_column.clone(),
                             value: id.clone(),
                             message: format!("the identifier '{id}' appears more than once in list '{list}'; both records are kept"),
@@ -389,7 +388,7 @@ impl Engine {
                 rid.append_value(n);
                 list_b.append_value(&list);
                 id_b.append_value(&id);
-                line_b.append_value(*line as i64);
+                line_b.append_value(line as i64);
                 for ((h, b), p) in headers.iter().zip(cols.iter_mut()).zip(&index) {
                     let v = get(*p).unwrap_or("");
                     if v.is_empty() {

@@ -1,15 +1,18 @@
 //! The linker's core, shared by the victim-list preset and the generic settings: block, compare,
-//! count patterns, train, score. Everything that touches pairs streams through DataFusion, so
-//! memory stays bounded by a few batches of pairs, not by their number.
+//! count patterns, train, score. Everything that touches pairs streams, so memory stays bounded
+//! by a few batches of pairs, not by their number.
 //!
 //! ```text
-//! rule 1 join ─┐                     ┌─> comparisons.parquet (levels, rule flags, tf values)
-//! rule 2 join ─┼─ UNION ALL ─ stream ┤
-//! rule 3 join ─┘ (each pair once:    └─> pattern counts (a few hundred distinct patterns)
-//!                 rule i drops pairs                      │
-//!                 rules < i found)          u from random pairs ─> EM per rule ─> model
-//!                                                                                │
-//! comparisons.parquet ─ weights as SQL CASE expressions + tf adjustment ─> pairs.parquet
+//! rule i join on its keys ─> (rid_l, rid_r) batches, in join order
+//!   (one partition)            │ gather the compared columns by rid; drop pairs of rules < i
+//!                              │ and pairs the link type excludes; levels, tf values, flags of
+//!                              │ rules > i (several batches at once, written back in order)
+//!                              ├─> comparisons.parquet (rid_l, rid_r, levels, tf values)
+//!                              └─> pattern counts (a few hundred distinct patterns)
+//!                                       │
+//!                  u from random pairs ─> EM per rule ─> model
+//!                                                          │
+//! comparisons.parquet ─ weight table + tf adjustment ─> pairs.parquet (same order every run)
 //! ```
 
 use std::collections::HashMap;
@@ -17,7 +20,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, Int64Builder, RecordBatch, RecordBatchOptions,
+    Array, ArrayRef, AsArray, Float64Array, Int8Array, Int64Builder, RecordBatch,
+    RecordBatchOptions,
 };
 use datafusion::arrow::compute::{concat_batches, filter_record_batch, take};
 use datafusion::arrow::datatypes::{
@@ -284,6 +288,15 @@ impl PairEvaluator {
     }
 }
 
+/// The level in row `row` of a comparison's levels (`-1` when missing).
+fn level_at(levels: &Int8Array, row: usize) -> i8 {
+    if levels.is_null(row) {
+        -1
+    } else {
+        levels.value(row)
+    }
+}
+
 /// A compiled expression over pair batches.
 type PairExpr = Arc<dyn datafusion::physical_expr::PhysicalExpr>;
 
@@ -389,7 +402,7 @@ fn compare_batch(
     let mut counts: HashMap<u128, u64> = HashMap::new();
     for row in 0..n {
         for (l, c) in levels.iter_mut().zip(&level_arrays) {
-            *l = if c.is_null(row) { -1 } else { c.value(row) };
+            *l = level_at(c, row);
         }
         for (f, c) in flags[rule + 1..].iter_mut().zip(&later) {
             *f = !c.is_null(row) && c.value(row);
@@ -721,7 +734,7 @@ impl Engine {
                 .collect();
             for row in 0..pairs.num_rows() {
                 for (l, c) in levels.iter_mut().zip(&arrays) {
-                    *l = if c.is_null(row) { -1 } else { c.value(row) };
+                    *l = level_at(c, row);
                 }
                 *random.entry(levels.clone()).or_insert(0) += 1;
             }
@@ -850,8 +863,7 @@ impl Engine {
         let trained = started.elapsed().as_secs_f64() - compared;
 
         // Score every pair, streaming, and keep the links. The weights are table lookups, done
-        // here batch by batch; the pairs are written in the order they arrive (sorting tens of
-        // millions of pairs cost as much as comparing them), and the links are sorted below.
+        // here batch by batch, in the order the pairs were compared.
         let column_text = |name: &str| -> Result<ArrayRef> {
             let c = records.column(records.schema().index_of(name)?);
             Ok(datafusion::arrow::compute::cast(c, &DataType::Utf8)?)
@@ -930,7 +942,7 @@ impl Engine {
                     let lv = levels.as_primitive::<Int8Type>();
                     let mut mw = Vec::with_capacity(n);
                     for (i, t) in total.iter_mut().enumerate() {
-                        let level = if lv.is_null(i) { -1 } else { lv.value(i) };
+                        let level = level_at(lv, i);
                         let f = tf.and_then(|t| (!t.is_null(i)).then(|| t.value(i)));
                         let w = scorer.weight(k, level, f);
                         *t += w;
@@ -954,12 +966,21 @@ impl Engine {
             writer.close()?;
             self.progress.finish();
         }
-        // Batches arrive in whichever order the scan's partitions finish: sort the links so
-        // that clusters and everything after them come out the same on every run.
+        // Pairs come in blocking order; the links are handed on by record.
         links.sort_by_key(|&(a, b, _)| (a, b));
         let _ = std::fs::remove_file(&comparisons_path);
         let scored = started.elapsed().as_secs_f64() - compared - trained;
-        let records = self.records_index().await?;
+        let (list_names, record_ids) =
+            (list_names.as_string::<i32>(), record_ids.as_string::<i32>());
+        let records = (0..records.num_rows())
+            .map(|i| {
+                (
+                    i as i64,
+                    list_names.value(i).to_string(),
+                    record_ids.value(i).to_string(),
+                )
+            })
+            .collect();
         Ok(LinkOutput {
             blocking,
             candidate_pairs,
@@ -1050,6 +1071,80 @@ pub(crate) fn sample_pairs(n: i64, count: usize, seed: u64) -> RecordBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scorer_weights_follow_the_model_and_adjust_for_term_frequency() {
+        let comparison = |name: &str, tf: bool| PlanComparison {
+            name: name.into(),
+            sql: String::new(),
+            levels: vec!["missing", "different", "fuzzy 2", "fuzzy 1", "exact"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            columns: vec![name.into()],
+            tf: tf.then(|| TermFrequency {
+                column: format!("{name}__tf"),
+                exact_level: 3,
+                min_level: 1,
+            }),
+        };
+        let plan = LinkPlan {
+            comparisons: vec![comparison("surname", true), comparison("town", false)],
+            rules: Vec::new(),
+            pair_filter: None,
+            total_pairs: 1e6,
+            u_sample_pairs: 0,
+            max_em_iterations: 0,
+            max_block_size: 0,
+            threshold: 0.9,
+            seed: 0,
+            frozen: None,
+        };
+        let levels = vec![0.05, 0.1, 0.15, 0.7];
+        let u = vec![0.9, 0.05, 0.03, 0.02];
+        let model = Model {
+            lambda: 0.001,
+            m: vec![levels.clone(), levels],
+            u: vec![u.clone(), u],
+            iterations: 1,
+            converged: true,
+            log_likelihood: Vec::new(),
+        };
+        let scorer = Scorer::new(&plan, &model);
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        // Without a frequency, the model's own contributions; a missing level weighs nothing.
+        for k in 0..2 {
+            for level in -1..4i8 {
+                let mut pattern = vec![-1, -1];
+                pattern[k] = level;
+                assert!(close(
+                    scorer.weight(k, level, None),
+                    model.contributions(&pattern)[k]
+                ));
+            }
+        }
+        let base = |l: usize| (model.m[0][l] / model.u[0][l]).log2();
+        // Exact agreement: a rare surname counts for more, a common one for less.
+        assert!(close(
+            scorer.weight(0, 3, Some(0.001)),
+            base(3) + (0.02f64 / 0.001).log2()
+        ));
+        assert!(close(
+            scorer.weight(0, 3, Some(0.1)),
+            base(3) + (0.02f64 / 0.1).log2()
+        ));
+        assert!(scorer.weight(0, 3, Some(0.001)) > base(3));
+        // Fuzzy agreement: only ever lowered.
+        assert!(close(scorer.weight(0, 2, Some(0.001)), base(2)));
+        assert!(close(
+            scorer.weight(0, 2, Some(0.1)),
+            base(2) + (0.02f64 / 0.1).log2()
+        ));
+        // Disagreement, missing values and comparisons without the adjustment ignore it.
+        assert!(close(scorer.weight(0, 0, Some(0.1)), base(0)));
+        assert!(close(scorer.weight(0, -1, Some(0.1)), 0.0));
+        assert!(close(scorer.weight(1, 3, Some(0.001)), base(3)));
+    }
 
     #[test]
     fn pattern_keys_round_trip() {
