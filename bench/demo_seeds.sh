@@ -2,6 +2,8 @@
 # Runs the demo pipeline on several seeds and prints one table: linkage quality against the truth,
 # the headline estimate with its 95% interval next to the true total, and wall time.
 # Usage: bench/demo_seeds.sh [persons] [seeds...]   (defaults: 3000, seeds 1 2 3 4 5 6)
+# RECUENTO_THRESHOLD=0.5 bench/demo_seeds.sh ... links at that match probability instead of the
+# project's default.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/recuento-target}"
@@ -15,6 +17,9 @@ printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for s in "${seeds[@]}"; do
   d="$work/s$s"
   "$bin" synth --persons "$persons" --seed "$s" --out "$d" >/dev/null
+  if [ -n "${RECUENTO_THRESHOLD:-}" ]; then
+    sed -i "s/^threshold = .*/threshold = $RECUENTO_THRESHOLD/" "$d/recuento.toml"
+  fi
   start=$(date +%s.%N)
   "$bin" run -p "$d" >/dev/null
   end=$(date +%s.%N)
