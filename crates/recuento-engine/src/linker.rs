@@ -324,28 +324,16 @@ struct Compiled {
 impl Compiled {
     /// Comparison levels and term-frequency values of a pair batch.
     fn compare(&self, pairs: &RecordBatch) -> Result<(Vec<ArrayRef>, Vec<ArrayRef>)> {
-        let levels = self
-            .levels
-            .iter()
-            .map(|e| {
-                Ok(datafusion::arrow::compute::cast(
-                    &evaluate(e, pairs)?,
-                    &DataType::Int8,
-                )?)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let tf = self
-            .tf
-            .iter()
-            .flatten()
-            .map(|e| {
-                Ok(datafusion::arrow::compute::cast(
-                    &evaluate(e, pairs)?,
-                    &DataType::Float64,
-                )?)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok((levels, tf))
+        // As the written schema has them, whatever type the SQL gave.
+        let all = |exprs: &mut dyn Iterator<Item = &PairExpr>, to: DataType| {
+            exprs
+                .map(|e| Ok(datafusion::arrow::compute::cast(&evaluate(e, pairs)?, &to)?))
+                .collect::<Result<Vec<_>>>()
+        };
+        Ok((
+            all(&mut self.levels.iter(), DataType::Int8)?,
+            all(&mut self.tf.iter().flatten(), DataType::Float64)?,
+        ))
     }
 
     /// Keeps the pairs of `l`, `r` meeting `filter`: (l, r, pair batch).
