@@ -605,8 +605,8 @@ impl Engine {
     /// `path`: (pattern counts with rule flags, pairs first found per rule, whether any pair
     /// was written).
     ///
-    /// Each rule's join runs as one partition, so that its pairs come in the same order on
-    /// every run; the comparisons, the costly part, run on several batches at once and are
+    /// Each rule's join runs as one partition over the records in record order, so that its
+    /// pairs come in the same order on every run; the comparisons, the costly part, run on several batches at once and are
     /// written back in that order. The outputs are then the same, byte for byte, run after run.
     async fn compare_candidates(
         &self,
@@ -619,7 +619,20 @@ impl Engine {
             datafusion::prelude::SessionConfig::new().with_target_partitions(1),
             self.ctx.runtime_env(),
         );
-        join_ctx.register_table("records", self.ctx.table_provider("records").await?)?;
+        // The records in one partition, in record order (slices of the batch in memory, not a
+        // copy): a table of several partitions would interleave them differently run to run.
+        let records = &compiled.evaluator.records;
+        let slices: Vec<RecordBatch> = (0..records.num_rows())
+            .step_by(8192)
+            .map(|o| records.slice(o, 8192.min(records.num_rows() - o)))
+            .collect();
+        join_ctx.register_table(
+            "records",
+            Arc::new(datafusion::datasource::MemTable::try_new(
+                records.schema(),
+                vec![slices],
+            )?),
+        )?;
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let mut counts: HashMap<u128, u64> = HashMap::new();
         let mut pairs_by_rule = vec![0u64; plan.rules.len()];
