@@ -357,6 +357,30 @@ impl Compiled {
     }
 }
 
+/// Comparison patterns of a batch of record pairs (`rid_l`, `rid_r`) that pass the link
+/// type's filter, counted by packed key (no rule flags).
+fn count_patterns(compiled: &Compiled, part: &RecordBatch) -> Result<HashMap<u128, u64>> {
+    let (_, _, pairs) = compiled.filtered(
+        compiled.pair_filter.as_ref(),
+        part.column(0).clone(),
+        part.column(1).clone(),
+    )?;
+    let (level_cols, _) = compiled.compare(&pairs)?;
+    let arrays: Vec<_> = level_cols
+        .iter()
+        .map(|c| c.as_primitive::<Int8Type>())
+        .collect();
+    let mut counts: HashMap<u128, u64> = HashMap::new();
+    let mut levels = vec![0i8; arrays.len()];
+    for row in 0..pairs.num_rows() {
+        for (l, c) in levels.iter_mut().zip(&arrays) {
+            *l = level_at(c, row);
+        }
+        *counts.entry(pack(&levels, &[])).or_insert(0) += 1;
+    }
+    Ok(counts)
+}
+
 /// Compares one batch of rule `rule`'s joined pairs: the batch to write (`rid_l, rid_r`,
 /// levels, tf values) and its pattern counts, or `None` when the filter left no pair.
 fn compare_batch(
@@ -699,10 +723,15 @@ impl Engine {
     }
 
     /// u from seeded random pairs, then m and λ by EM per blocking rule.
-    fn train(
+    ///
+    /// The random pairs (a million by default) cost as much to compare as the candidate
+    /// pairs of a large list, so their slices are compared on the runtime's worker threads, like
+    /// the candidates. Only pattern counts come back, and sums do not depend on the order in
+    /// which slices finish, so u is the same on every run.
+    async fn train(
         &self,
         plan: &LinkPlan,
-        compiled: &Compiled,
+        compiled: &Arc<Compiled>,
         rules: &[recuento_fs::RulePatterns],
         patterns: &[(Vec<i8>, u64)],
     ) -> Result<(recuento_fs::Model, u64)> {
@@ -715,32 +744,33 @@ impl Engine {
             .iter()
             .map(|c| c.levels.len() - 1)
             .collect();
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         // Compared in slices, so the gathered columns stay a batch's worth.
-        let mut random: HashMap<Vec<i8>, u64> = HashMap::new();
-        let mut levels = vec![0i8; k];
-        let mut offset = 0;
-        while offset < sample.num_rows() {
-            let len = (sample.num_rows() - offset).min(8192);
-            let part = sample.slice(offset, len);
-            offset += len;
-            let (_, _, pairs) = compiled.filtered(
-                compiled.pair_filter.as_ref(),
-                part.column(0).clone(),
-                part.column(1).clone(),
-            )?;
-            let (level_cols, _) = compiled.compare(&pairs)?;
-            let arrays: Vec<_> = level_cols
-                .iter()
-                .map(|c| c.as_primitive::<Int8Type>())
-                .collect();
-            for row in 0..pairs.num_rows() {
-                for (l, c) in levels.iter_mut().zip(&arrays) {
-                    *l = level_at(c, row);
-                }
-                *random.entry(levels.clone()).or_insert(0) += 1;
+        let slices: Vec<RecordBatch> = (0..sample.num_rows())
+            .step_by(8192)
+            .map(|o| sample.slice(o, 8192.min(sample.num_rows() - o)))
+            .collect();
+        let mut counted = futures::stream::iter(slices)
+            .map(|part| {
+                let compiled = compiled.clone();
+                tokio::spawn(async move { count_patterns(&compiled, &part) })
+            })
+            .buffer_unordered(2 * workers);
+        let mut random: HashMap<u128, u64> = HashMap::new();
+        while let Some(done) = counted.next().await {
+            let part = done.map_err(|e| {
+                Error::Plan(format!(
+                    "internal: comparing random pairs stopped ({e}); please report"
+                ))
+            })??;
+            for (key, c) in part {
+                *random.entry(key).or_insert(0) += c;
             }
         }
-        let mut random: Vec<(Vec<i8>, u64)> = random.into_iter().collect();
+        let mut random: Vec<(Vec<i8>, u64)> = random
+            .into_iter()
+            .map(|(key, c)| (unpack(key, k, 0).0, c))
+            .collect();
         random.sort();
         let u = recuento_fs::u_from_counts(&level_counts, &random);
         let model = recuento_fs::train_by_rules(
@@ -853,7 +883,7 @@ impl Engine {
 
         let (model, u_count) = match &plan.frozen {
             Some(frozen) => (self.check_frozen(plan, frozen)?, 0),
-            None => self.train(plan, &compiled, &rules, &patterns)?,
+            None => self.train(plan, &compiled, &rules, &patterns).await?,
         };
         tracing::info!(
             iterations = model.iterations,

@@ -70,7 +70,7 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
-            max_iterations: 200,
+            max_iterations: 1000,
             tolerance: 1e-7,
             initial_lambda: 0.1,
             estimate_u: false,

@@ -166,7 +166,7 @@ fn default_u_pairs() -> usize {
     500_000
 }
 fn default_em_iterations() -> usize {
-    200
+    1000
 }
 fn default_max_block() -> usize {
     20_000

@@ -156,7 +156,7 @@ fn default_u_pairs() -> usize {
     1_000_000
 }
 fn default_em() -> usize {
-    200
+    1000
 }
 fn default_block() -> usize {
     20_000
