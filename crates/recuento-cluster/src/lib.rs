@@ -258,9 +258,9 @@ pub fn diagnose(
 /// two years apart (more than a typo or a year derived from an age explains). `valid_ids[i]` is
 /// record `i`'s national ID when it passes its check digit; `birth_years[i]` its birth year,
 /// written or derived from an age. Each person is reported once per kind of contradiction.
-pub fn contradictions(
+pub fn contradictions<S: AsRef<str>>(
     person_of: &[usize],
-    valid_ids: &[Option<String>],
+    valid_ids: &[Option<S>],
     birth_years: &[Option<i32>],
 ) -> Vec<(usize, String)> {
     let persons = person_of.iter().max().map_or(0, |m| m + 1);
@@ -268,7 +268,7 @@ pub fn contradictions(
     let mut years: Vec<(i32, i32)> = vec![(i32::MAX, i32::MIN); persons];
     for (r, &p) in person_of.iter().enumerate() {
         if let Some(Some(id)) = valid_ids.get(r) {
-            ids[p].insert(id.as_str());
+            ids[p].insert(id.as_ref());
         }
         if let Some(Some(y)) = birth_years.get(r) {
             years[p] = (years[p].0.min(*y), years[p].1.max(*y));

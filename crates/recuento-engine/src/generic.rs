@@ -34,8 +34,9 @@ pub struct GenericInput {
     pub problems: Vec<(String, Problem)>,
     /// Rows read from the files (imported or not).
     pub rows_read: usize,
-    /// The truth column's value for each record (by rid), when one was named.
-    pub truth: Option<Vec<Option<String>>>,
+    /// The true person of each record (by rid), when a truth column was named: the column's
+    /// values numbered in order of first appearance (a number per record instead of a string).
+    pub truth: Option<Vec<Option<u32>>>,
 }
 
 /// The derived column holding a comparison's standardised value of its `j`-th column.
@@ -318,6 +319,7 @@ impl Engine {
         let mut problems = Vec::new();
         let mut per_list = Vec::new();
         let mut truth = truth_column.map(|_| Vec::new());
+        let mut truth_values: HashMap<String, u32> = HashMap::new();
         let mut rows_read = 0;
         let mut n = 0i64;
         // (list, identifier) pairs seen, by a 128-bit digest (no string kept per record).
@@ -416,7 +418,16 @@ impl Engine {
                     }));
                 }
                 if let Some(t) = truth.as_mut() {
-                    t.push(get(truth_pos).filter(|s| !s.is_empty()).map(str::to_string));
+                    t.push(get(truth_pos).filter(|s| !s.is_empty()).map(|s| {
+                        match truth_values.get(s) {
+                            Some(&v) => v,
+                            None => {
+                                let next = truth_values.len() as u32;
+                                truth_values.insert(s.to_string(), next);
+                                next
+                            }
+                        }
+                    }));
                 }
                 n += 1;
             }

@@ -26,7 +26,7 @@ pub mod udf;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 pub use linkage::{COMPARISONS, Comparison};
-pub use linker::{LinkOutput, LinkPlan, Progress, Silent};
+pub use linker::{LinkOutput, LinkPlan, Progress, RecordKeys, Silent, TextColumn};
 pub use standardise::RecordsSummary;
 
 /// Errors of the engine, split as DataFusion does: the user's settings ([`Error::Plan`]), the

@@ -227,6 +227,22 @@ impl Engine {
         Ok(out)
     }
 
+    /// One column of the records as text, by rid, read from the records in memory (no query,
+    /// no copy when the column is already text). For a million records this replaces a
+    /// `String` per record with one Arrow array.
+    ///
+    /// # Errors
+    /// Unknown column names.
+    pub async fn record_text_column(&self, column: &str) -> Result<crate::linker::TextColumn> {
+        let records = self.records_batch().await?;
+        let index = records
+            .schema()
+            .index_of(column)
+            .map_err(|_| Error::Plan(format!("the records have no column named '{column}'")))?;
+        let v = datafusion::arrow::compute::cast(records.column(index), &DataType::Utf8)?;
+        Ok(crate::linker::TextColumn(v.as_string::<i32>().clone()))
+    }
+
     /// Text values of one standardised column for every record, by rid (for strata).
     ///
     /// # Errors

@@ -3,7 +3,7 @@
 //! `linkage.json` and `import_problems.csv` into an output folder, and, given the column that
 //! holds the true person, measures blocking recall, precision, recall and F1.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -142,15 +142,23 @@ async fn files_contradictions(
     if id_column.is_none() && birth_column.is_none() {
         return Ok(Vec::new());
     }
+    // Read from the records in memory as Arrow text, borrowed, not copied into strings.
     let read = |column: Option<String>| async move {
         match column {
-            Some(c) => engine.record_texts(&c).await,
-            None => Ok(vec![None; n]),
+            Some(c) => engine.record_text_column(&c).await.map(Some),
+            None => Ok(None),
         }
     };
     let ids = read(id_column).await?;
     let births = read(birth_column).await?;
-    Ok(crate::pipeline::contradictions(person_of, &ids, &births))
+    fn values(a: &Option<recuento_engine::TextColumn>, n: usize) -> Vec<Option<&str>> {
+        (0..n).map(|i| a.as_ref().and_then(|a| a.get(i))).collect()
+    }
+    Ok(crate::pipeline::contradictions(
+        person_of,
+        &values(&ids, n),
+        &values(&births, n),
+    ))
 }
 
 fn f1(p: f64, r: f64) -> f64 {
@@ -216,9 +224,9 @@ pub async fn link_files(
     let list_of: Vec<usize> = linked
         .records
         .iter()
-        .map(|(_, l, _)| {
+        .map(|(l, _)| {
             let next = list_index.len();
-            *list_index.entry(l.as_str()).or_insert(next)
+            *list_index.entry(l).or_insert(next)
         })
         .collect();
     let mut exclusive = vec![false; list_index.len()];
@@ -252,8 +260,8 @@ pub async fn link_files(
     let clustered = cluster_started.elapsed().as_secs_f64();
     let mut w = csv::Writer::from_path(out.join("clusters.csv"))?;
     w.write_record(["list", "record_id", "person_id"])?;
-    for ((_, list, id), p) in linked.records.iter().zip(&person_of) {
-        w.write_record([list.as_str(), id.as_str(), &format!("P{:0width$}", p + 1)])?;
+    for ((list, id), p) in linked.records.iter().zip(&person_of) {
+        w.write_record([list, id, &format!("P{:0width$}", p + 1)])?;
     }
     w.flush()?;
     let saved = SavedModel {
@@ -310,7 +318,7 @@ async fn evaluate_files(
     engine: &Engine,
     out: &Path,
     settings: &LinkSettings,
-    truth: &[Option<String>],
+    truth: &[Option<u32>],
     list_of: &[usize],
     linked: &recuento_engine::LinkOutput,
     person_of: &[usize],
@@ -325,29 +333,31 @@ async fn evaluate_files(
                     && settings
                         .no_duplicates
                         .iter()
-                        .any(|x| *x == linked.records[a].1))
+                        .any(|x| x == linked.records.list(a)))
             }
         }
     };
     let same_person =
-        |a: usize, b: usize| matches!((&truth[a], &truth[b]), (Some(x), Some(y)) if x == y);
-    // True pairs the link type allows.
-    let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, t) in truth.iter().enumerate() {
-        if let Some(t) = t {
-            groups.entry(t.as_str()).or_default().push(i);
-        }
-    }
+        |a: usize, b: usize| matches!((truth[a], truth[b]), (Some(x), Some(y)) if x == y);
+    // True pairs the link type allows: records grouped by true person by sorting (true person,
+    // record) pairs, which needs no map of a vector per person.
+    let mut by_person: Vec<(u32, u32)> = truth
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| t.map(|t| (t, i as u32)))
+        .collect();
+    by_person.sort_unstable();
     let mut true_pairs = 0u64;
-    for g in groups.values() {
-        for (x, &a) in g.iter().enumerate() {
-            for &b in &g[x + 1..] {
-                if allowed(a, b) {
+    for g in by_person.chunk_by(|a, b| a.0 == b.0) {
+        for (x, &(_, a)) in g.iter().enumerate() {
+            for &(_, b) in &g[x + 1..] {
+                if allowed(a as usize, b as usize) {
                     true_pairs += 1;
                 }
             }
         }
     }
+    drop(by_person);
     let mut blocked = 0u64;
     engine
         .scan_pairs(&out.join("pairs.parquet"), |l, r, _| {
@@ -365,9 +375,9 @@ async fn evaluate_files(
     let recall = correct as f64 / (true_pairs as f64).max(1.0);
     // Both assignments are by record number: records without a truth value are people of their
     // own.
-    let common: Vec<(usize, (Option<&str>, usize))> = (0..truth.len().min(person_of.len()))
+    let common: Vec<(usize, (Option<u32>, usize))> = (0..truth.len().min(person_of.len()))
         .map(|i| {
-            let t = match truth[i].as_deref() {
+            let t = match truth[i] {
                 Some(t) => (Some(t), 0),
                 None => (None, i),
             };

@@ -269,7 +269,7 @@ pub async fn link(project: &Project, engine: &Engine) -> Result<LinkSummary> {
     let list_of: Vec<usize> = linked
         .records
         .iter()
-        .map(|(_, l, _)| lists.iter().position(|x| x == l).unwrap_or(0))
+        .map(|(l, _)| lists.iter().position(|x| x == l).unwrap_or(0))
         .collect();
     let no_dup: Vec<bool> = project
         .config
@@ -287,8 +287,8 @@ pub async fn link(project: &Project, engine: &Engine) -> Result<LinkSummary> {
     let width = diagnostics.persons.to_string().len().max(5);
     let mut w = csv::Writer::from_path(out.join("persons.csv"))?;
     w.write_record(["list", "record_id", "person_id"])?;
-    for ((_, list, id), p) in linked.records.iter().zip(&person_of) {
-        w.write_record([list.as_str(), id.as_str(), &format!("P{:0width$}", p + 1)])?;
+    for ((list, id), p) in linked.records.iter().zip(&person_of) {
+        w.write_record([list, id, &format!("P{:0width$}", p + 1)])?;
     }
     w.flush()?;
     let persons_per_list = lists
@@ -483,21 +483,22 @@ pub async fn linkage_sensitivity(
 /// People whose records contradict each other ([`recuento_cluster::contradictions`]), from each
 /// record's standardised (canonical) national ID — only DUIs that pass their check digit count —
 /// and birth date (its year).
-pub fn contradictions(
+pub fn contradictions<S: AsRef<str>>(
     person_of: &[usize],
-    national_ids: &[Option<String>],
-    birth_dates: &[Option<String>],
+    national_ids: &[Option<S>],
+    birth_dates: &[Option<S>],
 ) -> Vec<(usize, String)> {
-    let valid_ids: Vec<Option<String>> = national_ids
+    let valid_ids: Vec<Option<&str>> = national_ids
         .iter()
         .map(|id| {
-            id.clone()
+            id.as_ref()
+                .map(AsRef::as_ref)
                 .filter(|id| recuento_text::ids::canonical_dui_valid(id) == Some(true))
         })
         .collect();
     let birth_years: Vec<Option<i32>> = birth_dates
         .iter()
-        .map(|b| b.as_deref().and_then(|b| b.get(..4)?.parse().ok()))
+        .map(|b| b.as_ref().and_then(|b| b.as_ref().get(..4)?.parse().ok()))
         .collect();
     recuento_cluster::contradictions(person_of, &valid_ids, &birth_years)
 }
