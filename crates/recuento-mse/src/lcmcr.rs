@@ -137,7 +137,7 @@ struct Chain<'a> {
     pattern_weights: Vec<f64>, // per (pattern x, class): π_k P(x | k)
     class_total: Vec<u64>,
     captured: Vec<u64>, // per (list j, class)
-    order: Vec<usize>,
+    order: Vec<usize>,  // per (pattern index incl. 0 at the end): the classes, heaviest first
     ridge: Ridge,
 }
 
@@ -326,13 +326,28 @@ fn log_target(chain: &Chain<'_>, r: &mut Ridge) -> f64 {
     for &(x, n) in chain.patterns {
         lp += n as f64 * r.q[x].ln();
     }
-    for &vc in &r.v {
-        lp += chain.alpha * (1.0 - vc).ln() + vc.ln();
+    lp += chain.alpha * sum_ln(r.v.iter().map(|v| 1.0 - v));
+    lp += sum_ln(r.v.iter().copied());
+    lp + sum_ln(r.lambda.iter().map(|l| l * (1.0 - l)))
+}
+
+/// Σ ln xᵢ for positive xᵢ, as the logarithms of running products: one logarithm per few
+/// dozen values instead of one each (the priors of the ridge moves' target are most of its
+/// logarithms). A product is taken before it could underflow, and a tiny value on its own.
+fn sum_ln(values: impl Iterator<Item = f64>) -> f64 {
+    let (mut sum, mut product) = (0.0, 1.0);
+    for x in values {
+        if x < 1e-100 {
+            sum += x.ln();
+            continue;
+        }
+        product *= x;
+        if product < 1e-200 {
+            sum += product.ln();
+            product = 1.0;
+        }
     }
-    for &l in &r.lambda {
-        lp += l.ln() + (1.0 - l).ln();
-    }
-    lp
+    sum + product.ln()
 }
 
 fn beta(rng: &mut ChaCha8Rng, a: f64, b: f64) -> f64 {
@@ -354,7 +369,8 @@ const ONE_BY_ONE: u64 = 3;
 
 /// Draws `out` ~ Multinomial(n, weights / Σ weights). Classes are taken heaviest first by
 /// conditional binomials, so the few that hold nearly everyone use up `n` quickly; the last
-/// handful of people are then placed one by one. `order` is scratch of the classes' length.
+/// handful of people are then placed one by one. `order` is a permutation of the classes, kept
+/// between calls for the same pattern (any permutation gives the same distribution).
 fn multinomial(
     rng: &mut ChaCha8Rng,
     n: u64,
@@ -368,10 +384,9 @@ fn multinomial(
     if left == 0 || mass <= 0.0 {
         return;
     }
-    for (i, o) in order.iter_mut().enumerate() {
-        *o = i;
-    }
-    // Insertion sort by descending weight: K is small (10 by default).
+    // Insertion sort by descending weight: K is small (10 by default), and `order` holds this
+    // pattern's order of the previous sweep, which the weights rarely change, so the sort is
+    // mostly one pass of comparisons.
     for i in 1..order.len() {
         let mut j = i;
         while j > 0 && weights[order[j - 1]] < weights[order[j]] {
@@ -436,7 +451,7 @@ impl<'a> Chain<'a> {
             pattern_weights: vec![0.0; (1 << t) * k],
             class_total: vec![0; k],
             captured: vec![0; t * k],
-            order: vec![0; k],
+            order: (0..patterns.len() + 1).flat_map(|_| 0..k).collect(),
             ridge: Ridge::new(t, k),
         };
         chain.set_pi_from_v();
@@ -577,7 +592,8 @@ impl<'a> Chain<'a> {
         for (i, &(pattern, n)) in self.patterns.iter().enumerate() {
             let weights = &self.pattern_weights[pattern * k..(pattern + 1) * k];
             let counts = &mut self.counts[i * k..(i + 1) * k];
-            multinomial(&mut self.rng, n, weights, counts, &mut self.order);
+            let order = &mut self.order[i * k..(i + 1) * k];
+            multinomial(&mut self.rng, n, weights, counts, order);
         }
         // 2. The unobserved count: n0 ~ NB(n, p0) as Poisson(Gamma(n, p0 / (1 - p0))).
         let p0: f64 = self.pattern_weights[..k]
@@ -595,7 +611,8 @@ impl<'a> Chain<'a> {
         {
             let weights = &self.pattern_weights[..k];
             let counts = &mut self.counts[np * k..(np + 1) * k];
-            multinomial(&mut self.rng, self.n0, weights, counts, &mut self.order);
+            let order = &mut self.order[np * k..(np + 1) * k];
+            multinomial(&mut self.rng, self.n0, weights, counts, order);
         }
         // 4. λ, from each class's total and captures per list (one pass over the patterns).
         self.class_total.iter_mut().for_each(|x| *x = 0);
@@ -811,6 +828,23 @@ pub fn ess(x: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sum_ln_equals_the_sum_of_logarithms() {
+        // Ordinary, tiny (taken on their own) and many small values (products that would
+        // underflow if never logged).
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut values: Vec<f64> = (0..200).map(|_| rng.random_range(1e-12..1.0)).collect();
+        values.extend([1e-150, 3e-300, 0.25, 1.0 - 1e-12]);
+        values.extend(std::iter::repeat_n(1e-11, 100));
+        let direct: f64 = values.iter().map(|x| x.ln()).sum();
+        let fast = sum_ln(values.iter().copied());
+        assert!(
+            ((fast - direct) / direct).abs() < 1e-13,
+            "{fast} vs {direct}"
+        );
+        assert_eq!(sum_ln(std::iter::empty()), 0.0);
+    }
 
     /// Two latent classes of visibility over four lists: the scenario where log-linear models
     /// with independence fail and the latent-class model should not.
