@@ -1,9 +1,9 @@
 //! Speed of the latent-class sampler on the reference shape of the estimation issue: 4 lists,
 //! about 4,400 observed people, K = 10 classes. Prints, per setting, sweeps per second per chain
 //! and effective draws of N per second (wall clock of the whole run, ESS summed over chains),
-//! averaged over three seeds. Run on an otherwise idle machine:
-//! `cargo run --release -p recuento-mse --example lcmcr_speed [classes=K] [ridge moves …]`
-//! (default: K = 10, and 0 and the default number of moves).
+//! averaged over seeds 1, 2, 3 (or 1 to N with `seeds=N`). Run on an otherwise idle machine:
+//! `cargo run --release -p recuento-mse --example lcmcr_speed [classes=K] [seeds=N] [chains=1|2]
+//! [ridge moves …]` (default: K = 10, 1 and 2 chains, 0 and the default number of moves).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -32,6 +32,14 @@ fn main() {
         .iter()
         .find_map(|a| a.strip_prefix("classes=")?.parse().ok())
         .unwrap_or(10);
+    let seeds: u64 = args
+        .iter()
+        .find_map(|a| a.strip_prefix("seeds=")?.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    let only_chains: Option<usize> = args
+        .iter()
+        .find_map(|a| a.strip_prefix("chains=")?.parse().ok());
     let mut moves: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     if moves.is_empty() {
         moves = vec![0, RIDGE_MOVES];
@@ -46,8 +54,11 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for &ridge_moves in &moves {
         for chains in [1, 2] {
+            if only_chains.is_some_and(|c| c != chains) {
+                continue;
+            }
             let (mut speed, mut ess_rate) = (0.0, 0.0);
-            for seed in 1..=3u64 {
+            for seed in 1..=seeds {
                 let options = LcmcrOptions {
                     classes,
                     chains,
@@ -60,8 +71,8 @@ fn main() {
                 let started = std::time::Instant::now();
                 let r = sample(&counts, 4, &options);
                 let wall = started.elapsed().as_secs_f64();
-                speed += r.sweeps_per_second / 3.0;
-                ess_rate += r.ess / wall / 3.0;
+                speed += r.sweeps_per_second / seeds as f64;
+                ess_rate += r.ess / wall / seeds as f64;
                 println!(
                     "| {ridge_moves} | {chains} | {seed} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0}–{:.0} | {:.3} | {} |",
                     r.sweeps_per_second,
