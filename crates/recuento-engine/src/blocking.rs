@@ -123,9 +123,17 @@ impl Engine {
                 .map(|j| format!("CAST(a.k{j} AS VARCHAR)"))
                 .collect::<Vec<_>>()
                 .join(" || ' / ' || ");
+            // Key numbers of the block (left side), to look its text up.
+            let numbers: String = if rule.key_text.is_empty() {
+                String::new()
+            } else {
+                (0..conds.len())
+                    .map(|j| format!(", CAST(a.k{j} AS BIGINT) AS n{j}"))
+                    .collect()
+            };
             let sql = if symmetric {
                 format!(
-                    "SELECT {key_text} AS key, a.c AS size, a.c * (a.c - 1) / 2 AS pairs FROM ({}) a ORDER BY size DESC, key",
+                    "SELECT {key_text} AS key, a.c AS size, a.c * (a.c - 1) / 2 AS pairs{numbers} FROM ({}) a ORDER BY size DESC, key",
                     keys(&left)
                 )
             } else {
@@ -134,7 +142,7 @@ impl Engine {
                     .collect::<Vec<_>>()
                     .join(" AND ");
                 format!(
-                    "SELECT {key_text} AS key, greatest(a.c, b.c) AS size, a.c * b.c AS pairs FROM ({}) a JOIN ({}) b ON {on} ORDER BY size DESC, key",
+                    "SELECT {key_text} AS key, greatest(a.c, b.c) AS size, a.c * b.c AS pairs{numbers} FROM ({}) a JOIN ({}) b ON {on} ORDER BY size DESC, key",
                     keys(&left),
                     keys(&right)
                 )
@@ -153,14 +161,17 @@ impl Engine {
                 for r in 0..b.num_rows() {
                     pairs += p.value(r).max(0) as u64;
                     if largest.len() < 3 {
-                        largest.push((
-                            if key.is_null(r) {
-                                String::new()
-                            } else {
-                                key.value(r).to_string()
-                            },
-                            size.value(r) as u64,
-                        ));
+                        let text = if !rule.key_text.is_empty() {
+                            let numbers: Vec<i64> = (0..conds.len())
+                                .map(|j| b.column(3 + j).as_primitive::<Int64Type>().value(r))
+                                .collect();
+                            self.block_text(&left, &rule.key_text, &numbers).await?
+                        } else if key.is_null(r) {
+                            String::new()
+                        } else {
+                            key.value(r).to_string()
+                        };
+                        largest.push((text, size.value(r) as u64));
                     }
                 }
             }
@@ -180,5 +191,46 @@ impl Engine {
             });
         }
         Ok(out)
+    }
+
+    /// The text of a block's key, for a rule whose key columns hold numbers: the key
+    /// expressions evaluated on one record of the block.
+    async fn block_text(
+        &self,
+        columns: &[String],
+        text_sql: &[String],
+        numbers: &[i64],
+    ) -> Result<String> {
+        let wanted = columns
+            .iter()
+            .zip(numbers)
+            .map(|(c, n)| format!("{c} = {n}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let text = text_sql
+            .iter()
+            .map(|t| format!("coalesce({t}, '')"))
+            .collect::<Vec<_>>()
+            .join(" || ' / ' || ");
+        let batches = self
+            .ctx
+            .sql(&format!(
+                "SELECT {text} FROM records WHERE {wanted} LIMIT 1"
+            ))
+            .await?
+            .collect()
+            .await?;
+        let text = batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .map(|b| -> Result<String> {
+                let v = datafusion::arrow::compute::cast(
+                    b.column(0),
+                    &datafusion::arrow::datatypes::DataType::Utf8,
+                )?;
+                Ok(v.as_string::<i32>().value(0).to_string())
+            })
+            .transpose()?;
+        Ok(text.unwrap_or_default())
     }
 }

@@ -108,6 +108,7 @@ impl Engine {
                 text: rule.0.join(", "),
                 conditions,
                 columns,
+                key_text: Vec::new(),
             });
         }
         let pair_filter = (!exclude_within.is_empty()).then(|| {

@@ -76,6 +76,10 @@ pub struct PlanRule {
     pub conditions: Vec<(String, String)>,
     /// Record columns the rule fixes (to leave their comparisons out of EM on its pairs).
     pub columns: Vec<String>,
+    /// When the left columns of `conditions` hold key numbers rather than text: the SQL, over
+    /// the records' columns, of each left key's text (to report the largest blocks in words).
+    /// Empty when the columns hold the text itself.
+    pub key_text: Vec<String>,
 }
 
 /// Everything the core needs to link the registered `records` table (columns `rid` 0..n,

@@ -443,3 +443,35 @@ fn link_files_names_a_missing_column() {
         &["bad.toml", "soundex", "line 5"],
     );
 }
+
+#[test]
+fn link_files_refuses_an_exploding_rule_naming_its_key_in_words() {
+    // Blocking keys are held as numbers; the refusal still shows the key's text, including for
+    // an asymmetric condition (`nombre=apellido`), which shares one numbering on both sides.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut csv = String::from("id,nombre,apellido,x\n");
+    for i in 0..30 {
+        csv.push_str(&format!("{i},Ana,Pérez,1\n"));
+    }
+    csv.push_str("30,Pérez,Ana,1\n");
+    std::fs::write(tmp.path().join("a.csv"), csv).unwrap();
+    let settings = |rule: &str| {
+        format!(
+            "unique_id_column = \"id\"\nmax_block_size = 20\nblocking_rules = [{rule}]\n[[comparisons]]\ncolumns = [\"x\"]\nmethod = \"exact\"\n"
+        )
+    };
+    std::fs::write(
+        tmp.path().join("s.toml"),
+        settings("[\"nombre\", \"apellido\"]"),
+    )
+    .unwrap();
+    assert_clear_failure(
+        &recuento(tmp.path(), &["link-files", "--settings", "s.toml", "a.csv"]),
+        &["30 records", "\"Ana / Pérez\"", "max_block_size = 20"],
+    );
+    std::fs::write(tmp.path().join("t.toml"), settings("[\"nombre=apellido\"]")).unwrap();
+    assert_clear_failure(
+        &recuento(tmp.path(), &["link-files", "--settings", "t.toml", "a.csv"]),
+        &["30 records", "\"Ana\""],
+    );
+}
