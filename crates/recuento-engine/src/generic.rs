@@ -252,6 +252,37 @@ impl Engine {
     }
 }
 
+/// `records` with the text columns the comparisons read held as dictionaries (codes into each
+/// column's distinct values). Gathering a pair's values then copies 4-byte codes instead of
+/// text, and the comparison functions cache their levels by codes; names repeat so much that
+/// the columns also take less memory.
+fn with_coded_comparisons(
+    records: RecordBatch,
+    comparisons: &[ComparisonSpec],
+) -> Result<RecordBatch> {
+    let compared: Vec<String> = comparisons
+        .iter()
+        .flat_map(|c| (0..c.columns.len()).map(move |j| value_column(c, j)))
+        .collect();
+    let coded = DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8));
+    let schema = records.schema();
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (f, column) in schema.fields().iter().zip(records.columns()) {
+        if compared.contains(f.name()) && f.data_type() == &DataType::Utf8 {
+            fields.push(Field::new(f.name(), coded.clone(), true));
+            columns.push(datafusion::arrow::compute::cast(column, &coded)?);
+        } else {
+            fields.push(f.as_ref().clone());
+            columns.push(column.clone());
+        }
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
 /// Blocking key columns as numbers: equal texts get equal numbers (in order of first
 /// appearance, column after column), a missing key stays missing. Joins and the "found by an
 /// earlier rule" checks then compare 4-byte numbers instead of texts, and a million records'
@@ -598,6 +629,7 @@ impl Engine {
             }
         }
         let records = self.with_block_keys(batch, &keys, &groups)?;
+        let records = with_coded_comparisons(records, &settings.comparisons)?;
         let _ = self.ctx.deregister_table("records")?;
         let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); 2];
         let mut offset = 0;

@@ -7,9 +7,11 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int8Builder, StringBuilder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Int8Builder, StringArray, StringBuilder, UInt32Array,
+};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, UInt32Type};
 use datafusion::common::Result;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -78,23 +80,113 @@ const ALL: [(&str, Kind, usize); 16] = [
 pub struct TextFunc {
     name: &'static str,
     kind: Kind,
+    arity: usize,
     signature: Signature,
 }
 
 /// Every recuento function, to register in a session (and on Ballista's scheduler and executors).
 pub fn recuento_udfs() -> Vec<ScalarUDF> {
     std::iter::once(ScalarUDF::new_from_impl(FuzzyFunc {
-        signature: Signature::string(4, Volatility::Immutable),
+        signature: Signature::user_defined(Volatility::Immutable),
     }))
     .chain(ALL.iter().map(|&(name, kind, arity)| {
         ScalarUDF::new_from_impl(TextFunc {
             name,
             kind,
-            // Any string type (Utf8, LargeUtf8, Utf8View: Parquet reads give views).
-            signature: Signature::string(arity, Volatility::Immutable),
+            arity,
+            signature: Signature::user_defined(Volatility::Immutable),
         })
     }))
     .collect()
+}
+
+/// Argument types the functions take as they come: any string type (Utf8, LargeUtf8, Utf8View:
+/// Parquet reads give views), and dictionary-encoded text (`link-files` keeps compared columns
+/// that way, so that gathering a pair's values copies 4-byte codes, not text). Anything else is
+/// read as text.
+fn text_arguments(name: &str, arity: usize, types: &[DataType]) -> Result<Vec<DataType>> {
+    if types.len() != arity {
+        return Err(datafusion::error::DataFusionError::Plan(format!(
+            "{name} takes {arity} arguments, not {}",
+            types.len()
+        )));
+    }
+    Ok(types
+        .iter()
+        .map(|t| match t {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => t.clone(),
+            DataType::Dictionary(k, v) if **k == DataType::UInt32 && **v == DataType::Utf8 => {
+                t.clone()
+            }
+            _ => DataType::Utf8,
+        })
+        .collect())
+}
+
+/// A text argument of a function, row by row: plain text, or codes into a column's distinct
+/// values (a dictionary).
+enum Texts<'a> {
+    Plain(&'a StringArray),
+    Coded(&'a UInt32Array, &'a StringArray),
+}
+
+impl<'a> Texts<'a> {
+    /// Reads an argument array (already plain `Utf8` or a `UInt32`/`Utf8` dictionary).
+    fn new(a: &'a ArrayRef) -> Self {
+        match a.as_dictionary_opt::<UInt32Type>() {
+            Some(d) => Texts::Coded(d.keys(), d.values().as_string::<i32>()),
+            None => Texts::Plain(a.as_string::<i32>()),
+        }
+    }
+
+    /// The value of row `i`, `""` when missing.
+    fn value(&self, i: usize) -> &'a str {
+        match self {
+            Texts::Plain(s) => {
+                if s.is_null(i) {
+                    ""
+                } else {
+                    s.value(i)
+                }
+            }
+            Texts::Coded(keys, values) => {
+                if keys.is_null(i) {
+                    ""
+                } else {
+                    let k = keys.value(i) as usize;
+                    if values.is_null(k) {
+                        ""
+                    } else {
+                        values.value(k)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The code of row `i` (`u32::MAX` when missing), for coded arguments.
+    fn code(&self, i: usize) -> Option<u32> {
+        match self {
+            Texts::Plain(_) => None,
+            Texts::Coded(keys, _) => Some(if keys.is_null(i) {
+                u32::MAX
+            } else {
+                keys.value(i)
+            }),
+        }
+    }
+}
+
+/// The argument arrays as plain `Utf8` or as `UInt32`/`Utf8` dictionaries (other types cast).
+fn argument_arrays(arrays: Vec<ArrayRef>) -> Result<Vec<ArrayRef>> {
+    arrays
+        .into_iter()
+        .map(|a| match a.data_type() {
+            DataType::Utf8 => Ok(a),
+            DataType::Dictionary(k, v) if **k == DataType::UInt32 && **v == DataType::Utf8 => Ok(a),
+            _ => Ok(cast(&a, &DataType::Utf8)?),
+        })
+        .collect()
 }
 
 /// `cmp_fuzzy(method, thresholds, a, b)`: the level of a pair under a similarity measure with
@@ -114,6 +206,10 @@ impl ScalarUDFImpl for FuzzyFunc {
         &self.signature
     }
 
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        text_arguments("cmp_fuzzy", 4, arg_types)
+    }
+
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(DataType::Int8)
     }
@@ -131,17 +227,12 @@ impl ScalarUDFImpl for FuzzyFunc {
                 }
             }
         };
-        let arrays = args.args[2..]
-            .iter()
-            .map(|v| {
-                let a = v.to_array(n)?;
-                if a.data_type() == &DataType::Utf8 {
-                    Ok(a)
-                } else {
-                    Ok(cast(&a, &DataType::Utf8)?)
-                }
-            })
-            .collect::<Result<Vec<ArrayRef>>>()?;
+        let arrays = argument_arrays(
+            args.args[2..]
+                .iter()
+                .map(|v| v.to_array(n))
+                .collect::<Result<Vec<ArrayRef>>>()?,
+        )?;
         let method = text(0)
             .as_deref()
             .and_then(compare::Fuzzy::from_key)
@@ -161,7 +252,7 @@ impl ScalarUDFImpl for FuzzyFunc {
                     "cmp_fuzzy: thresholds must be numbers separated by commas".into(),
                 )
             })?;
-        let strings: Vec<_> = arrays.iter().map(|a| a.as_string::<i32>()).collect();
+        let strings: Vec<Texts> = arrays.iter().map(Texts::new).collect();
         // Equality is cheaper than a hash lookup: only the fuzzy measures are cached.
         let out = comparison_levels(n, &strings, method != compare::Fuzzy::Exact, |row| {
             compare::fuzzy_level(method, &thresholds, row[0], row[1])
@@ -170,13 +261,15 @@ impl ScalarUDFImpl for FuzzyFunc {
     }
 }
 
-/// Levels of `n` rows of string arguments. With `cached`, `level` runs once per distinct tuple
+/// Levels of `n` rows of text arguments. With `cached`, `level` runs once per distinct tuple
 /// of values in the batch: names repeat a lot within blocks (every `maria` / `maria jose` pair
 /// of a large block is the same comparison), and a hash lookup costs less than a Jaro–Winkler
-/// or an edit distance. Without it (cheap comparisons), once per row.
+/// or an edit distance. When every argument is coded (a dictionary), the tuple is one of codes,
+/// which hashes and compares as integers; otherwise of texts. Without `cached` (cheap
+/// comparisons), once per row.
 fn comparison_levels(
     n: usize,
-    strings: &[&datafusion::arrow::array::StringArray],
+    strings: &[Texts],
     cached: bool,
     level: impl Fn(&[&str]) -> i8,
 ) -> datafusion::arrow::array::Int8Array {
@@ -185,21 +278,38 @@ fn comparison_levels(
     let mut b = Int8Builder::with_capacity(n);
     let mut row = [""; MAX_KEY];
     let mut wide = vec![""; arity];
-    let mut cache: datafusion::common::HashMap<[&str; MAX_KEY], i8> =
+    let coded = strings.iter().all(|s| matches!(s, Texts::Coded(..)));
+    let mut by_text: datafusion::common::HashMap<[&str; MAX_KEY], i8> =
         datafusion::common::HashMap::new();
+    let mut by_code: datafusion::common::HashMap<[u32; MAX_KEY], i8> =
+        datafusion::common::HashMap::new();
+    let mut codes = [u32::MAX; MAX_KEY];
     for i in 0..n {
         // No comparison takes more than four values; a wider call is computed directly rather
         // than mis-keyed.
+        if cached && arity <= MAX_KEY && coded {
+            for (slot, s) in codes.iter_mut().zip(strings) {
+                *slot = s.code(i).unwrap_or(u32::MAX);
+            }
+            let l = *by_code.entry(codes).or_insert_with(|| {
+                for (slot, s) in row.iter_mut().zip(strings) {
+                    *slot = s.value(i);
+                }
+                level(&row[..arity])
+            });
+            b.append_value(l);
+            continue;
+        }
         let values: &mut [&str] = if arity <= MAX_KEY {
             &mut row[..arity]
         } else {
             &mut wide
         };
         for (slot, s) in values.iter_mut().zip(strings) {
-            *slot = if s.is_null(i) { "" } else { s.value(i) };
+            *slot = s.value(i);
         }
         let l = if cached && arity <= MAX_KEY {
-            *cache.entry(row).or_insert_with(|| level(&row[..arity]))
+            *by_text.entry(row).or_insert_with(|| level(&row[..arity]))
         } else {
             level(values)
         };
@@ -292,6 +402,10 @@ impl ScalarUDFImpl for TextFunc {
         &self.signature
     }
 
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        text_arguments(self.name, self.arity, arg_types)
+    }
+
     fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
         Ok(if self.kind.is_comparison() {
             DataType::Int8
@@ -302,17 +416,8 @@ impl ScalarUDFImpl for TextFunc {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
-        let arrays: Vec<ArrayRef> = ColumnarValue::values_to_arrays(&args.args)?
-            .into_iter()
-            .map(|a| {
-                if a.data_type() == &DataType::Utf8 {
-                    Ok(a)
-                } else {
-                    cast(&a, &DataType::Utf8)
-                }
-            })
-            .collect::<std::result::Result<_, _>>()?;
-        let strings: Vec<_> = arrays.iter().map(|a| a.as_string::<i32>()).collect();
+        let arrays = argument_arrays(ColumnarValue::values_to_arrays(&args.args)?)?;
+        let strings: Vec<Texts> = arrays.iter().map(Texts::new).collect();
         let mut row: Vec<&str> = vec![""; strings.len()];
         let out: ArrayRef = if self.kind.is_comparison() {
             // Equality is cheaper than a hash lookup: every other comparator is cached.
@@ -326,7 +431,7 @@ impl ScalarUDFImpl for TextFunc {
             let mut b = StringBuilder::with_capacity(n, n * 12);
             for i in 0..n {
                 for (slot, s) in row.iter_mut().zip(&strings) {
-                    *slot = if s.is_null(i) { "" } else { s.value(i) };
+                    *slot = s.value(i);
                 }
                 b.append_option(self.kind.text(&row));
             }
@@ -343,7 +448,6 @@ mod tests {
 
     #[test]
     fn cached_levels_equal_levels_computed_row_by_row() {
-        use datafusion::arrow::array::StringArray;
         let names = ["maria", "maria jose", "jose", "josé", "mario", ""];
         let a: StringArray = (0..300)
             .map(|i| (i % 7 != 0).then(|| names[i % names.len()]))
@@ -352,16 +456,29 @@ mod tests {
             .map(|i| (i % 11 != 0).then(|| names[(i * 5 + 1) % names.len()]))
             .collect();
         let level = |row: &[&str]| compare::compare_given(row[0], row[1]);
-        let cached = comparison_levels(300, &[&a, &b], true, level);
-        let direct = comparison_levels(300, &[&a, &b], false, level);
+        let (ta, tb) = (Texts::Plain(&a), Texts::Plain(&b));
+        let cached = comparison_levels(300, &[Texts::Plain(&a), Texts::Plain(&b)], true, level);
+        let direct = comparison_levels(300, &[ta, tb], false, level);
         assert_eq!(cached, direct);
+        // Coded (dictionary) arguments: cached by codes, the same levels.
+        let code = |s: &StringArray| -> ArrayRef {
+            cast(
+                &(Arc::new(s.clone()) as ArrayRef),
+                &DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8)),
+            )
+            .unwrap()
+        };
+        let (ca, cb) = (code(&a), code(&b));
+        let by_code = comparison_levels(300, &[Texts::new(&ca), Texts::new(&cb)], true, level);
+        assert_eq!(by_code, direct);
         for i in 0..300 {
             let x = if a.is_null(i) { "" } else { a.value(i) };
             let y = if b.is_null(i) { "" } else { b.value(i) };
             assert_eq!(cached.value(i), compare::compare_given(x, y), "row {i}");
         }
         // Wider than the cache key: computed directly, still right.
-        let wide = comparison_levels(300, &[&a, &b, &a, &b, &a], true, |row| {
+        let p = |s| Texts::Plain(s);
+        let wide = comparison_levels(300, &[p(&a), p(&b), p(&a), p(&b), p(&a)], true, |row| {
             compare::compare_given(row[0], row[4])
         });
         for i in 0..300 {
