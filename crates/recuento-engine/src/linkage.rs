@@ -202,32 +202,6 @@ impl Engine {
         Ok(out)
     }
 
-    /// One column of the `records` table as text, in rid order (`None` for empty values).
-    ///
-    /// # Errors
-    /// No `records` table, or no such column.
-    pub async fn record_texts(&self, column: &str) -> Result<Vec<Option<String>>> {
-        let quoted = format!("\"{}\"", column.replace('"', "\"\""));
-        let batches = self
-            .ctx
-            .sql(&format!("SELECT {quoted} FROM records ORDER BY rid"))
-            .await?
-            .collect()
-            .await?;
-        let mut out = Vec::new();
-        for b in &batches {
-            let v = datafusion::arrow::compute::cast(b.column(0), &DataType::Utf8)?;
-            let v = v.as_string::<i32>();
-            for i in 0..b.num_rows() {
-                out.push(
-                    (datafusion::arrow::array::Array::is_valid(v, i) && !v.value(i).is_empty())
-                        .then(|| v.value(i).to_string()),
-                );
-            }
-        }
-        Ok(out)
-    }
-
     /// One column of the records as text, by rid, read from the records in memory (no query,
     /// no copy when the column is already text). For a million records this replaces a
     /// `String` per record with one Arrow array.

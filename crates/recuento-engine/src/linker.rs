@@ -193,6 +193,11 @@ impl TextColumn {
             .then(|| self.0.value(rid))
             .filter(|v| !v.is_empty())
     }
+
+    /// Every record's value in record order, as [`TextColumn::get`] gives it.
+    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        (0..self.len()).map(|rid| self.get(rid))
+    }
 }
 
 impl Serialize for RecordKeys {

@@ -151,8 +151,10 @@ async fn files_contradictions(
     };
     let ids = read(id_column).await?;
     let births = read(birth_column).await?;
+    // A comparison the settings lack leaves every record without a value.
     fn values(a: &Option<recuento_engine::TextColumn>, n: usize) -> Vec<Option<&str>> {
-        (0..n).map(|i| a.as_ref().and_then(|a| a.get(i))).collect()
+        a.as_ref()
+            .map_or_else(|| vec![None; n], |a| a.iter().collect())
     }
     Ok(crate::pipeline::contradictions(
         person_of,

@@ -279,11 +279,13 @@ pub async fn link(project: &Project, engine: &Engine) -> Result<LinkSummary> {
         .collect();
     let mut diagnostics = recuento_cluster::diagnose(&person_of, &list_of, &lists, &no_dup);
     // Contradictions inside people (two valid DUIs, birth years far apart) go to review too.
-    let ids = engine.record_texts("national_id").await?;
-    let births = engine.record_texts("birth_date").await?;
-    diagnostics
-        .flagged
-        .extend(contradictions(&person_of, &ids, &births));
+    let ids = engine.record_text_column("national_id").await?;
+    let births = engine.record_text_column("birth_date").await?;
+    diagnostics.flagged.extend(contradictions(
+        &person_of,
+        &ids.iter().collect::<Vec<_>>(),
+        &births.iter().collect::<Vec<_>>(),
+    ));
     let width = diagnostics.persons.to_string().len().max(5);
     let mut w = csv::Writer::from_path(out.join("persons.csv"))?;
     w.write_record(["list", "record_id", "person_id"])?;
