@@ -20,6 +20,7 @@ pub mod generic;
 pub mod ingest;
 pub mod linkage;
 pub mod linker;
+mod parquet_out;
 pub mod standardise;
 pub mod udf;
 
