@@ -22,6 +22,35 @@ pub fn damerau(a: &str, b: &str) -> usize {
     rapidfuzz::distance::damerau_levenshtein::distance(a.bytes(), b.bytes())
 }
 
+/// Whether two strings are at most one edit apart (one substitution, insertion, deletion, or
+/// transposition of adjacent bytes): `damerau(a, b) <= 1`, answered in one pass. The
+/// comparators only ever ask this question of dates and IDs, for tens of millions of pairs,
+/// and the general distance builds a table for each.
+pub fn within_one_edit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let first_difference = short
+        .iter()
+        .zip(long)
+        .position(|(x, y)| x != y)
+        .unwrap_or(short.len());
+    let i = first_difference;
+    match long.len() - short.len() {
+        0 if i == short.len() => true,
+        // A substitution at i, or i and i + 1 swapped.
+        0 => {
+            short[i + 1..] == long[i + 1..]
+                || (i + 1 < short.len()
+                    && short[i] == long[i + 1]
+                    && short[i + 1] == long[i]
+                    && short[i + 2..] == long[i + 2..])
+        }
+        // The longer one has an extra byte at i.
+        1 => short[i..] == long[i + 1..],
+        _ => false,
+    }
+}
+
 /// Names of the given-name levels.
 pub const GIVEN_LEVELS: [&str; 6] = [
     "missing",
@@ -41,10 +70,10 @@ pub fn compare_given(a: &str, b: &str) -> i8 {
     if a == b {
         return 4;
     }
-    let a1 = canonical_given(a.split(' ').next().unwrap_or(""));
-    let b1 = canonical_given(b.split(' ').next().unwrap_or(""));
-    let a_words: Vec<&str> = a.split(' ').map(canonical_given).collect();
-    let b_words: Vec<&str> = b.split(' ').map(canonical_given).collect();
+    let (a_words, b_words) = (Words::new(a), Words::new(b));
+    let (a_words, b_words) = (a_words.as_slice(), b_words.as_slice());
+    // `split` gives at least one word, so these are the first given names.
+    let (a1, b1) = (a_words[0], b_words[0]);
     // `José` vs `José Luis`, `Luis` vs `José Luis`: one side's names all appear on the other.
     let subset =
         a_words.iter().all(|w| b_words.contains(w)) || b_words.iter().all(|w| a_words.contains(w));
@@ -58,6 +87,35 @@ pub fn compare_given(a: &str, b: &str) -> i8 {
         1
     } else {
         0
+    }
+}
+
+/// The words of a given-name string with nicknames resolved, on the stack for up to eight
+/// words (comparisons run tens of millions of times; an allocation each is measurable).
+enum Words<'a> {
+    Few([&'a str; 8], usize),
+    Many(Vec<&'a str>),
+}
+
+impl<'a> Words<'a> {
+    fn new(s: &'a str) -> Self {
+        let mut few = [""; 8];
+        let mut n = 0;
+        for w in s.split(' ') {
+            if n == few.len() {
+                return Words::Many(s.split(' ').map(canonical_given).collect());
+            }
+            few[n] = canonical_given(w);
+            n += 1;
+        }
+        Words::Few(few, n)
+    }
+
+    fn as_slice(&self) -> &[&'a str] {
+        match self {
+            Words::Few(few, n) => &few[..*n],
+            Words::Many(v) => v,
+        }
     }
 }
 
@@ -75,7 +133,7 @@ pub const SURNAME_LEVELS: [&str; 7] = [
 /// Compares (first surname, second surname) pairs, the Spanish way: both equal; one side lacks
 /// its second surname; surnames swapped; surnames written joined (`hernandezlopez`); one equal
 /// and the other different (married name, typo); Jaro–Winkler on the whole surname string.
-pub fn compare_surnames(a1: &str, a2: &str, b1: &str, b2: &str) -> i8 {
+pub fn compare_surnames<'a>(a1: &'a str, a2: &'a str, b1: &'a str, b2: &'a str) -> i8 {
     if (a1.is_empty() && a2.is_empty()) || (b1.is_empty() && b2.is_empty()) {
         return NULL;
     }
@@ -84,13 +142,14 @@ pub fn compare_surnames(a1: &str, a2: &str, b1: &str, b2: &str) -> i8 {
     }
     let a_one = a2.is_empty();
     let b_one = b2.is_empty();
-    let joined_a: String = a1.chars().chain(a2.chars()).filter(|c| *c != ' ').collect();
-    let joined_b: String = b1.chars().chain(b2.chars()).filter(|c| *c != ' ').collect();
+    // Both surnames written as one word (`hernandezlopez`), compared without building it.
+    let joined = |x: &'a str, y: &'a str| x.bytes().chain(y.bytes()).filter(|c| *c != b' ');
+    let (joined_a, joined_b) = (joined(a1, a2), joined(b1, b2));
     if (a1 == b1 && (a_one || b_one))
         || (!a_one && !b_one && a1 == b2 && a2 == b1)
-        || joined_a == joined_b
-        || (a_one && (a1 == b2 || a1 == joined_b))
-        || (b_one && (b1 == a2 || b1 == joined_a))
+        || joined_a.clone().eq(joined_b.clone())
+        || (a_one && (a1 == b2 || a1.bytes().eq(joined_b)))
+        || (b_one && (b1 == a2 || b1.bytes().eq(joined_a)))
     {
         return 4;
     }
@@ -108,20 +167,12 @@ pub fn compare_surnames(a1: &str, a2: &str, b1: &str, b2: &str) -> i8 {
     if let Some((x, y)) = one_equal {
         return if jaro_winkler(x, y) >= 0.90 { 4 } else { 3 };
     }
-    let whole_a = if a_one {
-        a1.to_string()
-    } else {
-        format!("{a1} {a2}")
-    };
-    let whole_b = if b_one {
-        b1.to_string()
-    } else {
-        format!("{b1} {b2}")
-    };
+    // Both surnames of each side as one string, `a1 a2`, without building it.
+    let whole = |x: &'a str, y: &'a str| x.bytes().chain(std::iter::once(b' ')).chain(y.bytes());
     let jw = if a_one || b_one {
         jaro_winkler(a1, b1)
     } else {
-        jaro_winkler(&whole_a, &whole_b)
+        rapidfuzz::distance::jaro_winkler::similarity(whole(a1, a2), whole(b1, b2))
     };
     if jw >= 0.92 {
         2
@@ -156,7 +207,7 @@ pub fn compare_dates(a: &str, b: &str) -> i8 {
                 return 5;
             }
             let swapped = da.day == db.month && da.month == db.day && da.year == db.year;
-            if swapped || damerau(a, b) <= 1 {
+            if swapped || within_one_edit(a, b) {
                 return 4;
             }
             if let (Some(x), Some(y)) = (da.days_since_epoch(), db.days_since_epoch())
@@ -213,7 +264,7 @@ pub fn compare_ids(a: &str, b: &str) -> i8 {
     let valid = crate::ids::canonical_dui_valid;
     if a == b {
         4
-    } else if a.len() == b.len() && damerau(a, b) <= 1 {
+    } else if a.len() == b.len() && within_one_edit(a, b) {
         if valid(a) == Some(false) || valid(b) == Some(false) {
             3
         } else {
@@ -379,6 +430,93 @@ pub fn fuzzy_level(method: Fuzzy, thresholds: &[f64], a: &str, b: &str) -> i8 {
 mod tests {
     use super::*;
 
+    /// The comparators as first written (building the joined and whole surnames and the lists
+    /// of words), to check the faster forms against.
+    mod reference {
+        use super::*;
+
+        pub fn given(a: &str, b: &str) -> i8 {
+            if a.is_empty() || b.is_empty() {
+                return NULL;
+            }
+            if a == b {
+                return 4;
+            }
+            let a1 = canonical_given(a.split(' ').next().unwrap_or(""));
+            let b1 = canonical_given(b.split(' ').next().unwrap_or(""));
+            let a_words: Vec<&str> = a.split(' ').map(canonical_given).collect();
+            let b_words: Vec<&str> = b.split(' ').map(canonical_given).collect();
+            let subset = a_words.iter().all(|w| b_words.contains(w))
+                || b_words.iter().all(|w| a_words.contains(w));
+            if a1 == b1 || subset {
+                return 3;
+            }
+            let jw = jaro_winkler(a1, b1).max(jaro_winkler(a, b));
+            if jw >= 0.92 {
+                2
+            } else if jw >= 0.80 {
+                1
+            } else {
+                0
+            }
+        }
+
+        pub fn surnames(a1: &str, a2: &str, b1: &str, b2: &str) -> i8 {
+            if (a1.is_empty() && a2.is_empty()) || (b1.is_empty() && b2.is_empty()) {
+                return NULL;
+            }
+            if a1 == b1 && a2 == b2 {
+                return 5;
+            }
+            let a_one = a2.is_empty();
+            let b_one = b2.is_empty();
+            let joined_a: String = a1.chars().chain(a2.chars()).filter(|c| *c != ' ').collect();
+            let joined_b: String = b1.chars().chain(b2.chars()).filter(|c| *c != ' ').collect();
+            if (a1 == b1 && (a_one || b_one))
+                || (!a_one && !b_one && a1 == b2 && a2 == b1)
+                || joined_a == joined_b
+                || (a_one && (a1 == b2 || a1 == joined_b))
+                || (b_one && (b1 == a2 || b1 == joined_a))
+            {
+                return 4;
+            }
+            let one_equal = if a1 == b1 && !a_one && !b_one {
+                Some((a2, b2))
+            } else if !a_one && !b_one && a2 == b2 {
+                Some((a1, b1))
+            } else if (!a_one && a2 == b1) || (!b_one && a1 == b2) {
+                Some(("", "x"))
+            } else {
+                None
+            };
+            if let Some((x, y)) = one_equal {
+                return if jaro_winkler(x, y) >= 0.90 { 4 } else { 3 };
+            }
+            let whole_a = if a_one {
+                a1.to_string()
+            } else {
+                format!("{a1} {a2}")
+            };
+            let whole_b = if b_one {
+                b1.to_string()
+            } else {
+                format!("{b1} {b2}")
+            };
+            let jw = if a_one || b_one {
+                jaro_winkler(a1, b1)
+            } else {
+                jaro_winkler(&whole_a, &whole_b)
+            };
+            if jw >= 0.92 {
+                2
+            } else if jw >= 0.80 {
+                1
+            } else {
+                0
+            }
+        }
+    }
+
     #[test]
     fn given_levels() {
         assert_eq!(compare_given("jose luis", "jose luis"), 4);
@@ -468,6 +606,33 @@ mod tests {
             proptest::prop_assert!((0.0..=1.0).contains(&x));
             proptest::prop_assert!((x - jaro_winkler(&b, &a)).abs() < 1e-12);
             proptest::prop_assert!((x - strsim::jaro_winkler(&a, &b)).abs() < 1e-9, "{} vs {}", x, strsim::jaro_winkler(&a, &b));
+        }
+
+        #[test]
+        fn within_one_edit_is_a_damerau_distance_of_at_most_one(a in "[0-9a-c-]{0,11}", b in "[0-9a-c-]{0,11}", edit in 0usize..4, at in 0usize..12) {
+            proptest::prop_assert_eq!(within_one_edit(&a, &b), damerau(&a, &b) <= 1);
+            // Random strings are rarely one edit apart: also one edit of `a` itself.
+            let mut e = a.clone().into_bytes();
+            let i = at.min(e.len());
+            match edit {
+                0 if i < e.len() => e[i] = b'x',
+                1 => e.insert(i, b'x'),
+                2 if i < e.len() => { e.remove(i); }
+                3 if i + 1 < e.len() => e.swap(i, i + 1),
+                _ => {}
+            }
+            let e = String::from_utf8(e).unwrap();
+            proptest::prop_assert_eq!(within_one_edit(&a, &e), damerau(&a, &e) <= 1);
+            proptest::prop_assert!(within_one_edit(&a, &e));
+        }
+
+        #[test]
+        fn name_comparators_give_the_levels_of_their_allocating_forms(a in "(jose|luis|chepe|maria|[a-z]{1,5})( (jose|luis|[a-z]{1,5})){0,9}", b in "(jose|luis|pepe|maria|[a-z]{1,5})( (jose|luis|[a-z]{1,5})){0,9}", c in "(lopez|[a-z]{0,6})", d in "(lopez|[a-z]{0,6})") {
+            proptest::prop_assert_eq!(compare_given(&a, &b), reference::given(&a, &b));
+            let (s1, s2) = (a.split(' ').next().unwrap_or(""), b.split(' ').next().unwrap_or(""));
+            for (a1, a2, b1, b2) in [(s1, c.as_str(), s2, d.as_str()), (s1, c.as_str(), s1, d.as_str()), (c.as_str(), "", s1, d.as_str()), (s1, d.as_str(), d.as_str(), s1)] {
+                proptest::prop_assert_eq!(compare_surnames(a1, a2, b1, b2), reference::surnames(a1, a2, b1, b2));
+            }
         }
 
         #[test]

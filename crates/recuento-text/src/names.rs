@@ -241,9 +241,15 @@ const NICKNAMES: &[(&str, &str)] = &[
 
 /// The given name a nickname stands for, or the name itself (folded input, folded output).
 pub fn canonical_given(token: &str) -> &str {
+    // This runs for every word of every compared pair of given names, and most words are no
+    // nickname: the length and first letter rule out nearly every entry before the text is
+    // compared.
+    let first = token.as_bytes().first();
     NICKNAMES
         .iter()
-        .find(|(nick, _)| *nick == token)
+        .find(|(nick, _)| {
+            nick.len() == token.len() && nick.as_bytes().first() == first && *nick == token
+        })
         .map_or(token, |(_, name)| name)
 }
 
