@@ -452,6 +452,17 @@ fn pairs_writer_properties() -> datafusion::parquet::file::properties::WriterPro
         .build()
 }
 
+/// How the temporary comparisons file is encoded: as `pairs.parquet`, but compressed with LZ4,
+/// which compresses and decompresses faster than Snappy. Nobody else reads this file, so the
+/// older readers that know only Snappy do not matter here (at 1,000,000 records, block and
+/// compare took 30-33 s against 32-36 s with Snappy, two runs each on a busy machine).
+fn comparisons_writer_properties() -> datafusion::parquet::file::properties::WriterProperties {
+    datafusion::parquet::file::properties::WriterProperties::builder()
+        .set_dictionary_enabled(false)
+        .set_compression(datafusion::parquet::basic::Compression::LZ4_RAW)
+        .build()
+}
+
 /// Comparison patterns of a batch of record pairs (`rid_l`, `rid_r`) that pass the link
 /// type's filter, counted by packed key (no rule flags).
 fn count_patterns(compiled: &Compiled, part: &RecordBatch) -> Result<HashMap<u128, u64>> {
@@ -861,7 +872,7 @@ impl Engine {
                         writer = Some(ParallelWriter::create(
                             path,
                             compiled.out_schema.clone(),
-                            pairs_writer_properties(),
+                            comparisons_writer_properties(),
                         )?);
                     }
                     if let Some(w) = writer.as_mut() {
