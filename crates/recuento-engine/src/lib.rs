@@ -91,6 +91,11 @@ impl From<datafusion::error::DataFusionError> for Error {
     }
 }
 
+/// The error for a worker task that panicked or was cancelled while `what`: a bug in recuento.
+pub(crate) fn task_stopped(what: &str) -> impl Fn(tokio::task::JoinError) -> Error + '_ {
+    move |e| Error::Plan(format!("internal: {what} stopped ({e}); please report"))
+}
+
 /// The memory DataFusion may track: `RECUENTO_MEMORY_LIMIT_MB`, or [`MEMORY_LIMIT`].
 fn memory_limit() -> usize {
     std::env::var("RECUENTO_MEMORY_LIMIT_MB")

@@ -858,11 +858,8 @@ impl Engine {
                 })
                 .buffered(2 * workers);
             while let Some(done) = compared.next().await {
-                let (generated, result) = done.map_err(|e| {
-                    Error::Plan(format!(
-                        "internal: comparing pairs stopped ({e}); please report"
-                    ))
-                })??;
+                let (generated, result) =
+                    done.map_err(crate::task_stopped("comparing pairs"))??;
                 if let Some((batch, batch_counts)) = result {
                     pairs_by_rule[i] += batch.num_rows() as u64;
                     for (key, n) in batch_counts {
@@ -934,11 +931,7 @@ impl Engine {
             .buffer_unordered(2 * workers);
         let mut random: HashMap<u128, u64> = HashMap::new();
         while let Some(done) = counted.next().await {
-            let part = done.map_err(|e| {
-                Error::Plan(format!(
-                    "internal: comparing random pairs stopped ({e}); please report"
-                ))
-            })??;
+            let part = done.map_err(crate::task_stopped("comparing random pairs"))??;
             for (key, c) in part {
                 *random.entry(key).or_insert(0) += c;
             }
@@ -1136,11 +1129,7 @@ impl Engine {
                 })
                 .buffered(2 * workers);
             while let Some(done) = scored.next().await {
-                let (batch, batch_links) = done.map_err(|e| {
-                    Error::Plan(format!(
-                        "internal: scoring pairs stopped ({e}); please report"
-                    ))
-                })??;
+                let (batch, batch_links) = done.map_err(crate::task_stopped("scoring pairs"))??;
                 links.extend(batch_links);
                 self.progress.advance(batch.num_rows() as u64);
                 writer.write(batch).await?;

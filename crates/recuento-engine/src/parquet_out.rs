@@ -136,12 +136,9 @@ impl ParallelWriter {
         }
         let mut row_group = self.writer.next_row_group()?;
         for task in std::mem::take(&mut self.encoding) {
-            let chunk = task.await.map_err(|e| {
-                Error::Plan(format!(
-                    "internal: writing {} stopped ({e}); please report",
-                    self.path
-                ))
-            })??;
+            let chunk = task
+                .await
+                .map_err(crate::task_stopped(&format!("writing {}", self.path)))??;
             chunk.append_to_row_group(&mut row_group)?;
         }
         row_group.close()?;
