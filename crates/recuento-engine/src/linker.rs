@@ -440,27 +440,30 @@ impl Compiled {
     }
 }
 
-/// How `pairs.parquet` (and the comparisons file it is scored from) is encoded: plain values
-/// compressed with Snappy, without dictionaries. Writing is the costliest part of scoring;
-/// dictionaries cost a hash lookup per value and, measured at 100,000
-/// records, made the write 60% slower for a file only a quarter smaller (12 MB against 17 MB;
-/// uncompressed with dictionaries it was about 35 MB).
-fn pairs_writer_properties() -> datafusion::parquet::file::properties::WriterProperties {
+/// How `pairs.parquet` ([`Compression::SNAPPY`], which every Parquet reader knows) and the
+/// temporary comparisons file it is scored from ([`Compression::LZ4_RAW`]) are encoded: plain
+/// values, without dictionaries. Writing is the costliest part of scoring; dictionaries cost a
+/// hash lookup per value and, measured at 100,000 records, made the write 60% slower for a
+/// file only a quarter smaller (12 MB against 17 MB; uncompressed with dictionaries it was
+/// about 35 MB). LZ4 compresses and decompresses faster than Snappy, and nobody else reads the
+/// comparisons file (at 1,000,000 records, block and compare took 30-33 s against 32-36 s with
+/// Snappy, two runs each on a busy machine).
+///
+/// [`Compression::SNAPPY`]: datafusion::parquet::basic::Compression::SNAPPY
+/// [`Compression::LZ4_RAW`]: datafusion::parquet::basic::Compression::LZ4_RAW
+fn pairs_writer_properties(
+    compression: datafusion::parquet::basic::Compression,
+) -> datafusion::parquet::file::properties::WriterProperties {
     datafusion::parquet::file::properties::WriterProperties::builder()
         .set_dictionary_enabled(false)
-        .set_compression(datafusion::parquet::basic::Compression::SNAPPY)
+        .set_compression(compression)
         .build()
 }
 
-/// How the temporary comparisons file is encoded: as `pairs.parquet`, but compressed with LZ4,
-/// which compresses and decompresses faster than Snappy. Nobody else reads this file, so the
-/// older readers that know only Snappy do not matter here (at 1,000,000 records, block and
-/// compare took 30-33 s against 32-36 s with Snappy, two runs each on a busy machine).
-fn comparisons_writer_properties() -> datafusion::parquet::file::properties::WriterProperties {
-    datafusion::parquet::file::properties::WriterProperties::builder()
-        .set_dictionary_enabled(false)
-        .set_compression(datafusion::parquet::basic::Compression::LZ4_RAW)
-        .build()
+/// Batches handed to the runtime's worker threads at once: two per core, so that a core never
+/// waits for the next batch while results are taken in order.
+fn in_flight() -> usize {
+    2 * std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// Comparison patterns of a batch of record pairs (`rid_l`, `rid_r`) that pass the link
@@ -837,7 +840,6 @@ impl Engine {
                 vec![slices],
             )?),
         )?;
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let mut counts: HashMap<u128, u64> = HashMap::new();
         let mut pairs_by_rule = vec![0u64; plan.rules.len()];
         let mut writer: Option<ParallelWriter> = None;
@@ -856,7 +858,7 @@ impl Engine {
                         Ok::<_, Error>((generated, compare_batch(&compiled, i, &batch)?))
                     })
                 })
-                .buffered(2 * workers);
+                .buffered(in_flight());
             while let Some(done) = compared.next().await {
                 let (generated, result) =
                     done.map_err(crate::task_stopped("comparing pairs"))??;
@@ -869,7 +871,9 @@ impl Engine {
                         writer = Some(ParallelWriter::create(
                             path,
                             compiled.out_schema.clone(),
-                            comparisons_writer_properties(),
+                            pairs_writer_properties(
+                                datafusion::parquet::basic::Compression::LZ4_RAW,
+                            ),
                         )?);
                     }
                     if let Some(w) = writer.as_mut() {
@@ -917,7 +921,6 @@ impl Engine {
             .iter()
             .map(|c| c.levels.len() - 1)
             .collect();
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         // Compared in slices, so the gathered columns stay a batch's worth.
         let slices: Vec<RecordBatch> = (0..sample.num_rows())
             .step_by(8192)
@@ -928,7 +931,7 @@ impl Engine {
                 let compiled = compiled.clone();
                 tokio::spawn(async move { count_patterns(&compiled, &part) })
             })
-            .buffer_unordered(2 * workers);
+            .buffer_unordered(in_flight());
         let mut random: HashMap<u128, u64> = HashMap::new();
         while let Some(done) = counted.next().await {
             let part = done.map_err(crate::task_stopped("comparing random pairs"))??;
@@ -1104,8 +1107,11 @@ impl Engine {
             fields.push(Field::new("match_weight", DataType::Float64, false));
             fields.push(Field::new("match_probability", DataType::Float64, false));
             let schema = Arc::new(Schema::new(fields));
-            let mut writer =
-                ParallelWriter::create(&pairs_path, schema.clone(), pairs_writer_properties())?;
+            let mut writer = ParallelWriter::create(
+                &pairs_path,
+                schema.clone(),
+                pairs_writer_properties(datafusion::parquet::basic::Compression::SNAPPY),
+            )?;
             let scoring = Arc::new(Scoring {
                 scorer,
                 comparisons: plan
@@ -1119,7 +1125,6 @@ impl Engine {
                 threshold: plan.threshold,
             });
             self.progress.start("scoring pairs", candidate_pairs);
-            let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
             // Batches are scored on the worker threads and come back in the order read
             // (`buffered`), so pairs.parquet is the same on every run.
             let mut scored = futures::stream::iter(reader)
@@ -1127,7 +1132,7 @@ impl Engine {
                     let scoring = scoring.clone();
                     tokio::spawn(async move { scoring.score(&batch?) })
                 })
-                .buffered(2 * workers);
+                .buffered(in_flight());
             while let Some(done) = scored.next().await {
                 let (batch, batch_links) = done.map_err(crate::task_stopped("scoring pairs"))??;
                 links.extend(batch_links);

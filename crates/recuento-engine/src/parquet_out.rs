@@ -37,8 +37,6 @@ pub(crate) struct ParallelWriter {
     /// Batches of the row group being gathered, and their rows.
     pending: Vec<RecordBatch>,
     pending_rows: usize,
-    /// Row groups started (encoding handed out), which numbers the next one.
-    row_groups: usize,
     /// The row group being encoded: one task per column, in schema order.
     encoding: Vec<JoinHandle<Result<ArrowColumnChunk>>>,
 }
@@ -65,7 +63,6 @@ impl ParallelWriter {
             factory,
             pending: Vec::new(),
             pending_rows: 0,
-            row_groups: 0,
             encoding: Vec::new(),
         })
     }
@@ -100,7 +97,9 @@ impl ParallelWriter {
         self.finish_row_group().await?;
         let batches = std::sync::Arc::new(std::mem::take(&mut self.pending));
         self.pending_rows = 0;
-        let writers = self.factory.create_column_writers(self.row_groups)?;
+        // Every earlier row group is in the file now, so their count numbers this one.
+        let index = self.writer.flushed_row_groups().len();
+        let writers = self.factory.create_column_writers(index)?;
         if writers.len() != self.schema.fields().len() {
             return Err(Error::Plan(format!(
                 "internal: {} columns but {} Parquet column writers for {}; please report",
@@ -109,7 +108,6 @@ impl ParallelWriter {
                 self.path
             )));
         }
-        self.row_groups += 1;
         self.encoding = writers
             .into_iter()
             .enumerate()
