@@ -44,7 +44,7 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Beta, Binomial, Distribution, Gamma, Poisson, StandardNormal};
+use rand_distr::{Beta, Distribution, Gamma, Poisson, StandardNormal};
 
 use crate::linalg::cholesky;
 use serde::{Deserialize, Serialize};
@@ -137,7 +137,6 @@ struct Chain<'a> {
     pattern_weights: Vec<f64>, // per (pattern x, class): π_k P(x | k)
     class_total: Vec<u64>,
     captured: Vec<u64>, // per (list j, class)
-    order: Vec<usize>,  // per (pattern index incl. 0 at the end): the classes, heaviest first
     ridge: Ridge,
 }
 
@@ -374,66 +373,51 @@ fn beta(rng: &mut ChaCha8Rng, a: f64, b: f64) -> f64 {
 /// the classes each) rather than by binomials, whose set-up costs more than that.
 const ONE_BY_ONE: u64 = 3;
 
-/// Draws `out` ~ Multinomial(n, weights / Σ weights). Classes are taken heaviest first by
-/// conditional binomials, so the few that hold nearly everyone use up `n` quickly; the last
-/// handful of people are then placed one by one. `order` is a permutation of the classes, kept
-/// between calls for the same pattern (any permutation gives the same distribution).
-fn multinomial(
-    rng: &mut ChaCha8Rng,
-    n: u64,
-    weights: &[f64],
-    out: &mut [u64],
-    order: &mut [usize],
-) {
+/// Draws `out` ~ Multinomial(n, weights / Σ weights) by conditional binomials, class by class;
+/// the last handful of people are placed one by one.
+///
+/// Classes are taken in label order. The stick-breaking prior makes the first labels the
+/// heaviest in expectation, so `n` is mostly used up early; sorting by weight each time cost
+/// more than it saved once the binomials became cheap (the tiny classes' weights are redrawn
+/// from the prior every sweep, so their order changes all the time).
+fn multinomial(rng: &mut ChaCha8Rng, n: u64, weights: &[f64], out: &mut [u64]) {
     out.iter_mut().for_each(|o| *o = 0);
     let mut left = n;
     let mut mass: f64 = weights.iter().sum();
     if left == 0 || mass <= 0.0 {
         return;
     }
-    // Insertion sort by descending weight: K is small (10 by default), and `order` holds this
-    // pattern's order of the previous sweep, which the weights rarely change, so the sort is
-    // mostly one pass of comparisons.
-    for i in 1..order.len() {
-        let mut j = i;
-        while j > 0 && weights[order[j - 1]] < weights[order[j]] {
-            order.swap(j - 1, j);
-            j -= 1;
-        }
-    }
+    let k = weights.len();
     let mut next = 0;
-    while left > ONE_BY_ONE && next + 1 < order.len() {
-        let c = order[next];
-        let p = (weights[c] / mass).clamp(0.0, 1.0);
-        let x = Binomial::new(left, p).map_or(0, |d| d.sample(rng));
-        out[c] = x;
+    while left > ONE_BY_ONE && next + 1 < k {
+        let p = (weights[next] / mass).clamp(0.0, 1.0);
+        let x = crate::sampling::binomial(rng, left, p);
+        out[next] = x;
         left -= x;
-        mass -= weights[c];
+        mass -= weights[next];
         next += 1;
         if mass <= 0.0 {
             break;
         }
     }
-    let rest = &order[next..];
-    if let [only] = rest {
-        out[*only] += left;
+    if next + 1 == k {
+        out[next] += left;
         return;
     }
-    let rest_mass: f64 = rest.iter().map(|&c| weights[c]).sum();
+    let rest = &weights[next..];
+    let rest_mass: f64 = rest.iter().sum();
     for _ in 0..left {
         let mut u = rng.random::<f64>() * rest_mass;
         // Rounding can leave u just above the last class: it then takes the person.
-        let mut chosen = rest.last().copied();
-        for &c in rest {
-            if u < weights[c] {
-                chosen = Some(c);
+        let mut chosen = k - 1;
+        for (c, &w) in rest.iter().enumerate() {
+            if u < w {
+                chosen = next + c;
                 break;
             }
-            u -= weights[c];
+            u -= w;
         }
-        if let Some(c) = chosen {
-            out[c] += 1;
-        }
+        out[chosen] += 1;
     }
 }
 
@@ -458,7 +442,6 @@ impl<'a> Chain<'a> {
             pattern_weights: vec![0.0; (1 << t) * k],
             class_total: vec![0; k],
             captured: vec![0; t * k],
-            order: (0..patterns.len() + 1).flat_map(|_| 0..k).collect(),
             ridge: Ridge::new(t, k),
         };
         chain.set_pi_from_v();
@@ -599,8 +582,7 @@ impl<'a> Chain<'a> {
         for (i, &(pattern, n)) in self.patterns.iter().enumerate() {
             let weights = &self.pattern_weights[pattern * k..(pattern + 1) * k];
             let counts = &mut self.counts[i * k..(i + 1) * k];
-            let order = &mut self.order[i * k..(i + 1) * k];
-            multinomial(&mut self.rng, n, weights, counts, order);
+            multinomial(&mut self.rng, n, weights, counts);
         }
         // 2. The unobserved count: n0 ~ NB(n, p0) as Poisson(Gamma(n, p0 / (1 - p0))).
         let p0: f64 = self.pattern_weights[..k]
@@ -618,8 +600,7 @@ impl<'a> Chain<'a> {
         {
             let weights = &self.pattern_weights[..k];
             let counts = &mut self.counts[np * k..(np + 1) * k];
-            let order = &mut self.order[np * k..(np + 1) * k];
-            multinomial(&mut self.rng, self.n0, weights, counts, order);
+            multinomial(&mut self.rng, self.n0, weights, counts);
         }
         // 4. λ, from each class's total and captures per list (one pass over the patterns).
         self.class_total.iter_mut().for_each(|x| *x = 0);
@@ -835,6 +816,59 @@ pub fn ess(x: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Means, variances and one covariance of the class counts against the multinomial's,
+    /// with the heaviest class last (the binomials take classes in label order) and counts
+    /// that end both in the binomials and in the one-by-one placement.
+    #[test]
+    fn multinomial_draws_have_the_multinomial_moments() {
+        let weights = [0.01, 0.3, 0.0, 0.05, 0.5, 2.0];
+        let total: f64 = weights.iter().sum();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for n in [2u64, 7, 60, 900] {
+            let draws = 100_000;
+            let mut sum = [0.0; 6];
+            let mut sum_sq = [0.0; 6];
+            let mut cross = 0.0;
+            let mut out = [0u64; 6];
+            for _ in 0..draws {
+                multinomial(&mut rng, n, &weights, &mut out);
+                assert_eq!(out.iter().sum::<u64>(), n);
+                assert_eq!(out[2], 0, "a class of weight 0 got people");
+                for c in 0..6 {
+                    let x = out[c] as f64;
+                    sum[c] += x;
+                    sum_sq[c] += x * x;
+                }
+                cross += out[1] as f64 * out[5] as f64;
+            }
+            let d = f64::from(draws);
+            let nf = n as f64;
+            for c in 0..6 {
+                let p = weights[c] / total;
+                let (mean, var) = (nf * p, nf * p * (1.0 - p));
+                let got_mean = sum[c] / d;
+                let got_var = sum_sq[c] / d - got_mean * got_mean;
+                // Five standard errors of the mean; the variance within 5% (plus a little for
+                // tiny variances).
+                assert!(
+                    (got_mean - mean).abs() <= 5.0 * (var / d).sqrt() + 1e-12,
+                    "n = {n}, class {c}: mean {got_mean} vs {mean}"
+                );
+                assert!(
+                    (got_var - var).abs() <= 0.05 * var + 1e-3,
+                    "n = {n}, class {c}: variance {got_var} vs {var}"
+                );
+            }
+            let (p1, p5) = (weights[1] / total, weights[5] / total);
+            let got_cov = cross / d - (sum[1] / d) * (sum[5] / d);
+            let cov = -nf * p1 * p5;
+            assert!(
+                (got_cov - cov).abs() <= 0.05 * cov.abs() + 1e-3,
+                "n = {n}: covariance {got_cov} vs {cov}"
+            );
+        }
+    }
 
     #[test]
     fn sum_ln_equals_the_sum_of_logarithms() {

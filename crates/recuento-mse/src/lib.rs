@@ -36,6 +36,7 @@ pub mod dga;
 pub mod lcmcr;
 mod linalg;
 pub mod loglinear;
+mod sampling;
 
 use recuento_model::CaptureHistories;
 use serde::{Deserialize, Serialize};
