@@ -196,12 +196,14 @@ impl Engine {
     /// `batch` with one more column per (SQL expression, name) in `keys`, computed on it as
     /// key numbers ([`key_numbers`]). Keys in the same group of `groups` (those an asymmetric
     /// condition such as `surname1=surname2` compares with each other) share one numbering, so
-    /// equal texts get equal numbers across them.
+    /// equal texts get equal numbers across them. The texts of the keys marked in `fold` are
+    /// folded first (an empty result is missing).
     fn with_block_keys(
         &self,
         batch: RecordBatch,
         keys: &[(String, String)],
         groups: &[usize],
+        fold: &[bool],
     ) -> Result<RecordBatch> {
         let schema = batch.schema();
         let df_schema = datafusion::common::DFSchema::try_from(schema.as_ref().clone())?;
@@ -228,10 +230,20 @@ impl Engine {
                             "a blocking rule cannot be computed on these files ({e}); write columns as they are in the header, in double quotes if they have capitals or spaces"
                         ))
                     })?;
-                texts.push(datafusion::arrow::compute::cast(
-                    &computed,
-                    &DataType::Utf8,
-                )?);
+                let text = datafusion::arrow::compute::cast(&computed, &DataType::Utf8)?;
+                texts.push(if fold[i] {
+                    let folded: datafusion::arrow::array::StringArray = text
+                        .as_string::<i32>()
+                        .iter()
+                        .map(|v| {
+                            v.map(recuento_text::fold)
+                                .filter(|f: &String| !f.is_empty())
+                        })
+                        .collect();
+                    Arc::new(folded)
+                } else {
+                    text
+                });
             }
             let texts: Vec<&datafusion::arrow::array::StringArray> =
                 texts.iter().map(|t| t.as_string::<i32>()).collect();
@@ -628,7 +640,28 @@ impl Engine {
                 }
             }
         }
-        let records = self.with_block_keys(batch, &keys, &groups)?;
+        // Folded columns were folded as they were read; the others were kept as written. An
+        // asymmetric condition between the two kinds (`surname=mother_name`, the second not
+        // compared) would then compare `garcia` with `García` and miss the pair: the keys of
+        // such a group that read a column kept as written are folded too.
+        let reads_folded: Vec<(bool, bool)> = exprs
+            .iter()
+            .map(|e| {
+                let columns = mentioned(e, &headers);
+                (
+                    columns.iter().any(|c| folded.contains(&c.as_str())),
+                    columns.iter().any(|c| !folded.contains(&c.as_str())),
+                )
+            })
+            .collect();
+        let fold_key: Vec<bool> = (0..keys.len())
+            .map(|i| {
+                reads_folded[i].1
+                    && (0..keys.len())
+                        .any(|j| j != i && groups[j] == groups[i] && reads_folded[j].0)
+            })
+            .collect();
+        let records = self.with_block_keys(batch, &keys, &groups, &fold_key)?;
         let records = with_coded_comparisons(records, &settings.comparisons)?;
         let _ = self.ctx.deregister_table("records")?;
         let mut partitions: Vec<Vec<RecordBatch>> = vec![Vec::new(); 2];
