@@ -31,13 +31,14 @@
 //! ```
 //!
 //! It costs O(2^t · K · t) per move, a few hundred operations. The moves act on the first
-//! classes, up to the last one that holds people throughout the first eighth of the burn-in. The proposal is a Gaussian whose
-//! covariance is that of θ over the second eighth (Gibbs alone; Haario et al. 2001, adaptive
-//! Metropolis); the moves then start, the covariance is learnt again from what they explore up
-//! to five eighths, and the scale adapts towards a 23% acceptance rate until the burn-in ends.
-//! Everything is then frozen, so the kept draws come from a fixed, valid kernel. Right after the moves, the Gibbs steps
-//! redraw the classes and n₀ from their conditional given the new θ, as a partially collapsed
-//! sampler must (van Dyk & Park 2008).
+//! classes, up to the last one that holds people throughout the first eighth of the burn-in.
+//! The proposal is a Gaussian whose covariance is that of θ over the second eighth (Gibbs
+//! alone; Haario et al. 2001, adaptive Metropolis); the moves then start, the covariance is
+//! learnt again from what they explore up to five eighths, and the scale adapts towards a 23%
+//! acceptance rate until the burn-in ends. Everything is then frozen, so the kept draws come
+//! from a fixed, valid kernel. Right after the moves, the Gibbs steps redraw the classes and n₀
+//! from their conditional given the new θ, as a partially collapsed sampler must (van Dyk &
+//! Park 2008).
 //!
 //! Several chains run in parallel threads, each with its own seeded stream; R-hat and the
 //! effective sample size of N are reported.
@@ -143,16 +144,18 @@ struct Chain<'a> {
 /// Weight a class must hold, in 99% of the sweeps that choose the block, to be moved by the
 /// ridge moves. With 1%, a class holding a few percent sometimes joined the block and emptied
 /// later, leaving the frozen proposal wrong for the rest of the chain (acceptance 1%); with 5%
-/// the mean effective draws of N per second rose by 12% over ten seeds (docs/benchmarks.md).
+/// the mean effective draws of N per second rose by 12% over ten seeds (third session; the
+/// figures are in docs/benchmarks.md).
 const OCCUPIED: f64 = 0.05;
 
 /// State of the adaptive Metropolis ridge moves of one chain.
 ///
-/// The moves act on the first `block` classes only: up to the last that holds people. The stick-breaking
-/// prior orders classes by size in expectation, so the occupied ones come first; the others
-/// hold nobody, their Gibbs draws come straight from the prior and mix at once. Restricting
-/// the moves keeps their dimension near 2 + 2t instead of K − 1 + tK, which is what makes a
-/// random walk efficient. The block is chosen once, during burn-in, so the kernel stays fixed.
+/// The moves act on the first `block` classes only: up to the last that holds people. The
+/// stick-breaking prior orders classes by size in expectation, so the occupied ones come first;
+/// the others hold nobody, their Gibbs draws come straight from the prior and mix at once.
+/// Restricting the moves keeps their dimension near 2 + 2t instead of K − 1 + tK, which is what
+/// makes a random walk efficient. The block is chosen once, during burn-in, so the kernel stays
+/// fixed.
 struct Ridge {
     /// Classes moved; 0 until chosen.
     block: usize,
