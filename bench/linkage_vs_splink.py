@@ -129,6 +129,10 @@ def splink_model(settings, columns):
     for rule in settings["blocking_rules"]:
         parts = []
         for cond in rule:
+            if re.search(r"(?<![\w.])[lr]\.", cond):
+                # A condition over both records (recuento's rule filter) is Splink SQL already.
+                parts.append(f"({cond})")
+                continue
             left, right = (cond.split("=", 1) + [cond])[:2] if "=" in cond else (cond, cond)
             parts.append(
                 f"{splink_sql(left.strip(), 'l', columns)} = {splink_sql(right.strip(), 'r', columns)}"

@@ -18,7 +18,8 @@ use crate::{Engine, Error, Result};
 pub struct RuleReport {
     /// The rule as written (`surname1_key, given1_key`).
     pub rule: String,
-    /// Record pairs the rule generates (before removing pairs found by other rules).
+    /// Record pairs the rule's equalities generate (before its filter, if it has one, and
+    /// before removing pairs found by other rules).
     pub pairs: u64,
     /// The largest blocks: (key values, records in the block).
     pub largest_blocks: Vec<(String, u64)>,
@@ -62,8 +63,18 @@ pub(crate) fn comparison_of(column: &str) -> &'static str {
     }
 }
 
-/// A boolean SQL expression: does the pair (`l`, `r`) satisfy the rule, in either orientation?
-pub(crate) fn rule_predicate(conds: &[(String, String)]) -> String {
+/// A boolean SQL expression: does the pair (`l`, `r`) satisfy the rule, in either orientation,
+/// and the rule's `filter` if it has one? (A filter is written over both records, so it holds
+/// in both orientations or it is the user's choice that it does not.)
+pub(crate) fn rule_predicate(conds: &[(String, String)], filter: Option<&str>) -> String {
+    let equalities = equalities_predicate(conds);
+    match filter {
+        Some(f) => format!("({equalities} AND (({f}) IS TRUE))"),
+        None => equalities,
+    }
+}
+
+fn equalities_predicate(conds: &[(String, String)]) -> String {
     let forward = join_condition(conds);
     // `IS TRUE` rather than `coalesce(…, false)`: the same for a missing key, and it compiles
     // to a physical expression without the planner's rewrites.

@@ -318,6 +318,31 @@ fn key_numbers(columns: &[&datafusion::arrow::array::StringArray]) -> Vec<UInt32
         .collect()
 }
 
+/// Whether a blocking condition is written over the two records of a pair (`l.birth_date IS
+/// NULL OR r.birth_date IS NULL`) rather than as a key both share: it names `l.` or `r.`
+/// outside quotes.
+fn names_both_records(cond: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    let mut chars = cond.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None => {
+                let starts_word =
+                    !(previous.is_alphanumeric() || previous == '_' || previous == '.');
+                if starts_word && (c == 'l' || c == 'r') && chars.peek() == Some(&'.') {
+                    return true;
+                }
+            }
+        }
+        previous = c;
+    }
+    false
+}
+
 /// The header names an SQL expression mentions (to know which comparisons a rule fixes).
 fn mentioned(expr: &str, headers: &[String]) -> Vec<String> {
     let words: Vec<&str> = expr
@@ -576,10 +601,18 @@ impl Engine {
         // Blocking expressions become key columns.
         let mut exprs: Vec<String> = Vec::new();
         let mut rules = Vec::new();
-        for rule in &settings.blocking_rules {
+        for (i, rule) in settings.blocking_rules.iter().enumerate() {
             let mut conditions = Vec::new();
             let mut columns = Vec::new();
+            let mut filters = Vec::new();
             for cond in rule {
+                if names_both_records(cond) {
+                    // Checked on each pair; the columns it reads are not a random sample
+                    // among the rule's pairs, so EM leaves their comparisons out there.
+                    columns.extend(mentioned(cond, &headers));
+                    filters.push(format!("({})", cond.trim()));
+                    continue;
+                }
                 let (a, b) = cond
                     .split_once('=')
                     .map_or((cond.trim(), cond.trim()), |(a, b)| (a.trim(), b.trim()));
@@ -593,10 +626,18 @@ impl Engine {
                 };
                 conditions.push((key(a), key(b)));
             }
+            if conditions.is_empty() {
+                return Err(Error::Plan(format!(
+                    "blocking rule {} ({}) only has conditions over `l.` and `r.`; it needs at least one column or expression both records share, to find its pairs",
+                    i + 1,
+                    rule.join(", ")
+                )));
+            }
             rules.push(PlanRule {
                 text: rule.join(", "),
                 conditions,
                 columns,
+                filter: (!filters.is_empty()).then(|| filters.join(" AND ")),
                 key_text: Vec::new(),
             });
         }
@@ -679,6 +720,23 @@ impl Engine {
             "records",
             Arc::new(MemTable::try_new(records.schema(), partitions)?),
         )?;
+        // A rule's filter is compiled on pairs later; a column it misspells is said now, with
+        // the rule's number.
+        let both =
+            datafusion::common::DFSchema::try_from_qualified_schema("l", &records.schema())?.join(
+                &datafusion::common::DFSchema::try_from_qualified_schema("r", &records.schema())?,
+            )?;
+        for (i, rule) in rules.iter().enumerate() {
+            if let Some(f) = &rule.filter {
+                self.ctx.parse_sql_expr(f, &both).map_err(|e| {
+                    Error::Plan(format!(
+                        "blocking rule {} ({}): the condition over l. and r. cannot be computed on these files ({e}); write columns as l.column and r.column as they are in the header, in double quotes if they have capitals or spaces",
+                        i + 1,
+                        rule.text
+                    ))
+                })?;
+            }
+        }
         self.set_records_cache(Some(records));
 
         let sizes = self.list_sizes().await?;
@@ -721,5 +779,32 @@ impl Engine {
             rows_read,
             truth,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_both_records;
+
+    #[test]
+    fn conditions_over_both_records_are_told_from_keys() {
+        for filter in [
+            "l.birth_date IS NULL OR r.birth_date IS NULL",
+            "(l.\"Birth date\" IS NULL)",
+            "abs(l.age - r.age) <= 2",
+        ] {
+            assert!(names_both_records(filter), "{filter}");
+        }
+        for key in [
+            "surname",
+            "substr(birth_date, 1, 4)",
+            "surname=given_name",
+            "split_part(given_names, ' ', 1)",
+            "replace(surname, 'l.', '')",
+            "nl.x",
+            "\"col r.x\"",
+        ] {
+            assert!(!names_both_records(key), "{key}");
+        }
     }
 }

@@ -108,6 +108,7 @@ impl Engine {
                 text: rule.0.join(", "),
                 conditions,
                 columns,
+                filter: None,
                 key_text: Vec::new(),
             });
         }

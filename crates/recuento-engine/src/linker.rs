@@ -23,7 +23,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Int8Array, Int64Builder, RecordBatch,
     RecordBatchOptions,
 };
-use datafusion::arrow::compute::{concat_batches, filter_record_batch, take};
+use datafusion::arrow::compute::{concat_batches, take};
 use datafusion::arrow::datatypes::{
     DataType, Field, Float64Type, Int8Type, Int64Type, Schema, SchemaRef,
 };
@@ -67,13 +67,18 @@ pub struct TermFrequency {
     pub min_level: i8,
 }
 
-/// One blocking rule of a plan: equalities between record columns.
+/// One blocking rule of a plan: equalities between record columns, and perhaps a condition
+/// over both records that the pairs the equalities find must also meet.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanRule {
     /// The rule as the user wrote it.
     pub text: String,
     /// (left column, right column) equalities.
     pub conditions: Vec<(String, String)>,
+    /// SQL over the two records `l` and `r` (`l.birth_date IS NULL OR r.birth_date IS NULL`),
+    /// checked on each pair the equalities find: a rule can then be loose where it needs to
+    /// be (same name and place) only for the pairs other rules cannot find (no birth date).
+    pub filter: Option<String>,
     /// Record columns the rule fixes (to leave their comparisons out of EM on its pairs).
     pub columns: Vec<String>,
     /// When the left columns of `conditions` hold key numbers rather than text: the SQL, over
@@ -271,9 +276,12 @@ struct RuleQuery {
     /// The join, selecting only `rid_l, rid_r` (`rid_l < rid_r`): it carries the rule's own
     /// keys and nothing else, so its hash table stays small.
     join: String,
-    /// What a pair must also meet, over both records' columns: the link type's condition, and
-    /// not being found by an earlier rule (each pair is scored once).
-    filter: Option<String>,
+    /// What a pair must also meet, over both records' columns, in stages checked one after
+    /// the other: the link type's condition and the rule's own filter, then not being found
+    /// by an earlier rule (each pair is scored once). Each stage reads only its own columns,
+    /// and only for the pairs the stages before kept: a loose rule with a filter (name and
+    /// place, where a birth date is missing) joins many more pairs than it keeps.
+    filter: Vec<String>,
 }
 
 impl LinkPlan {
@@ -306,15 +314,24 @@ impl LinkPlan {
                     ),
                 )
             };
-            let mut filter: Vec<String> =
-                self.pair_filter.iter().map(|f| format!("({f})")).collect();
-            filter.extend(predicates[..i].iter().map(|p| format!("NOT {p}")));
+            let own: Vec<String> = self
+                .pair_filter
+                .iter()
+                .map(|f| format!("({f})"))
+                .chain(rule.filter.iter().map(|f| format!("(({f}) IS TRUE)")))
+                .collect();
+            let earlier: Vec<String> = predicates[..i].iter().map(|p| format!("NOT {p}")).collect();
+            let filter = [own, earlier]
+                .into_iter()
+                .filter(|stage| !stage.is_empty())
+                .map(|stage| stage.join(" AND "))
+                .collect();
             out.push(RuleQuery {
                 join: format!(
                     "SELECT {cols} FROM records l JOIN records r ON {} WHERE {orientation}",
                     crate::blocking::join_condition(&rule.conditions),
                 ),
-                filter: (!filter.is_empty()).then(|| filter.join(" AND ")),
+                filter,
             });
         }
         out
@@ -324,7 +341,7 @@ impl LinkPlan {
     fn rule_predicates(&self) -> Vec<String> {
         self.rules
             .iter()
-            .map(|r| crate::blocking::rule_predicate(&r.conditions))
+            .map(|r| crate::blocking::rule_predicate(&r.conditions, r.filter.as_deref()))
             .collect()
     }
 
@@ -387,7 +404,15 @@ fn evaluate(expr: &PairExpr, batch: &RecordBatch) -> Result<ArrayRef> {
     Ok(expr.evaluate(batch)?.into_array(batch.num_rows())?)
 }
 
-/// Every expression a plan evaluates on pairs, compiled once against one pair schema.
+/// One stage of a pair filter: the condition, compiled against the few columns it reads, which
+/// are all that is gathered to check it.
+struct Stage {
+    evaluator: PairEvaluator,
+    keep: PairExpr,
+}
+
+/// Every expression a plan evaluates on pairs, compiled once against one pair schema (the
+/// filters each against their own).
 struct Compiled {
     evaluator: PairEvaluator,
     /// Level of each comparison.
@@ -396,10 +421,10 @@ struct Compiled {
     tf: Vec<Option<PairExpr>>,
     /// Whether the pair meets each rule.
     rules: Vec<PairExpr>,
-    /// Per rule, what its pairs must also meet (see [`RuleQuery::filter`]).
-    filters: Vec<Option<PairExpr>>,
+    /// Per rule, what its pairs must also meet, stage after stage (see [`RuleQuery::filter`]).
+    filters: Vec<Vec<Stage>>,
     /// The link type's condition alone (for the random pairs of u).
-    pair_filter: Option<PairExpr>,
+    pair_filter: Option<Stage>,
     /// Schema of the written comparisons: `rid_l, rid_r`, each level, each tf value.
     out_schema: SchemaRef,
 }
@@ -419,24 +444,25 @@ impl Compiled {
         ))
     }
 
-    /// Keeps the pairs of `l`, `r` meeting `filter`: (l, r, pair batch).
+    /// Keeps the pairs of `l`, `r` meeting every stage of `filter`: (l, r, pair batch). Only
+    /// the pairs that pass are gathered whole.
     fn filtered(
         &self,
-        filter: Option<&PairExpr>,
-        l: ArrayRef,
-        r: ArrayRef,
+        filter: &[Stage],
+        mut l: ArrayRef,
+        mut r: ArrayRef,
     ) -> Result<(ArrayRef, ArrayRef, RecordBatch)> {
+        for stage in filter {
+            if l.is_empty() {
+                break;
+            }
+            let keep = evaluate(&stage.keep, &stage.evaluator.batch(&l, &r)?)?;
+            let keep = keep.as_boolean();
+            l = datafusion::arrow::compute::filter(&l, keep)?;
+            r = datafusion::arrow::compute::filter(&r, keep)?;
+        }
         let pairs = self.evaluator.batch(&l, &r)?;
-        let Some(f) = filter else {
-            return Ok((l, r, pairs));
-        };
-        let keep = evaluate(f, &pairs)?;
-        let keep = keep.as_boolean();
-        Ok((
-            datafusion::arrow::compute::filter(&l, keep)?,
-            datafusion::arrow::compute::filter(&r, keep)?,
-            filter_record_batch(&pairs, keep)?,
-        ))
+        Ok((l, r, pairs))
     }
 }
 
@@ -470,7 +496,7 @@ fn in_flight() -> usize {
 /// type's filter, counted by packed key (no rule flags).
 fn count_patterns(compiled: &Compiled, part: &RecordBatch) -> Result<HashMap<u128, u64>> {
     let (_, _, pairs) = compiled.filtered(
-        compiled.pair_filter.as_ref(),
+        compiled.pair_filter.as_slice(),
         part.column(0).clone(),
         part.column(1).clone(),
     )?;
@@ -498,7 +524,7 @@ fn compare_batch(
     batch: &RecordBatch,
 ) -> Result<Option<(RecordBatch, HashMap<u128, u64>)>> {
     let (l, r, pairs) = compiled.filtered(
-        compiled.filters[rule].as_ref(),
+        &compiled.filters[rule],
         batch.column(0).clone(),
         batch.column(1).clone(),
     )?;
@@ -738,36 +764,58 @@ impl Engine {
         let filters = plan
             .rule_queries()
             .iter()
-            .map(|q| q.filter.as_deref().map(parse).transpose())
+            .map(|q| {
+                q.filter
+                    .iter()
+                    .map(|f| parse(f))
+                    .collect::<Result<Vec<_>>>()
+            })
             .collect::<Result<Vec<_>>>()?;
         let pair_filter = plan.pair_filter.as_deref().map(parse).transpose()?;
-        // Only the columns some expression reads are gathered for each pair.
-        let mut used = std::collections::BTreeSet::new();
-        let all = levels
+        // Only the columns some expression reads are gathered for each pair: an evaluator
+        // over those columns, and the schema to compile the expressions against.
+        let narrow =
+            |exprs: &[&datafusion::logical_expr::Expr]| -> Result<(PairEvaluator, DFSchema)> {
+                let mut used = std::collections::BTreeSet::new();
+                for e in exprs {
+                    for c in e.column_refs() {
+                        let left = c.relation.as_ref().is_some_and(|t| t.table() == "l");
+                        used.insert((!left, schema.index_of(&c.name)?));
+                    }
+                }
+                let columns: Vec<(bool, usize)> = used.into_iter().map(|(r, c)| (!r, c)).collect();
+                let reduced = DFSchema::new_with_metadata(
+                    columns
+                        .iter()
+                        .map(|&(left, c)| {
+                            (
+                                Some(TableReference::bare(if left { "l" } else { "r" })),
+                                Arc::new(schema.field(c).clone()),
+                            )
+                        })
+                        .collect(),
+                    HashMap::new(),
+                )?;
+                let evaluator = PairEvaluator {
+                    records: records.clone(),
+                    columns,
+                    schema: Arc::new(reduced.as_arrow().clone()),
+                };
+                Ok((evaluator, reduced))
+            };
+        let stage = |e: datafusion::logical_expr::Expr| -> Result<Stage> {
+            let (evaluator, reduced) = narrow(&[&e])?;
+            Ok(Stage {
+                evaluator,
+                keep: self.ctx.create_physical_expr(e, &reduced)?,
+            })
+        };
+        let whole: Vec<&datafusion::logical_expr::Expr> = levels
             .iter()
             .chain(tf.iter().flatten())
             .chain(&rules)
-            .chain(filters.iter().flatten())
-            .chain(&pair_filter);
-        for e in all {
-            for c in e.column_refs() {
-                let left = c.relation.as_ref().is_some_and(|t| t.table() == "l");
-                used.insert((!left, schema.index_of(&c.name)?));
-            }
-        }
-        let columns: Vec<(bool, usize)> = used.into_iter().map(|(r, c)| (!r, c)).collect();
-        let reduced = DFSchema::new_with_metadata(
-            columns
-                .iter()
-                .map(|&(left, c)| {
-                    (
-                        Some(TableReference::bare(if left { "l" } else { "r" })),
-                        Arc::new(schema.field(c).clone()),
-                    )
-                })
-                .collect(),
-            HashMap::new(),
-        )?;
+            .collect();
+        let (evaluator, reduced) = narrow(&whole)?;
         let physical = |e: datafusion::logical_expr::Expr| -> Result<PairExpr> {
             Ok(self.ctx.create_physical_expr(e, &reduced)?)
         };
@@ -788,11 +836,7 @@ impl Engine {
             }
         }
         Ok(Compiled {
-            evaluator: PairEvaluator {
-                records: records.clone(),
-                columns,
-                schema: Arc::new(reduced.as_arrow().clone()),
-            },
+            evaluator,
             levels: levels.into_iter().map(physical).collect::<Result<_>>()?,
             tf: tf
                 .into_iter()
@@ -801,9 +845,9 @@ impl Engine {
             rules: rules.into_iter().map(physical).collect::<Result<_>>()?,
             filters: filters
                 .into_iter()
-                .map(|f| f.map(physical).transpose())
+                .map(|stages| stages.into_iter().map(stage).collect::<Result<_>>())
                 .collect::<Result<_>>()?,
-            pair_filter: pair_filter.map(physical).transpose()?,
+            pair_filter: pair_filter.map(stage).transpose()?,
             out_schema: Arc::new(Schema::new(fields)),
         })
     }

@@ -1,5 +1,6 @@
 //! The DataFusion linker against a naive all-pairs loop on small random inputs: the same
-//! candidate pairs (each once, whichever rules find it), the same comparison levels, and match
+//! candidate pairs (each once, whichever rules find it, a rule's condition over both records
+//! included), the same comparison levels, and match
 //! weights that add up from the trained model.
 
 use std::collections::BTreeMap;
@@ -18,7 +19,12 @@ link_type = "LINK_TYPE"
 unique_id_column = "id"
 source_column = "src"
 u_sample_pairs = 2000
-blocking_rules = [["first"], ["last", "substr(dob, 1, 4)"], ["first=last"]]
+blocking_rules = [
+  ["first"],
+  ["last", "substr(dob, 1, 4)"],
+  ["first=last"],
+  ["age", "l.dob IS NULL OR r.dob IS NULL"],
+]
 
 [[comparisons]]
 columns = ["first"]
@@ -117,7 +123,8 @@ fn datafusion_path_matches_naive_all_pairs() {
                     let found = eq(&a.1, &b.1)
                         || (eq(&a.2, &b.2) && eq(&year(&a.3), &year(&b.3)))
                         || eq(&a.1, &b.2)
-                        || eq(&a.2, &b.1);
+                        || eq(&a.2, &b.1)
+                        || (eq(&a.4, &b.4) && (a.3.is_empty() || b.3.is_empty()));
                     // Birth date, or the birth year the age implies at the date seen.
                     let birth = |r: &(String, String, String, String, String, String)| {
                         if r.3.is_empty() {
