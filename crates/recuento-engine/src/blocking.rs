@@ -78,7 +78,7 @@ fn equalities_predicate(conds: &[(String, String)]) -> String {
     let forward = join_condition(conds);
     // `IS TRUE` rather than `coalesce(…, false)`: the same for a missing key, and it compiles
     // to a physical expression without the planner's rewrites.
-    if conds.iter().all(|(a, b)| a == b) {
+    if reads_both_ways(conds) {
         format!("(({forward}) IS TRUE)")
     } else {
         let backward = conds
@@ -88,6 +88,15 @@ fn equalities_predicate(conds: &[(String, String)]) -> String {
             .join(" AND ");
         format!("((({forward}) IS TRUE) OR (({backward}) IS TRUE))")
     }
+}
+
+/// Whether a rule finds the same pairs with its two records exchanged: every condition is
+/// `a = a`, or the conditions come in exchanged couples (`surname1=surname2` with
+/// `surname2=surname1`). Its join then needs only the pairs with `l` before `r`.
+pub(crate) fn reads_both_ways(conds: &[(String, String)]) -> bool {
+    conds
+        .iter()
+        .all(|(a, b)| conds.iter().any(|(c, d)| c == b && d == a))
 }
 
 /// The SQL join condition of a rule over aliases `l` and `r`.
@@ -116,6 +125,8 @@ impl Engine {
             let left: Vec<String> = conds.iter().map(|c| c.0.clone()).collect();
             let right: Vec<String> = conds.iter().map(|c| c.1.clone()).collect();
             let symmetric = left == right;
+            // Counted as ordered pairs below, which a rule that reads both ways finds twice.
+            let both_ways = !symmetric && reads_both_ways(&conds);
             let keys = |cols: &[String]| {
                 let sel: Vec<String> = cols
                     .iter()
@@ -170,7 +181,13 @@ impl Engine {
                 let size = b.column(1).as_primitive::<Int64Type>();
                 let p = b.column(2).as_primitive::<Int64Type>();
                 for r in 0..b.num_rows() {
-                    pairs += p.value(r).max(0) as u64;
+                    let ordered = p.value(r).max(0) as u64;
+                    // Rounded up: a bound, as a record may meet the rule with itself.
+                    pairs += if both_ways {
+                        ordered.div_ceil(2)
+                    } else {
+                        ordered
+                    };
                     if largest.len() < 3 {
                         let text = if !rule.key_text.is_empty() {
                             let numbers: Vec<i64> = (0..conds.len())

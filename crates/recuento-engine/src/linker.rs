@@ -291,8 +291,7 @@ impl LinkPlan {
         let predicates = self.rule_predicates();
         let mut out = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
-            let symmetric = rule.conditions.iter().all(|(a, b)| a == b);
-            let (cols, orientation) = if symmetric {
+            let (cols, orientation) = if crate::blocking::reads_both_ways(&rule.conditions) {
                 (
                     "l.rid AS rid_l, r.rid AS rid_r",
                     "l.rid < r.rid".to_string(),

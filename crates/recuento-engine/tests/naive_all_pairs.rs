@@ -22,6 +22,7 @@ u_sample_pairs = 2000
 blocking_rules = [
   ["first"],
   ["last", "substr(dob, 1, 4)"],
+  ["first=last", "last=first"],
   ["first=last"],
   ["age", "l.dob IS NULL OR r.dob IS NULL"],
 ]
