@@ -123,8 +123,10 @@ pub struct LinkSettings {
     /// Comparisons, in output order.
     pub comparisons: Vec<ComparisonSpec>,
     /// Blocking rules, OR-ed. Each rule is a list of conditions that must all hold: a column
-    /// (`surname`), an SQL expression over columns (`substr(surname, 1, 3)`), or
-    /// `left = right` for different expressions on the two sides.
+    /// (`surname`), an SQL expression over columns (`substr(surname, 1, 3)`), `left = right`
+    /// for different expressions on the two sides, or a condition over both records written
+    /// with `l.` and `r.` (`l.dob IS NULL OR r.dob IS NULL`), checked on the pairs the other
+    /// conditions find.
     pub blocking_rules: Vec<Vec<String>>,
     /// Pairs at or above this match probability are linked.
     #[serde(default = "default_threshold")]
