@@ -6,6 +6,8 @@
 #   bench/linkage_vs_splink.sh febrl3,febrl4         # some of them
 #
 # Needs python3 with venv, /usr/bin/time, and the package registries (PyPI) the first time.
+# At 1,000,000 records Splink's process peaks at about 14 GiB (recuento's at about 0.7 GiB)
+# and the run takes about 3 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/recuento-target}"
