@@ -722,10 +722,7 @@ impl Engine {
         )?;
         // A rule's filter is compiled on pairs later; a column it misspells is said now, with
         // the rule's number.
-        let both =
-            datafusion::common::DFSchema::try_from_qualified_schema("l", &records.schema())?.join(
-                &datafusion::common::DFSchema::try_from_qualified_schema("r", &records.schema())?,
-            )?;
+        let both = crate::linker::pair_schema(&records.schema())?;
         for (i, rule) in rules.iter().enumerate() {
             if let Some(f) = &rule.filter {
                 self.ctx.parse_sql_expr(f, &both).map_err(|e| {

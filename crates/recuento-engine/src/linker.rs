@@ -403,6 +403,13 @@ fn evaluate(expr: &PairExpr, batch: &RecordBatch) -> Result<ArrayRef> {
     Ok(expr.evaluate(batch)?.into_array(batch.num_rows())?)
 }
 
+/// The schema SQL over a pair is written against: every record column twice, as `l.` and `r.`.
+pub(crate) fn pair_schema(records: &Schema) -> Result<datafusion::common::DFSchema> {
+    use datafusion::common::DFSchema;
+    Ok(DFSchema::try_from_qualified_schema("l", records)?
+        .join(&DFSchema::try_from_qualified_schema("r", records)?)?)
+}
+
 /// One stage of a pair filter: the condition, compiled against the few columns it reads, which
 /// are all that is gathered to check it.
 struct Stage {
@@ -741,8 +748,7 @@ impl Engine {
     fn compile(&self, plan: &LinkPlan, records: &RecordBatch) -> Result<Compiled> {
         use datafusion::common::{DFSchema, TableReference};
         let schema = records.schema();
-        let full = DFSchema::try_from_qualified_schema("l", &schema)?
-            .join(&DFSchema::try_from_qualified_schema("r", &schema)?)?;
+        let full = pair_schema(&schema)?;
         let parse = |sql: &str| -> Result<datafusion::logical_expr::Expr> {
             Ok(self.ctx.parse_sql_expr(sql, &full)?)
         };
