@@ -181,13 +181,7 @@ impl Engine {
                 let size = b.column(1).as_primitive::<Int64Type>();
                 let p = b.column(2).as_primitive::<Int64Type>();
                 for r in 0..b.num_rows() {
-                    let ordered = p.value(r).max(0) as u64;
-                    // Rounded up: a bound, as a record may meet the rule with itself.
-                    pairs += if both_ways {
-                        ordered.div_ceil(2)
-                    } else {
-                        ordered
-                    };
+                    pairs += p.value(r).max(0) as u64;
                     if largest.len() < 3 {
                         let text = if !rule.key_text.is_empty() {
                             let numbers: Vec<i64> = (0..conds.len())
@@ -202,6 +196,10 @@ impl Engine {
                         largest.push((text, size.value(r) as u64));
                     }
                 }
+            }
+            if both_ways {
+                // Rounded up: a bound, as a record may meet the rule with itself.
+                pairs = pairs.div_ceil(2);
             }
             let text = rule.text.clone();
             if let Some((key, size)) = largest.first()

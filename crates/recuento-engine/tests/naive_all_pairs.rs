@@ -58,6 +58,7 @@ const NAMES: [&str; 8] = [
 #[test]
 fn datafusion_path_matches_naive_all_pairs() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut rules_met_both_ways = 0;
     for (case, link_type) in ["dedupe_only", "link_only", "link_and_dedupe"]
         .iter()
         .enumerate()
@@ -196,6 +197,28 @@ fn datafusion_path_matches_naive_all_pairs() {
             assert!(naive.len() > 10, "the random input should make pairs");
             assert_eq!(engine_pairs, naive, "{link_type} seed {seed}");
             assert_eq!(out.candidate_pairs as usize, naive.len());
+            // The count measured before pairs are generated, for the rule that reads the same
+            // both ways (`first=last, last=first`): the ordered pairs of its blocks halved,
+            // rounded up, so each pair once and half the records that meet it with themselves.
+            let eq = |x: &str, y: &str| !x.is_empty() && x == y;
+            let (mut both_ways, mut itself) = (0u64, 0u64);
+            for (i, a) in rows.iter().enumerate() {
+                itself += u64::from(eq(&a.1, &a.2));
+                for b in &rows[i + 1..] {
+                    both_ways += u64::from(eq(&a.1, &b.2) && eq(&a.2, &b.1));
+                }
+            }
+            let reported = out.blocking[2].pairs;
+            assert_eq!(
+                reported,
+                both_ways + itself.div_ceil(2),
+                "{link_type} seed {seed}: {both_ways} pairs, {itself} records meeting the rule alone"
+            );
+            rules_met_both_ways += both_ways;
         }
     }
+    assert!(
+        rules_met_both_ways > 0,
+        "the random input should meet the both-ways rule"
+    );
 }
