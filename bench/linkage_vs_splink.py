@@ -125,20 +125,28 @@ def splink_model(settings, columns):
         if tf:
             made = [m.configure(term_frequency_adjustments=True) for m in made]
         comparisons.extend(made)
+    return comparisons, [sql for sql, _ in blocking_rule_sql(settings, columns)]
+
+
+def blocking_rule_sql(settings, columns):
+    """Each blocking rule of recuento's settings as SQL over records `l` and `r`, with whether
+    it reads the same with `l` and `r` exchanged (no `left=right` key, or only exchanged
+    couples of them); a rule that does not finds some pairs only with `r` first."""
     rules = []
     for rule in settings["blocking_rules"]:
-        parts = []
+        parts, keys = [], []
         for cond in rule:
             if re.search(r"(?<![\w.])[lr]\.", cond):
-                # A condition over both records (recuento's rule filter) is Splink SQL already.
+                # A condition over both records (recuento's rule filter) is SQL already.
                 parts.append(f"({cond})")
                 continue
             left, right = (cond.split("=", 1) + [cond])[:2] if "=" in cond else (cond, cond)
-            parts.append(
-                f"{splink_sql(left.strip(), 'l', columns)} = {splink_sql(right.strip(), 'r', columns)}"
-            )
-        rules.append(" AND ".join(parts))
-    return comparisons, rules
+            left, right = left.strip(), right.strip()
+            keys.append((left, right))
+            parts.append(f"{splink_sql(left, 'l', columns)} = {splink_sql(right, 'r', columns)}")
+        both_ways = all((b, a) in keys for a, b in keys)
+        rules.append((" AND ".join(parts), both_ways))
+    return rules
 
 
 def run_splink_inner(settings_path, files, truth, em_cap):
