@@ -71,8 +71,15 @@ method = "exact"
     let input = runtime
         .block_on(Engine::new().load_generic(&settings, &[path], None))
         .unwrap();
+    let rule = &input.plan.rules[0];
     assert_eq!(
-        input.plan.rules[0].filter.as_deref(),
+        rule.filter.as_deref(),
         Some("(l.born IS NULL OR r.born IS NULL)")
+    );
+    // The condition picks pairs by `born`: EM must not learn its comparison from them.
+    assert!(
+        rule.columns.iter().any(|c| c == "born"),
+        "{:?}",
+        rule.columns
     );
 }
