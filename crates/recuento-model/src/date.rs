@@ -69,6 +69,29 @@ impl PartialDate {
 
     /// Parses the canonical forms `YYYY-MM-DD`, `YYYY-MM` and `YYYY` (what [`fmt::Display`] writes).
     pub fn parse_iso(s: &str) -> Option<PartialDate> {
+        // The canonical forms read digit by digit: the date comparator parses both dates of
+        // every candidate pair (64 million parses at 1,000,000 records), and splitting and
+        // parsing each part cost three times as much. Anything else takes the general path.
+        let b = s.as_bytes();
+        let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+            b[r].iter().try_fold(0u32, |n, &c| {
+                c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+            })
+        };
+        let fast = match b.len() {
+            4 => digits(0..4).map(|y| Some(PartialDate::y(y as i32))),
+            7 if b[4] == b'-' => digits(0..4)
+                .zip(digits(5..7))
+                .map(|(y, m)| PartialDate::ym(y as i32, m as u8)),
+            10 if b[4] == b'-' && b[7] == b'-' => digits(0..4)
+                .zip(digits(5..7))
+                .zip(digits(8..10))
+                .map(|((y, m), d)| PartialDate::ymd(y as i32, m as u8, d as u8)),
+            _ => None,
+        };
+        if let Some(date) = fast {
+            return date;
+        }
         let mut parts = s.split('-');
         let year: i32 = parts.next()?.parse().ok()?;
         let month = parts.next();
@@ -133,6 +156,63 @@ mod tests {
         }
         assert!(PartialDate::parse_iso("2023-02-29").is_none());
         assert!(PartialDate::parse_iso("2023-13").is_none());
+    }
+
+    /// The general reading: split on `-`, each part a number.
+    fn parse_by_parts(s: &str) -> Option<PartialDate> {
+        let mut parts = s.split('-');
+        let year: i32 = parts.next()?.parse().ok()?;
+        let month = parts.next();
+        let day = parts.next();
+        if parts.next().is_some() {
+            return None;
+        }
+        match (month, day) {
+            (None, None) => Some(PartialDate::y(year)),
+            (Some(m), None) => PartialDate::ym(year, m.parse().ok()?),
+            (Some(m), Some(d)) => PartialDate::ymd(year, m.parse().ok()?, d.parse().ok()?),
+            (None, Some(_)) => None,
+        }
+    }
+
+    /// The digit-by-digit reading of the canonical forms agrees with the general one on every
+    /// string of their lengths built from digits, dashes and a few other characters.
+    #[test]
+    fn fast_parse_agrees_with_the_general_one() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let alphabet = b"0123456789-+ x";
+        let mut checked = 0;
+        for _ in 0..200_000 {
+            let len = [4, 7, 10, 5, 9][rng.random_range(0..5)];
+            let mut b: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+                .collect();
+            // Mostly well-formed: digits with dashes where the canonical forms have them.
+            if rng.random::<f64>() < 0.8 {
+                for (i, c) in b.iter_mut().enumerate() {
+                    *c = if i == 4 || i == 7 {
+                        b'-'
+                    } else {
+                        b'0' + rng.random_range(0..10u8)
+                    };
+                }
+            }
+            let s = String::from_utf8(b).unwrap();
+            assert_eq!(PartialDate::parse_iso(&s), parse_by_parts(&s), "{s:?}");
+            checked += usize::from(parse_by_parts(&s).is_some());
+        }
+        assert!(checked > 10_000, "{checked} valid dates checked");
+        for s in [
+            "2024-02-29",
+            "2023-02-29",
+            "0000",
+            "9999-12-31",
+            "2023-00",
+            "2023-1-05",
+        ] {
+            assert_eq!(PartialDate::parse_iso(s), parse_by_parts(s), "{s:?}");
+        }
     }
 
     #[test]
