@@ -411,12 +411,7 @@ fn log_target(chain: &Chain<'_>, r: &mut Ridge) -> f64 {
             *q += (rest - 1.0) * tail;
         }
     }
-    // 1 − q₀ as the sum of the seen cells: no cancellation when q₀ is close to 1.
-    let seen: f64 = r.q[1..].iter().sum();
-    let mut lp = -(chain.n_obs as f64) * seen.ln();
-    for &(x, n) in chain.patterns {
-        lp += n as f64 * r.q[x].ln();
-    }
+    let mut lp = chain.pattern_likelihood(&r.q);
     lp += chain.alpha * sum_ln(r.v.iter().map(|v| 1.0 - v));
     lp += sum_ln(r.v.iter().copied());
     lp + sum_ln(r.lambda.iter().map(|l| l * (1.0 - l)))
@@ -804,6 +799,7 @@ impl<'a> Chain<'a> {
     /// The zero-truncated likelihood of the pattern counts given the pattern probabilities
     /// `q` (module doc), up to a constant.
     fn pattern_likelihood(&self, q: &[f64]) -> f64 {
+        // 1 − q₀ as the sum of the seen cells: no cancellation when q₀ is close to 1.
         let seen: f64 = q[1..].iter().sum();
         let mut lp = -(self.n_obs as f64) * seen.ln();
         for &(x, n) in self.patterns {
