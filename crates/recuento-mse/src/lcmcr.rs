@@ -44,11 +44,11 @@
 //! keeps a third or fourth class that holds a few percent of people in some sweeps and none in
 //! others, often with low capture probabilities: it holds much of the unseen, so N follows it,
 //! and neither the Gibbs steps nor a Gaussian proposal follow it well (on the benchmark table
-//! the ridge moves give over ten times the effective draws of N with K = 2 than with K = 10, and
-//! with K = 3 little more than with K = 10, even with the third class in the block). Each sweep
-//! therefore also makes [`LcmcrOptions::visibility_moves`] one-dimensional Metropolis moves on
-//! every class holding at least 2% of the weight, against the same target: every capture logit
-//! of the class up by δ and its stick-breaking logit down by δ, δ ~ N(0, s_k²). For a class
+//! the ridge moves give over ten times as many effective draws of N with K = 2 as with K = 10,
+//! and with K = 3 little more than with K = 10, even with the third class in the block). Each
+//! sweep therefore also makes [`LcmcrOptions::visibility_moves`] one-dimensional Metropolis moves
+//! on every class holding at least 2% of the weight, against the same target: every capture
+//! logit of the class up by δ and its stick-breaking logit down by δ, δ ~ N(0, s_k²). For a class
 //! seen rarely, that keeps π_k·λ_jk, the people it shows to each list, about the same while
 //! moving how many it hides. A proposal that would leave the class under 2% is rejected, so
 //! each class's move is reversible on its own; s_k adapts towards 44% acceptance until the
@@ -312,9 +312,9 @@ impl Ridge {
 }
 
 /// Weight a class must hold to get [`VISIBILITY_MOVES`]; below it the Gibbs steps move the class
-/// (an empty class is redrawn from its prior every sweep). Over thirty seeds, 2% gave 8% more
-/// effective draws of N per second than 0.5% (fewer classes moved per sweep, each as useful),
-/// on both seeds 1–30 and 31–60; 1% and 5% were no better (docs/benchmarks.md).
+/// (an empty class is redrawn from its prior every sweep). Over thirty seeds, 2% gave 5–14% more
+/// effective draws of N per second than 0.5% (sweeps are cheaper, as fewer classes are moved),
+/// on seeds 1–30 and on seeds 31–60; 0.2%, 1% and 5% were no better (docs/benchmarks.md).
 const VISIBLE_AT: f64 = 0.02;
 
 /// Default [`LcmcrOptions::visibility_moves`] (see docs/benchmarks.md for how it was chosen).
