@@ -326,8 +326,7 @@ struct Visibility {
     log_scale: Vec<f64>,
     accepted: u64,
     proposed: u64,
-    // Scratch, per capture pattern (and per class for `weights` and `after`).
-    weights: Vec<f64>,
+    // Scratch, per capture pattern (and per class for `after`).
     after: Vec<f64>,
     before: Vec<f64>,
     others: Vec<f64>,
@@ -346,7 +345,6 @@ impl Visibility {
             log_scale: vec![0.5f64.ln(); k],
             accepted: 0,
             proposed: 0,
-            weights: vec![0.0; n * k],
             after: vec![0.0; n * k],
             before: vec![0.0; n],
             others: vec![0.0; n],
@@ -681,30 +679,22 @@ impl<'a> Chain<'a> {
             return;
         }
         let n = 1usize << t;
+        // π_c P(x | c) of every class (the Gibbs steps' pattern weights), and the sums over the
+        // classes after each one.
+        self.pattern_weights();
+        let weights = &self.pattern_weights;
         let mut vis = std::mem::replace(&mut self.visibility, Visibility::new(0, 0));
-        // π_c P(x | c) of every class, and the sums over the classes after each one.
-        vis.weights.iter_mut().for_each(|w| *w = 0.0);
-        for c in 0..k {
-            let lambda = &self.lambda;
-            add_class(
-                t,
-                self.pi[c],
-                |j| lambda[j * k + c],
-                &mut vis.buf,
-                &mut vis.weights[c * n..(c + 1) * n],
-            );
-        }
         vis.after[(k - 1) * n..].iter_mut().for_each(|a| *a = 0.0);
         for c in (0..k - 1).rev() {
             for x in 0..n {
-                vis.after[c * n + x] = vis.after[(c + 1) * n + x] + vis.weights[(c + 1) * n + x];
+                vis.after[c * n + x] = vis.after[(c + 1) * n + x] + weights[x * k + c + 1];
             }
         }
         vis.before.iter_mut().for_each(|b| *b = 0.0);
         // The likelihood part of the target is the same for every class's move: carried from
         // one class to the next instead of recomputed.
         for x in 0..n {
-            vis.q[x] = vis.after[x] + vis.weights[x];
+            vis.q[x] = vis.after[x] + weights[x * k];
         }
         let mut likelihood = self.pattern_likelihood(&vis.q);
         // `scale`: how much the moves so far have scaled the classes after them (a class's
@@ -787,7 +777,7 @@ impl<'a> Chain<'a> {
             } else {
                 // Unmoved: its stored weights, scaled by the moves of the classes before it.
                 for x in 0..n {
-                    vis.before[x] += scale * vis.weights[c * n + x];
+                    vis.before[x] += scale * self.pattern_weights[x * k + c];
                 }
             }
             rest *= 1.0 - v;
