@@ -5,8 +5,12 @@
 //! are computed from key counts (cheap aggregations), and a rule whose largest block exceeds
 //! `max_block_size` is refused with a message naming the rule and the key.
 
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::Int64Type;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef, UInt32Type};
+use datafusion::common::HashMap;
 use recuento_model::BlockingRule;
 use serde::Serialize;
 
@@ -258,5 +262,344 @@ impl Engine {
             })
             .transpose()?;
         Ok(text.unwrap_or_default())
+    }
+}
+
+/// Pairs per batch handed on by [`RulePairs`], as DataFusion's joins batch them.
+const PAIR_BATCH: usize = 8192;
+
+/// One blocking rule's pairs (`rid_l < rid_r`), generated from the records in memory in
+/// batches of [`PAIR_BATCH`]: for each record `l` in record order, every record `r` whose keys
+/// on the right of the rule's conditions equal `l`'s on the left, in record order. The pairs are
+/// those of the SQL join `records l JOIN records r ON l.a = r.b …` (a missing key equals
+/// nothing) with `l.rid < r.rid`, and for a rule that does not read the same both ways also
+/// the pairs found with `l.rid > r.rid` whose reverse does not hold, given as
+/// (`r.rid`, `l.rid`), so that each pair comes once.
+///
+/// Written by hand rather than run as a DataFusion hash join: the keys are a few integers per
+/// record, and DataFusion's join, which compares keys through a general row comparator and
+/// runs as one partition so that pairs come in the same order every run, took about a quarter
+/// of the CPU time of blocking and comparing on one thread (docs/benchmarks.md).
+pub(crate) struct RulePairs {
+    /// Per record, the number of its key tuple on the left (`a` of each `a = b`), or `None`
+    /// when a key is missing.
+    left: KeyNumbers,
+    /// The same on the right (`b`); equal tuples have equal numbers on both sides.
+    right: KeyNumbers,
+    /// Records by right-hand tuple number: those of tuple `g` are
+    /// `members[start[g]..start[g + 1]]`, in record order.
+    start: Vec<u32>,
+    members: Vec<u32>,
+    both_ways: bool,
+    /// The next left record to open, and what is left of the current one's block.
+    next_left: usize,
+    current: usize,
+    pos: usize,
+    end: usize,
+    schema: SchemaRef,
+}
+
+/// Per record, a number standing for a key value or tuple, or `None` when a key is missing.
+type KeyNumbers = Vec<Option<u32>>;
+
+/// Numbers for the values of two columns such that equal values, on either side, get equal
+/// numbers; a missing value gets `None`. Key columns of numbers (the generic loader's) are used
+/// as they are; any other type is compared as its text.
+fn value_numbers(a: &ArrayRef, b: &ArrayRef, same: bool) -> Result<(KeyNumbers, KeyNumbers)> {
+    if let (Some(x), Some(y)) = (
+        a.as_primitive_opt::<UInt32Type>(),
+        b.as_primitive_opt::<UInt32Type>(),
+    ) {
+        let x: KeyNumbers = x.iter().collect();
+        let y = if same { x.clone() } else { y.iter().collect() };
+        return Ok((x, y));
+    }
+    let a = cast(a, &DataType::Utf8)?;
+    let b = cast(b, &DataType::Utf8)?;
+    let (a, b): (&StringArray, &StringArray) = (a.as_string::<i32>(), b.as_string::<i32>());
+    fn number<'a>(
+        values: &'a StringArray,
+        numbers: &mut HashMap<&'a str, u32>,
+    ) -> Vec<Option<u32>> {
+        values
+            .iter()
+            .map(|v| {
+                v.map(|v| {
+                    let next = numbers.len() as u32;
+                    *numbers.entry(v).or_insert(next)
+                })
+            })
+            .collect()
+    }
+    let mut numbers: HashMap<&str, u32> = HashMap::new();
+    let x = number(a, &mut numbers);
+    let y = if same {
+        x.clone()
+    } else {
+        number(b, &mut numbers)
+    };
+    Ok((x, y))
+}
+
+impl RulePairs {
+    /// The pairs of the rule with conditions `conds` (`a = b`, column names of `records`) over
+    /// `records`, whose rows are in record-number order (`rid` = row).
+    pub(crate) fn new(records: &RecordBatch, conds: &[(String, String)]) -> Result<RulePairs> {
+        let n = records.num_rows();
+        if n >= u32::MAX as usize {
+            return Err(Error::Plan(format!(
+                "{n} records are more than one run can block ({} at most)",
+                u32::MAX - 1
+            )));
+        }
+        let schema = records.schema();
+        // Tuple numbers, one condition at a time: (number so far, this key) → a new number.
+        let mut left: KeyNumbers = vec![Some(0); n];
+        let mut right: KeyNumbers = vec![Some(0); n];
+        let mut tuples = 1usize;
+        for (a, b) in conds {
+            let (x, y) = value_numbers(
+                records.column(schema.index_of(a)?),
+                records.column(schema.index_of(b)?),
+                a == b,
+            )?;
+            let mut numbers: HashMap<u64, u32> = HashMap::with_capacity(tuples.max(1024));
+            for (g, v) in left.iter_mut().zip(&x).chain(right.iter_mut().zip(&y)) {
+                *g = match (*g, v) {
+                    (Some(g), Some(v)) => {
+                        let next = numbers.len() as u32;
+                        Some(
+                            *numbers
+                                .entry((u64::from(g) << 32) | u64::from(*v))
+                                .or_insert(next),
+                        )
+                    }
+                    _ => None,
+                };
+            }
+            tuples = numbers.len();
+        }
+        // Records by right-hand tuple (counting sort: record order within each tuple).
+        let mut start = vec![0u32; tuples + 1];
+        for &g in right.iter().flatten() {
+            start[g as usize + 1] += 1;
+        }
+        for g in 0..tuples {
+            start[g + 1] += start[g];
+        }
+        let mut fill = start.clone();
+        let mut members = vec![0u32; start[tuples] as usize];
+        for (r, g) in right.iter().enumerate() {
+            if let Some(g) = g {
+                members[fill[*g as usize] as usize] = r as u32;
+                fill[*g as usize] += 1;
+            }
+        }
+        Ok(RulePairs {
+            left,
+            right,
+            start,
+            members,
+            both_ways: reads_both_ways(conds),
+            next_left: 0,
+            current: 0,
+            pos: 0,
+            end: 0,
+            schema: Arc::new(Schema::new(vec![
+                Field::new("rid_l", DataType::Int64, false),
+                Field::new("rid_r", DataType::Int64, false),
+            ])),
+        })
+    }
+}
+
+impl Iterator for RulePairs {
+    type Item = RecordBatch;
+
+    fn next(&mut self) -> Option<RecordBatch> {
+        let mut ls: Vec<i64> = Vec::with_capacity(PAIR_BATCH);
+        let mut rs: Vec<i64> = Vec::with_capacity(PAIR_BATCH);
+        while ls.len() < PAIR_BATCH {
+            if self.pos == self.end {
+                // Open the next left record that has its keys.
+                let Some(l) = (self.next_left..self.left.len()).find(|&l| self.left[l].is_some())
+                else {
+                    self.next_left = self.left.len();
+                    break;
+                };
+                self.next_left = l + 1;
+                self.current = l;
+                let g = self.left[l].unwrap_or_default() as usize;
+                if g + 1 >= self.start.len() {
+                    continue; // a left tuple no right-hand record has
+                }
+                let (s, e) = (self.start[g] as usize, self.start[g + 1] as usize);
+                // A rule that reads both ways finds each pair with the smaller record on the
+                // left too: start after `l`.
+                self.pos = if self.both_ways {
+                    s + self.members[s..e].partition_point(|&r| r as usize <= l)
+                } else {
+                    s
+                };
+                self.end = e;
+                continue;
+            }
+            let (l, r) = (self.current, self.members[self.pos] as usize);
+            self.pos += 1;
+            if l < r {
+                ls.push(l as i64);
+                rs.push(r as i64);
+            } else if l > r && (self.left[r].is_none() || self.left[r] != self.right[l]) {
+                // Found from the larger record only: the reverse (`r.a = l.b`) does not hold,
+                // so `r` as the left record does not find it.
+                ls.push(r as i64);
+                rs.push(l as i64);
+            }
+        }
+        if ls.is_empty() {
+            return None;
+        }
+        RecordBatch::try_new(
+            self.schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(ls)) as ArrayRef,
+                Arc::new(Int64Array::from(rs)),
+            ],
+        )
+        .ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use datafusion::arrow::array::UInt32Array;
+    use datafusion::prelude::SessionContext;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+
+    /// The SQL join the pairs must equal: `l.rid < r.rid`, and for a rule that does not read
+    /// both ways the pairs found from the larger record whose reverse does not hold.
+    fn sql_join(conds: &[(String, String)]) -> String {
+        let on = join_condition(conds);
+        if reads_both_ways(conds) {
+            format!("SELECT l.rid, r.rid FROM records l JOIN records r ON {on} WHERE l.rid < r.rid")
+        } else {
+            let reverse = conds
+                .iter()
+                .map(|(a, b)| format!("r.{a} = l.{b}"))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            format!(
+                "SELECT least(l.rid, r.rid), greatest(l.rid, r.rid) FROM records l JOIN records r ON {on} \
+                 WHERE l.rid < r.rid OR (l.rid > r.rid AND NOT coalesce({reverse}, false))"
+            )
+        }
+    }
+
+    fn pairs_of(batches: impl IntoIterator<Item = RecordBatch>) -> Vec<(i64, i64)> {
+        let mut out = Vec::new();
+        for b in batches {
+            let (l, r) = (
+                b.column(0).as_primitive::<Int64Type>(),
+                b.column(1).as_primitive::<Int64Type>(),
+            );
+            out.extend(l.values().iter().copied().zip(r.values().iter().copied()));
+        }
+        out
+    }
+
+    /// Random records whose key columns repeat a lot and are sometimes missing, as numbers
+    /// (the generic loader's keys) and as texts (the victim-list preset's).
+    fn records(n: usize, seed: u64) -> RecordBatch {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut numbers = |values: u32| -> ArrayRef {
+            Arc::new(UInt32Array::from_iter((0..n).map(|_| {
+                (rng.random::<f64>() > 0.1).then(|| rng.random_range(0..values))
+            })))
+        };
+        let (a, b, c) = (numbers(6), numbers(6), numbers(3));
+        let text = |a: &ArrayRef| -> ArrayRef {
+            Arc::new(StringArray::from_iter(
+                a.as_primitive::<UInt32Type>()
+                    .iter()
+                    .map(|v| v.map(|v| format!("v{v}"))),
+            ))
+        };
+        let (ta, tb) = (text(&a), text(&b));
+        RecordBatch::try_from_iter(vec![
+            (
+                "rid",
+                Arc::new(Int64Array::from_iter_values(0..n as i64)) as ArrayRef,
+            ),
+            ("a", a),
+            ("b", b),
+            ("c", c),
+            ("ta", ta),
+            ("tb", tb),
+        ])
+        .expect("batch")
+    }
+
+    #[tokio::test]
+    async fn rule_pairs_are_the_sql_join() {
+        let batch = records(300, 7);
+        let ctx = SessionContext::new();
+        ctx.register_batch("records", batch.clone())
+            .expect("register");
+        let rules: &[&[(&str, &str)]] = &[
+            &[("a", "a")],
+            &[("a", "a"), ("c", "c")],
+            &[("a", "b"), ("b", "a")],
+            &[("a", "b"), ("b", "a"), ("c", "c")],
+            &[("a", "b")],
+            &[("a", "b"), ("c", "c")],
+            &[("ta", "ta"), ("c", "c")],
+            &[("ta", "tb"), ("tb", "ta")],
+            &[("ta", "tb")],
+        ];
+        for rule in rules {
+            let conds: Vec<(String, String)> = rule
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect();
+            let ours = pairs_of(RulePairs::new(&batch, &conds).expect("pairs"));
+            let sql = pairs_of(
+                ctx.sql(&sql_join(&conds))
+                    .await
+                    .expect("sql")
+                    .collect()
+                    .await
+                    .expect("collect"),
+            );
+            assert!(!sql.is_empty(), "{rule:?}");
+            assert!(ours.iter().all(|(l, r)| l < r), "{rule:?}");
+            let once: BTreeSet<(i64, i64)> = ours.iter().copied().collect();
+            assert_eq!(once.len(), ours.len(), "{rule:?}: a pair twice");
+            assert_eq!(
+                once,
+                sql.iter().copied().collect::<BTreeSet<_>>(),
+                "{rule:?}"
+            );
+            assert_eq!(ours.len(), sql.len(), "{rule:?}");
+        }
+    }
+
+    #[test]
+    fn rule_pairs_come_in_record_order_and_in_batches() {
+        let batch = records(3000, 8);
+        let conds = vec![("c".to_string(), "c".to_string())];
+        let batches: Vec<RecordBatch> = RulePairs::new(&batch, &conds).expect("pairs").collect();
+        assert!(batches.len() > 1);
+        assert!(
+            batches[..batches.len() - 1]
+                .iter()
+                .all(|b| b.num_rows() == PAIR_BATCH)
+        );
+        let pairs = pairs_of(batches);
+        assert!(pairs.windows(2).all(|w| w[0] < w[1]));
     }
 }

@@ -271,69 +271,34 @@ pub const MAX_COMPARISONS: usize = 20;
 /// See [`MAX_COMPARISONS`].
 pub const MAX_RULES: usize = 40;
 
-/// How one blocking rule's pairs are generated and checked.
-struct RuleQuery {
-    /// The join, selecting only `rid_l, rid_r` (`rid_l < rid_r`): it carries the rule's own
-    /// keys and nothing else, so its hash table stays small.
-    join: String,
-    /// What a pair must also meet, over both records' columns, in stages checked one after
-    /// the other: the link type's condition and the rule's own filter, then not being found
-    /// by an earlier rule (each pair is scored once). Each stage reads only its own columns,
-    /// and only for the pairs the stages before kept: a loose rule with a filter (name and
-    /// place, where a birth date is missing) joins many more pairs than it keeps.
-    filter: Vec<String>,
-}
-
 impl LinkPlan {
-    /// One query per rule; together they give every candidate pair once. They run one after
-    /// the other, so that only one join's hash table is in memory at a time.
-    fn rule_queries(&self) -> Vec<RuleQuery> {
+    /// Per rule, what its pairs (from [`crate::blocking::RulePairs`]) must also meet, over both
+    /// records' columns, in stages checked one after the other: the link type's condition and
+    /// the rule's own filter, then not being found by an earlier rule (each pair is scored
+    /// once). Each stage reads only its own columns, and only for the pairs the stages before
+    /// kept: a loose rule with a filter (name and place, where a birth date is missing) joins
+    /// many more pairs than it keeps.
+    fn rule_filters(&self) -> Vec<Vec<String>> {
         let predicates = self.rule_predicates();
-        let mut out = Vec::new();
-        for (i, rule) in self.rules.iter().enumerate() {
-            let (cols, orientation) = if crate::blocking::reads_both_ways(&rule.conditions) {
-                (
-                    "l.rid AS rid_l, r.rid AS rid_r",
-                    "l.rid < r.rid".to_string(),
-                )
-            } else {
-                // An asymmetric rule (`a=b`) finds a pair in one orientation or the other;
-                // keep the (l < r) one, and the (l > r) one only when the reverse does not
-                // also hold.
-                let reverse = rule
-                    .conditions
+        self.rules
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| {
+                let own: Vec<String> = self
+                    .pair_filter
                     .iter()
-                    .map(|(a, b)| format!("r.{a} = l.{b}"))
-                    .collect::<Vec<_>>()
-                    .join(" AND ");
-                (
-                    "least(l.rid, r.rid) AS rid_l, greatest(l.rid, r.rid) AS rid_r",
-                    format!(
-                        "(l.rid < r.rid OR (l.rid > r.rid AND NOT coalesce({reverse}, false)))"
-                    ),
-                )
-            };
-            let own: Vec<String> = self
-                .pair_filter
-                .iter()
-                .map(|f| format!("({f})"))
-                .chain(rule.filter.iter().map(|f| format!("(({f}) IS TRUE)")))
-                .collect();
-            let earlier: Vec<String> = predicates[..i].iter().map(|p| format!("NOT {p}")).collect();
-            let filter = [own, earlier]
-                .into_iter()
-                .filter(|stage| !stage.is_empty())
-                .map(|stage| stage.join(" AND "))
-                .collect();
-            out.push(RuleQuery {
-                join: format!(
-                    "SELECT {cols} FROM records l JOIN records r ON {} WHERE {orientation}",
-                    crate::blocking::join_condition(&rule.conditions),
-                ),
-                filter,
-            });
-        }
-        out
+                    .map(|f| format!("({f})"))
+                    .chain(rule.filter.iter().map(|f| format!("(({f}) IS TRUE)")))
+                    .collect();
+                let earlier: Vec<String> =
+                    predicates[..i].iter().map(|p| format!("NOT {p}")).collect();
+                [own, earlier]
+                    .into_iter()
+                    .filter(|stage| !stage.is_empty())
+                    .map(|stage| stage.join(" AND "))
+                    .collect()
+            })
+            .collect()
     }
 
     /// Per rule, a boolean SQL expression over `l` and `r`: does the pair meet the rule?
@@ -427,7 +392,7 @@ struct Compiled {
     tf: Vec<Option<PairExpr>>,
     /// Whether the pair meets each rule.
     rules: Vec<PairExpr>,
-    /// Per rule, what its pairs must also meet, stage after stage (see [`RuleQuery::filter`]).
+    /// Per rule, what its pairs must also meet, stage after stage (see [`LinkPlan::rule_filters`]).
     filters: Vec<Vec<Stage>>,
     /// The link type's condition alone (for the random pairs of u).
     pair_filter: Option<Stage>,
@@ -767,14 +732,9 @@ impl Engine {
             .map(|s| parse(s))
             .collect::<Result<Vec<_>>>()?;
         let filters = plan
-            .rule_queries()
+            .rule_filters()
             .iter()
-            .map(|q| {
-                q.filter
-                    .iter()
-                    .map(|f| parse(f))
-                    .collect::<Result<Vec<_>>>()
-            })
+            .map(|q| q.iter().map(|f| parse(f)).collect::<Result<Vec<_>>>())
             .collect::<Result<Vec<_>>>()?;
         let pair_filter = plan.pair_filter.as_deref().map(parse).transpose()?;
         // Only the columns some expression reads are gathered for each pair: an evaluator
@@ -861,9 +821,10 @@ impl Engine {
     /// `path`: (pattern counts with rule flags, pairs first found per rule, whether any pair
     /// was written).
     ///
-    /// Each rule's join runs as one partition over the records in record order, so that its
-    /// pairs come in the same order on every run; the comparisons, the costly part, run on several batches at once and are
-    /// written back in that order. The outputs are then the same, byte for byte, run after run.
+    /// Each rule's pairs are generated in record order ([`crate::blocking::RulePairs`]), so
+    /// they come in the same order on every run; the comparisons, the costly part, run on
+    /// several batches at once and are written back in that order. The outputs are then the
+    /// same, byte for byte, run after run.
     async fn compare_candidates(
         &self,
         plan: &LinkPlan,
@@ -871,38 +832,20 @@ impl Engine {
         path: &Path,
         upper: u64,
     ) -> Result<(HashMap<u128, u64>, Vec<u64>, bool)> {
-        let join_ctx = datafusion::prelude::SessionContext::new_with_config_rt(
-            datafusion::prelude::SessionConfig::new().with_target_partitions(1),
-            self.ctx.runtime_env(),
-        );
-        // The records in one partition, in record order (slices of the batch in memory, not a
-        // copy): a table of several partitions would interleave them differently run to run.
         let records = &compiled.evaluator.records;
-        let slices: Vec<RecordBatch> = (0..records.num_rows())
-            .step_by(8192)
-            .map(|o| records.slice(o, 8192.min(records.num_rows() - o)))
-            .collect();
-        join_ctx.register_table(
-            "records",
-            Arc::new(datafusion::datasource::MemTable::try_new(
-                records.schema(),
-                vec![slices],
-            )?),
-        )?;
         let mut counts: HashMap<u128, u64> = HashMap::new();
         let mut pairs_by_rule = vec![0u64; plan.rules.len()];
         let mut writer: Option<ParallelWriter> = None;
         self.progress.start("comparing candidate pairs", upper);
-        for (i, q) in plan.rule_queries().iter().enumerate() {
-            let stream = join_ctx.sql(&q.join).await?.execute_stream().await?;
-            let mut compared = stream
+        for (i, rule) in plan.rules.iter().enumerate() {
+            let pairs = crate::blocking::RulePairs::new(records, &rule.conditions)?;
+            let mut compared = futures::stream::iter(pairs)
                 .map(|batch| {
                     let compiled = compiled.clone();
                     // On the runtime's worker threads (one per core), not extra blocking
                     // threads: each thread that allocates gets its own malloc arena, and more
                     // arenas hold more memory for the same work.
                     tokio::spawn(async move {
-                        let batch = batch?;
                         let generated = batch.num_rows() as u64;
                         Ok::<_, Error>((generated, compare_batch(&compiled, i, &batch)?))
                     })
