@@ -3,8 +3,8 @@
 //! by a few batches of pairs, not by their number.
 //!
 //! ```text
-//! rule i join on its keys ─> (rid_l, rid_r) batches, in join order
-//!   (one partition)            │ gather the compared columns by rid; drop pairs of rules < i
+//! rule i self-join on its keys ─> (rid_l, rid_r) batches, in record order
+//!   (blocking::RulePairs)      │ gather the compared columns by rid; drop pairs of rules < i
 //!                              │ and pairs the link type excludes; levels, tf values, flags of
 //!                              │ rules > i (several batches at once, written back in order)
 //!                              ├─> comparisons.parquet (rid_l, rid_r, levels, tf values)
