@@ -85,13 +85,18 @@ fn equalities_predicate(conds: &[(String, String)]) -> String {
     if reads_both_ways(conds) {
         format!("(({forward}) IS TRUE)")
     } else {
-        let backward = conds
-            .iter()
-            .map(|(a, b)| format!("r.{a} = l.{b}"))
-            .collect::<Vec<_>>()
-            .join(" AND ");
+        let backward = reverse_condition(conds);
         format!("((({forward}) IS TRUE) OR (({backward}) IS TRUE))")
     }
+}
+
+/// The rule's conditions with the two records exchanged (`r.a = l.b`).
+fn reverse_condition(conds: &[(String, String)]) -> String {
+    conds
+        .iter()
+        .map(|(a, b)| format!("r.{a} = l.{b}"))
+        .collect::<Vec<_>>()
+        .join(" AND ")
 }
 
 /// Whether a rule finds the same pairs with its two records exchanged: every condition is
@@ -300,7 +305,24 @@ pub(crate) struct RulePairs {
 }
 
 /// Per record, a number standing for a key value or tuple, or `None` when a key is missing.
-type KeyNumbers = Vec<Option<u32>>;
+pub(crate) type KeyNumbers = Vec<Option<u32>>;
+
+/// Numbers for texts: a text already in `numbers` gets its number, a new one the next number
+/// (in order of first appearance), a missing one `None`.
+pub(crate) fn text_numbers<'a>(
+    values: &'a StringArray,
+    numbers: &mut HashMap<&'a str, u32>,
+) -> KeyNumbers {
+    values
+        .iter()
+        .map(|v| {
+            v.map(|v| {
+                let next = numbers.len() as u32;
+                *numbers.entry(v).or_insert(next)
+            })
+        })
+        .collect()
+}
 
 /// Numbers for the values of two columns such that equal values, on either side, get equal
 /// numbers; a missing value gets `None`. Key columns of numbers (the generic loader's) are used
@@ -317,26 +339,12 @@ fn value_numbers(a: &ArrayRef, b: &ArrayRef, same: bool) -> Result<(KeyNumbers, 
     let a = cast(a, &DataType::Utf8)?;
     let b = cast(b, &DataType::Utf8)?;
     let (a, b): (&StringArray, &StringArray) = (a.as_string::<i32>(), b.as_string::<i32>());
-    fn number<'a>(
-        values: &'a StringArray,
-        numbers: &mut HashMap<&'a str, u32>,
-    ) -> Vec<Option<u32>> {
-        values
-            .iter()
-            .map(|v| {
-                v.map(|v| {
-                    let next = numbers.len() as u32;
-                    *numbers.entry(v).or_insert(next)
-                })
-            })
-            .collect()
-    }
     let mut numbers: HashMap<&str, u32> = HashMap::new();
-    let x = number(a, &mut numbers);
+    let x = text_numbers(a, &mut numbers);
     let y = if same {
         x.clone()
     } else {
-        number(b, &mut numbers)
+        text_numbers(b, &mut numbers)
     };
     Ok((x, y))
 }
@@ -488,11 +496,7 @@ mod tests {
         if reads_both_ways(conds) {
             format!("SELECT l.rid, r.rid FROM records l JOIN records r ON {on} WHERE l.rid < r.rid")
         } else {
-            let reverse = conds
-                .iter()
-                .map(|(a, b)| format!("r.{a} = l.{b}"))
-                .collect::<Vec<_>>()
-                .join(" AND ");
+            let reverse = reverse_condition(conds);
             format!(
                 "SELECT least(l.rid, r.rid), greatest(l.rid, r.rid) FROM records l JOIN records r ON {on} \
                  WHERE l.rid < r.rid OR (l.rid > r.rid AND NOT coalesce({reverse}, false))"

@@ -301,20 +301,10 @@ fn with_coded_comparisons(
 /// keys take 4 MB per column instead of about 15. The texts are looked up again only to report
 /// the largest blocks.
 fn key_numbers(columns: &[&datafusion::arrow::array::StringArray]) -> Vec<UInt32Array> {
-    let mut numbers: HashMap<&str, u32> = HashMap::new();
+    let mut numbers = datafusion::common::HashMap::new();
     columns
         .iter()
-        .map(|values| {
-            values
-                .iter()
-                .map(|v| {
-                    v.map(|v| {
-                        let next = numbers.len() as u32;
-                        *numbers.entry(v).or_insert(next)
-                    })
-                })
-                .collect()
-        })
+        .map(|values| UInt32Array::from(crate::blocking::text_numbers(values, &mut numbers)))
         .collect()
 }
 
