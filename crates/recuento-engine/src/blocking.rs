@@ -422,25 +422,24 @@ impl RulePairs {
 }
 
 impl Iterator for RulePairs {
-    type Item = RecordBatch;
+    type Item = Result<RecordBatch>;
 
-    fn next(&mut self) -> Option<RecordBatch> {
+    fn next(&mut self) -> Option<Result<RecordBatch>> {
         let mut ls: Vec<i64> = Vec::with_capacity(PAIR_BATCH);
         let mut rs: Vec<i64> = Vec::with_capacity(PAIR_BATCH);
         while ls.len() < PAIR_BATCH {
             if self.pos == self.end {
-                // Open the next left record that has its keys.
-                let Some(l) = (self.next_left..self.left.len()).find(|&l| self.left[l].is_some())
+                // Open the next left record that has its keys. Both sides share the tuple
+                // numbers, so `start` covers every left tuple too (empty when no right-hand
+                // record has it).
+                let Some((l, g)) = (self.next_left..self.left.len())
+                    .find_map(|l| self.left[l].map(|g| (l, g as usize)))
                 else {
                     self.next_left = self.left.len();
                     break;
                 };
                 self.next_left = l + 1;
                 self.current = l;
-                let g = self.left[l].unwrap_or_default() as usize;
-                if g + 1 >= self.start.len() {
-                    continue; // a left tuple no right-hand record has
-                }
                 let (s, e) = (self.start[g] as usize, self.start[g + 1] as usize);
                 // A rule that reads both ways finds each pair with the smaller record on the
                 // left too: start after `l`.
@@ -467,14 +466,16 @@ impl Iterator for RulePairs {
         if ls.is_empty() {
             return None;
         }
-        RecordBatch::try_new(
-            self.schema.clone(),
-            vec![
-                Arc::new(Int64Array::from(ls)) as ArrayRef,
-                Arc::new(Int64Array::from(rs)),
-            ],
+        Some(
+            RecordBatch::try_new(
+                self.schema.clone(),
+                vec![
+                    Arc::new(Int64Array::from(ls)) as ArrayRef,
+                    Arc::new(Int64Array::from(rs)),
+                ],
+            )
+            .map_err(Error::from),
         )
-        .ok()
     }
 }
 
@@ -570,7 +571,11 @@ mod tests {
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect();
-            let ours = pairs_of(RulePairs::new(&batch, &conds).expect("pairs"));
+            let ours = pairs_of(
+                RulePairs::new(&batch, &conds)
+                    .expect("pairs")
+                    .map(|b| b.expect("batch")),
+            );
             let sql = pairs_of(
                 ctx.sql(&sql_join(&conds))
                     .await
@@ -596,7 +601,10 @@ mod tests {
     fn rule_pairs_come_in_record_order_and_in_batches() {
         let batch = records(3000, 8);
         let conds = vec![("c".to_string(), "c".to_string())];
-        let batches: Vec<RecordBatch> = RulePairs::new(&batch, &conds).expect("pairs").collect();
+        let batches: Vec<RecordBatch> = RulePairs::new(&batch, &conds)
+            .expect("pairs")
+            .collect::<Result<_>>()
+            .expect("batches");
         assert!(batches.len() > 1);
         assert!(
             batches[..batches.len() - 1]

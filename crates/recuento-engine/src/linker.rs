@@ -846,6 +846,7 @@ impl Engine {
                     // threads: each thread that allocates gets its own malloc arena, and more
                     // arenas hold more memory for the same work.
                     tokio::spawn(async move {
+                        let batch = batch?;
                         let generated = batch.num_rows() as u64;
                         Ok::<_, Error>((generated, compare_batch(&compiled, i, &batch)?))
                     })

@@ -46,7 +46,9 @@ fn main() {
         .collect();
     let m = results.len();
     println!(
-        "{m} of {replicates} replicates ({t} lists, K = {k}, N ∝ 1/N on {N_MIN}–{N_MAX}; 2 chains of 50,000 sweeps after 10,000 of burn-in), {:.0} s",
+        "{m} of {replicates} replicates ({t} lists, K = {k}, N ∝ 1/N on {N_MIN}–{N_MAX}; 2 chains of {} sweeps after {} of burn-in), {:.0} s",
+        design.samples,
+        design.burn_in,
         started.elapsed().as_secs_f64()
     );
     if min_once > 0.0 {
