@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef, UInt32Type};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt32Type};
 use datafusion::common::HashMap;
 use recuento_model::BlockingRule;
 use serde::Serialize;
@@ -67,30 +67,8 @@ pub(crate) fn comparison_of(column: &str) -> &'static str {
     }
 }
 
-/// A boolean SQL expression: does the pair (`l`, `r`) satisfy the rule, in either orientation,
-/// and the rule's `filter` if it has one? (A filter is written over both records, so it holds
-/// in both orientations or it is the user's choice that it does not.)
-pub(crate) fn rule_predicate(conds: &[(String, String)], filter: Option<&str>) -> String {
-    let equalities = equalities_predicate(conds);
-    match filter {
-        Some(f) => format!("({equalities} AND (({f}) IS TRUE))"),
-        None => equalities,
-    }
-}
-
-fn equalities_predicate(conds: &[(String, String)]) -> String {
-    let forward = join_condition(conds);
-    // `IS TRUE` rather than `coalesce(…, false)`: the same for a missing key, and it compiles
-    // to a physical expression without the planner's rewrites.
-    if reads_both_ways(conds) {
-        format!("(({forward}) IS TRUE)")
-    } else {
-        let backward = reverse_condition(conds);
-        format!("((({forward}) IS TRUE) OR (({backward}) IS TRUE))")
-    }
-}
-
 /// The rule's conditions with the two records exchanged (`r.a = l.b`).
+#[cfg(test)]
 fn reverse_condition(conds: &[(String, String)]) -> String {
     conds
         .iter()
@@ -109,6 +87,7 @@ pub(crate) fn reads_both_ways(conds: &[(String, String)]) -> bool {
 }
 
 /// The SQL join condition of a rule over aliases `l` and `r`.
+#[cfg(test)]
 pub(crate) fn join_condition(conds: &[(String, String)]) -> String {
     conds
         .iter()
@@ -118,97 +97,26 @@ pub(crate) fn join_condition(conds: &[(String, String)]) -> String {
 }
 
 impl Engine {
-    /// Measures each rule of a plan (pairs, largest blocks) without generating pairs; refuses a
-    /// rule whose largest block has more than `max_block_size` records.
+    /// Measures each rule of a plan (pairs, largest blocks) from its key numbers `keys`,
+    /// without generating pairs; refuses a rule whose largest block has more than
+    /// `max_block_size` records. `records` are in record-number order.
     ///
     /// # Errors
-    /// [`Error::Plan`] for unknown columns or an exploding rule.
+    /// [`Error::Plan`] for an exploding rule.
     pub(crate) async fn measure_rules(
         &self,
         plan: &crate::LinkPlan,
+        keys: &[RuleKeys],
+        records: &RecordBatch,
         max_block_size: usize,
     ) -> Result<Vec<RuleReport>> {
         let mut out = Vec::new();
-        for (i, rule) in plan.rules.iter().enumerate() {
-            let conds = rule.conditions.clone();
-            let left: Vec<String> = conds.iter().map(|c| c.0.clone()).collect();
-            let right: Vec<String> = conds.iter().map(|c| c.1.clone()).collect();
-            let symmetric = left == right;
-            // Counted as ordered pairs below, which a rule that reads both ways finds twice.
-            let both_ways = !symmetric && reads_both_ways(&conds);
-            let keys = |cols: &[String]| {
-                let sel: Vec<String> = cols
-                    .iter()
-                    .enumerate()
-                    .map(|(j, c)| format!("{c} AS k{j}"))
-                    .collect();
-                let nn: Vec<String> = cols.iter().map(|c| format!("{c} IS NOT NULL")).collect();
-                format!(
-                    "SELECT {}, count(*) AS c FROM records WHERE {} GROUP BY {}",
-                    sel.join(", "),
-                    nn.join(" AND "),
-                    cols.join(", ")
-                )
-            };
-            let key_text = (0..conds.len())
-                .map(|j| format!("CAST(a.k{j} AS VARCHAR)"))
-                .collect::<Vec<_>>()
-                .join(" || ' / ' || ");
-            // Key numbers of the block (left side), to look its text up.
-            let numbers: String = if rule.key_text.is_empty() {
-                String::new()
-            } else {
-                (0..conds.len())
-                    .map(|j| format!(", CAST(a.k{j} AS BIGINT) AS n{j}"))
-                    .collect()
-            };
-            let sql = if symmetric {
-                format!(
-                    "SELECT {key_text} AS key, a.c AS size, a.c * (a.c - 1) / 2 AS pairs{numbers} FROM ({}) a ORDER BY size DESC, key",
-                    keys(&left)
-                )
-            } else {
-                let on = (0..conds.len())
-                    .map(|j| format!("a.k{j} = b.k{j}"))
-                    .collect::<Vec<_>>()
-                    .join(" AND ");
-                format!(
-                    "SELECT {key_text} AS key, greatest(a.c, b.c) AS size, a.c * b.c AS pairs{numbers} FROM ({}) a JOIN ({}) b ON {on} ORDER BY size DESC, key",
-                    keys(&left),
-                    keys(&right)
-                )
-            };
-            let batches = self.ctx.sql(&sql).await?.collect().await?;
-            let mut pairs = 0u64;
+        for (i, (rule, keys)) in plan.rules.iter().zip(keys).enumerate() {
+            let (pairs, blocks) = keys.blocks(3);
             let mut largest = Vec::new();
-            for b in &batches {
-                let key = datafusion::arrow::compute::cast(
-                    b.column(0),
-                    &datafusion::arrow::datatypes::DataType::Utf8,
-                )?;
-                let key = key.as_string::<i32>();
-                let size = b.column(1).as_primitive::<Int64Type>();
-                let p = b.column(2).as_primitive::<Int64Type>();
-                for r in 0..b.num_rows() {
-                    pairs += p.value(r).max(0) as u64;
-                    if largest.len() < 3 {
-                        let text = if !rule.key_text.is_empty() {
-                            let numbers: Vec<i64> = (0..conds.len())
-                                .map(|j| b.column(3 + j).as_primitive::<Int64Type>().value(r))
-                                .collect();
-                            self.block_text(&left, &rule.key_text, &numbers).await?
-                        } else if key.is_null(r) {
-                            String::new()
-                        } else {
-                            key.value(r).to_string()
-                        };
-                        largest.push((text, size.value(r) as u64));
-                    }
-                }
-            }
-            if both_ways {
-                // Rounded up: a bound, as a record may meet the rule with itself.
-                pairs = pairs.div_ceil(2);
+            for (record, size) in blocks {
+                let text = self.block_text(records, rule, record).await?;
+                largest.push((text, size));
             }
             let text = rule.text.clone();
             if let Some((key, size)) = largest.first()
@@ -228,21 +136,34 @@ impl Engine {
         Ok(out)
     }
 
-    /// The text of a block's key, for a rule whose key columns hold numbers: the key
-    /// expressions evaluated on one record of the block.
+    /// The text of the key of the block that record `record` opens, in words: the rule's key
+    /// texts (for key columns that hold numbers) or its key columns' values, joined by ` / `.
     async fn block_text(
         &self,
-        columns: &[String],
-        text_sql: &[String],
-        numbers: &[i64],
+        records: &RecordBatch,
+        rule: &crate::linker::PlanRule,
+        record: usize,
     ) -> Result<String> {
-        let wanted = columns
-            .iter()
-            .zip(numbers)
-            .map(|(c, n)| format!("{c} = {n}"))
-            .collect::<Vec<_>>()
-            .join(" AND ");
-        let text = text_sql
+        if rule.key_text.is_empty() {
+            let schema = records.schema();
+            let parts = rule
+                .conditions
+                .iter()
+                .map(|(a, _)| -> Result<String> {
+                    let value = records.column(schema.index_of(a)?).slice(record, 1);
+                    let value = cast(&value, &DataType::Utf8)?;
+                    let value = value.as_string::<i32>();
+                    Ok(if value.is_null(0) {
+                        String::new()
+                    } else {
+                        value.value(0).to_string()
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(parts.join(" / "));
+        }
+        let text = rule
+            .key_text
             .iter()
             .map(|t| format!("coalesce({t}, '')"))
             .collect::<Vec<_>>()
@@ -250,7 +171,7 @@ impl Engine {
         let batches = self
             .ctx
             .sql(&format!(
-                "SELECT {text} FROM records WHERE {wanted} LIMIT 1"
+                "SELECT {text} FROM records WHERE rid = {record} LIMIT 1"
             ))
             .await?
             .collect()
@@ -259,10 +180,7 @@ impl Engine {
             .iter()
             .find(|b| b.num_rows() > 0)
             .map(|b| -> Result<String> {
-                let v = datafusion::arrow::compute::cast(
-                    b.column(0),
-                    &datafusion::arrow::datatypes::DataType::Utf8,
-                )?;
+                let v = cast(b.column(0), &DataType::Utf8)?;
                 Ok(v.as_string::<i32>().value(0).to_string())
             })
             .transpose()?;
@@ -285,17 +203,13 @@ const PAIR_BATCH: usize = 8192;
 /// record, and DataFusion's join, which compares keys through a general row comparator and
 /// runs as one partition so that pairs come in the same order every run, took about a quarter
 /// of the CPU time of blocking and comparing on one thread (docs/benchmarks.md).
-pub(crate) struct RulePairs {
-    /// Per record, the number of its key tuple on the left (`a` of each `a = b`), or `None`
-    /// when a key is missing.
-    left: KeyNumbers,
-    /// The same on the right (`b`); equal tuples have equal numbers on both sides.
-    right: KeyNumbers,
+pub(crate) struct RulePairs<'a> {
+    /// The rule's tuple numbers.
+    keys: &'a RuleKeys,
     /// Records by right-hand tuple number: those of tuple `g` are
     /// `members[start[g]..start[g + 1]]`, in record order.
     start: Vec<u32>,
     members: Vec<u32>,
-    both_ways: bool,
     /// The next left record to open, and what is left of the current one's block.
     next_left: usize,
     current: usize,
@@ -349,66 +263,179 @@ fn value_numbers(a: &ArrayRef, b: &ArrayRef, same: bool) -> Result<(KeyNumbers, 
     Ok((x, y))
 }
 
-impl RulePairs {
-    /// The pairs of the rule with conditions `conds` (`a = b`, column names of `records`) over
-    /// `records`, whose rows are in record-number order (`rid` = row).
-    pub(crate) fn new(records: &RecordBatch, conds: &[(String, String)]) -> Result<RulePairs> {
-        let n = records.num_rows();
-        if n >= u32::MAX as usize {
-            return Err(Error::Plan(format!(
-                "{n} records are more than one run can block ({} at most)",
-                u32::MAX - 1
-            )));
+/// Per record, the number of its key tuple on the left (`a` of each `a = b`) and on the right
+/// (`b`) of a rule's conditions, equal tuples having equal numbers on both sides, or `None`
+/// when a key is missing; and how many tuple numbers there are.
+fn tuple_numbers(
+    records: &RecordBatch,
+    conds: &[(String, String)],
+) -> Result<(KeyNumbers, KeyNumbers, usize)> {
+    let n = records.num_rows();
+    if n >= u32::MAX as usize {
+        return Err(Error::Plan(format!(
+            "{n} records are more than one run can block ({} at most)",
+            u32::MAX - 1
+        )));
+    }
+    let schema = records.schema();
+    // Tuple numbers, one condition at a time: (number so far, this key) → a new number.
+    let mut left: KeyNumbers = vec![Some(0); n];
+    let mut right: KeyNumbers = vec![Some(0); n];
+    let mut tuples = 1usize;
+    for (a, b) in conds {
+        let (x, y) = value_numbers(
+            records.column(schema.index_of(a)?),
+            records.column(schema.index_of(b)?),
+            a == b,
+        )?;
+        let mut numbers: HashMap<u64, u32> = HashMap::with_capacity(tuples.max(1024));
+        for (g, v) in left.iter_mut().zip(&x).chain(right.iter_mut().zip(&y)) {
+            *g = match (*g, v) {
+                (Some(g), Some(v)) => {
+                    let next = numbers.len() as u32;
+                    Some(
+                        *numbers
+                            .entry((u64::from(g) << 32) | u64::from(*v))
+                            .or_insert(next),
+                    )
+                }
+                _ => None,
+            };
         }
-        let schema = records.schema();
-        // Tuple numbers, one condition at a time: (number so far, this key) → a new number.
-        let mut left: KeyNumbers = vec![Some(0); n];
-        let mut right: KeyNumbers = vec![Some(0); n];
-        let mut tuples = 1usize;
-        for (a, b) in conds {
-            let (x, y) = value_numbers(
-                records.column(schema.index_of(a)?),
-                records.column(schema.index_of(b)?),
-                a == b,
-            )?;
-            let mut numbers: HashMap<u64, u32> = HashMap::with_capacity(tuples.max(1024));
-            for (g, v) in left.iter_mut().zip(&x).chain(right.iter_mut().zip(&y)) {
-                *g = match (*g, v) {
-                    (Some(g), Some(v)) => {
-                        let next = numbers.len() as u32;
-                        Some(
-                            *numbers
-                                .entry((u64::from(g) << 32) | u64::from(*v))
-                                .or_insert(next),
-                        )
-                    }
-                    _ => None,
-                };
+        tuples = numbers.len();
+    }
+    Ok((left, right, tuples))
+}
+
+/// A missing key tuple in [`RuleKeys`].
+const NO_TUPLE: u32 = u32::MAX;
+
+/// Whether record pairs meet a rule's equalities, looked up by record number: the rule's tuple
+/// numbers (as [`RulePairs`] numbers them) kept for the whole run. The pairs of each rule must
+/// be checked against every other rule (a pair found by an earlier rule is not compared again;
+/// each pair is flagged with the later rules it meets, for training), and as SQL over the
+/// pair's gathered key columns those checks were most of the columns gathered per pair.
+pub(crate) struct RuleKeys {
+    /// Per record, its left tuple number ([`NO_TUPLE`] when a key is missing).
+    left: Vec<u32>,
+    /// Its right tuple number; empty when every condition is `a = a` (the same as `left`).
+    right: Vec<u32>,
+    /// How many tuple numbers there are.
+    tuples: usize,
+    both_ways: bool,
+}
+
+impl RuleKeys {
+    /// The tuple numbers of the rule with conditions `conds` over `records`.
+    pub(crate) fn new(records: &RecordBatch, conds: &[(String, String)]) -> Result<RuleKeys> {
+        let (left, right, tuples) = tuple_numbers(records, conds)?;
+        let flat =
+            |k: KeyNumbers| -> Vec<u32> { k.into_iter().map(|g| g.unwrap_or(NO_TUPLE)).collect() };
+        let same = conds.iter().all(|(a, b)| a == b);
+        Ok(RuleKeys {
+            left: flat(left),
+            right: if same { Vec::new() } else { flat(right) },
+            tuples,
+            both_ways: reads_both_ways(conds),
+        })
+    }
+
+    /// Per record, its right tuple number.
+    fn right(&self) -> &[u32] {
+        if self.right.is_empty() {
+            &self.left
+        } else {
+            &self.right
+        }
+    }
+
+    /// The pairs the rule's equalities generate (as the SQL self-join counts them: before its
+    /// condition and before removing pairs other rules find; for a rule that reads both ways
+    /// the ordered pairs halved, rounded up, since a record may meet the rule with itself), and
+    /// its `top` largest blocks: (first record with the block's key on the left, records in
+    /// the block), largest first, ties in record order.
+    pub(crate) fn blocks(&self, top: usize) -> (u64, Vec<(usize, u64)>) {
+        let same = self.right.is_empty();
+        let count = |numbers: &[u32]| {
+            let mut c = vec![0u64; self.tuples];
+            for &g in numbers {
+                if g != NO_TUPLE {
+                    c[g as usize] += 1;
+                }
             }
-            tuples = numbers.len();
+            c
+        };
+        let left = count(&self.left);
+        let right = if same { Vec::new() } else { count(&self.right) };
+        let mut first = vec![usize::MAX; self.tuples];
+        for (record, &g) in self.left.iter().enumerate().rev() {
+            if g != NO_TUPLE {
+                first[g as usize] = record;
+            }
         }
+        let mut pairs = 0u64;
+        let mut sizes: Vec<(u64, usize)> = Vec::new();
+        for g in 0..self.tuples {
+            let (p, size) = if same {
+                (left[g] * left[g].saturating_sub(1) / 2, left[g])
+            } else if left[g] > 0 && right[g] > 0 {
+                (left[g] * right[g], left[g].max(right[g]))
+            } else {
+                continue;
+            };
+            pairs += p;
+            if size > 0 {
+                sizes.push((size, first[g]));
+            }
+        }
+        if !same && self.both_ways {
+            pairs = pairs.div_ceil(2);
+        }
+        sizes.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let largest = sizes
+            .into_iter()
+            .take(top)
+            .map(|(size, record)| (record, size))
+            .collect();
+        (pairs, largest)
+    }
+
+    /// Whether records `a` and `b` meet the rule's equalities, in either orientation.
+    #[inline]
+    pub(crate) fn meets(&self, a: usize, b: usize) -> bool {
+        let right = self.right();
+        let forward = self.left[a] != NO_TUPLE && self.left[a] == right[b];
+        forward || (!self.both_ways && self.left[b] != NO_TUPLE && self.left[b] == right[a])
+    }
+}
+
+impl<'a> RulePairs<'a> {
+    /// The pairs of the rule whose tuple numbers are `keys`, over records in record-number
+    /// order (`rid` = row).
+    pub(crate) fn new(keys: &'a RuleKeys) -> RulePairs<'a> {
+        let tuples = keys.tuples;
         // Records by right-hand tuple (counting sort: record order within each tuple).
         let mut start = vec![0u32; tuples + 1];
-        for &g in right.iter().flatten() {
-            start[g as usize + 1] += 1;
+        for &g in keys.right() {
+            if g != NO_TUPLE {
+                start[g as usize + 1] += 1;
+            }
         }
         for g in 0..tuples {
             start[g + 1] += start[g];
         }
         let mut fill = start.clone();
         let mut members = vec![0u32; start[tuples] as usize];
-        for (r, g) in right.iter().enumerate() {
-            if let Some(g) = g {
-                members[fill[*g as usize] as usize] = r as u32;
-                fill[*g as usize] += 1;
+        for (r, &g) in keys.right().iter().enumerate() {
+            if g != NO_TUPLE {
+                members[fill[g as usize] as usize] = r as u32;
+                fill[g as usize] += 1;
             }
         }
-        Ok(RulePairs {
-            left,
-            right,
+        RulePairs {
+            keys,
             start,
             members,
-            both_ways: reads_both_ways(conds),
             next_left: 0,
             current: 0,
             pos: 0,
@@ -417,11 +444,11 @@ impl RulePairs {
                 Field::new("rid_l", DataType::Int64, false),
                 Field::new("rid_r", DataType::Int64, false),
             ])),
-        })
+        }
     }
 }
 
-impl Iterator for RulePairs {
+impl Iterator for RulePairs<'_> {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Result<RecordBatch>> {
@@ -432,10 +459,11 @@ impl Iterator for RulePairs {
                 // Open the next left record that has its keys. Both sides share the tuple
                 // numbers, so `start` covers every left tuple too (empty when no right-hand
                 // record has it).
-                let Some((l, g)) = (self.next_left..self.left.len())
-                    .find_map(|l| self.left[l].map(|g| (l, g as usize)))
+                let left = &self.keys.left;
+                let Some((l, g)) = (self.next_left..left.len())
+                    .find_map(|l| (left[l] != NO_TUPLE).then_some((l, left[l] as usize)))
                 else {
-                    self.next_left = self.left.len();
+                    self.next_left = left.len();
                     break;
                 };
                 self.next_left = l + 1;
@@ -443,7 +471,7 @@ impl Iterator for RulePairs {
                 let (s, e) = (self.start[g] as usize, self.start[g + 1] as usize);
                 // A rule that reads both ways finds each pair with the smaller record on the
                 // left too: start after `l`.
-                self.pos = if self.both_ways {
+                self.pos = if self.keys.both_ways {
                     s + self.members[s..e].partition_point(|&r| r as usize <= l)
                 } else {
                     s
@@ -456,7 +484,9 @@ impl Iterator for RulePairs {
             if l < r {
                 ls.push(l as i64);
                 rs.push(r as i64);
-            } else if l > r && (self.left[r].is_none() || self.left[r] != self.right[l]) {
+            } else if l > r
+                && (self.keys.left[r] == NO_TUPLE || self.keys.left[r] != self.keys.right()[l])
+            {
                 // Found from the larger record only: the reverse (`r.a = l.b`) does not hold,
                 // so `r` as the left record does not find it.
                 ls.push(r as i64);
@@ -484,6 +514,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use datafusion::arrow::array::UInt32Array;
+    use datafusion::arrow::datatypes::Int64Type;
     use datafusion::prelude::SessionContext;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -571,11 +602,8 @@ mod tests {
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect();
-            let ours = pairs_of(
-                RulePairs::new(&batch, &conds)
-                    .expect("pairs")
-                    .map(|b| b.expect("batch")),
-            );
+            let keys = RuleKeys::new(&batch, &conds).expect("keys");
+            let ours = pairs_of(RulePairs::new(&keys).map(|b| b.expect("batch")));
             let sql = pairs_of(
                 ctx.sql(&sql_join(&conds))
                     .await
@@ -594,6 +622,14 @@ mod tests {
                 "{rule:?}"
             );
             assert_eq!(ours.len(), sql.len(), "{rule:?}");
+            // A pair meets the rule, either way round, exactly when the join finds it.
+            for a in 0..batch.num_rows() {
+                for b in a + 1..batch.num_rows() {
+                    let found = once.contains(&(a as i64, b as i64));
+                    assert_eq!(keys.meets(a, b), found, "{rule:?} ({a}, {b})");
+                    assert_eq!(keys.meets(b, a), found, "{rule:?} ({b}, {a})");
+                }
+            }
         }
     }
 
@@ -601,8 +637,8 @@ mod tests {
     fn rule_pairs_come_in_record_order_and_in_batches() {
         let batch = records(3000, 8);
         let conds = vec![("c".to_string(), "c".to_string())];
-        let batches: Vec<RecordBatch> = RulePairs::new(&batch, &conds)
-            .expect("pairs")
+        let keys = RuleKeys::new(&batch, &conds).expect("keys");
+        let batches: Vec<RecordBatch> = RulePairs::new(&keys)
             .collect::<Result<_>>()
             .expect("batches");
         assert!(batches.len() > 1);

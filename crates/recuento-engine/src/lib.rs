@@ -3,14 +3,14 @@
 //! ```text
 //! ingest::read_list ─> Engine::load_records ─> Engine::link
 //!  (files -> RawList)   (standardise, SQL+UDFs)   block -> compare -> pattern counts -> EM -> score
-//!                        out/records.parquet        out/comparisons.parquet, out/pairs.parquet
+//!                        out/records.parquet        out/comparisons.arrows (temporary), out/pairs.parquet
 //! ```
 //!
 //! * [`ingest`]: reads CSV (any encoding and delimiter), Excel and Parquet lists, reporting every
 //!   problem by line and column.
 //! * [`Engine::load_records`]: standardises every list into one `records` table by SQL over the
 //!   scalar functions in [`udf`].
-//! * [`Engine::link`]: runs the blocking rules as joins ([`blocking`]), computes comparison
+//! * [`Engine::link`]: generates each blocking rule's pairs ([`blocking`]), computes comparison
 //!   levels, trains the Fellegi–Sunter model on pattern counts (`recuento-fs`) and scores every
 //!   candidate pair ([`linkage`]).
 #![deny(missing_docs)]
@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod linkage;
 pub mod linker;
 mod parquet_out;
+mod spool;
 pub mod standardise;
 pub mod udf;
 

@@ -5,14 +5,14 @@
 //! ```text
 //! rule i self-join on its keys ─> (rid_l, rid_r) batches, in record order
 //!   (blocking::RulePairs)      │ gather the compared columns by rid; drop pairs of rules < i
-//!                              │ and pairs the link type excludes; levels, tf values, flags of
-//!                              │ rules > i (several batches at once, written back in order)
-//!                              ├─> comparisons.parquet (rid_l, rid_r, levels, tf values)
+//!                              │ and pairs the link type excludes; levels, flags of rules > i
+//!                              │ (several batches at once, written back in order)
+//!                              ├─> comparisons.arrows (rid_l, rid_r, levels; Arrow IPC)
 //!                              └─> pattern counts (a few hundred distinct patterns)
 //!                                       │
 //!                  u from random pairs ─> EM per rule ─> model
 //!                                                          │
-//! comparisons.parquet ─ weight table + tf adjustment ─> pairs.parquet (same order every run)
+//! comparisons.arrows ─ weight table + tf adjustment ─> pairs.parquet (same order every run)
 //! ```
 
 use std::collections::HashMap;
@@ -36,6 +36,7 @@ use serde::Serialize;
 
 use crate::blocking::RuleReport;
 use crate::parquet_out::ParallelWriter;
+use crate::spool::Spool;
 use crate::{Engine, Error, Result};
 
 /// One comparison of a linkage plan.
@@ -272,56 +273,28 @@ pub const MAX_COMPARISONS: usize = 20;
 pub const MAX_RULES: usize = 40;
 
 impl LinkPlan {
-    /// Per rule, what its pairs (from [`crate::blocking::RulePairs`]) must also meet, over both
-    /// records' columns, in stages checked one after the other: the link type's condition and
-    /// the rule's own filter, then not being found by an earlier rule (each pair is scored
-    /// once). Each stage reads only its own columns, and only for the pairs the stages before
-    /// kept: a loose rule with a filter (name and place, where a birth date is missing) joins
-    /// many more pairs than it keeps.
-    fn rule_filters(&self) -> Vec<Vec<String>> {
-        let predicates = self.rule_predicates();
+    /// Per rule, the SQL its pairs (from [`crate::blocking::RulePairs`]) must also meet over
+    /// both records' columns, if any: the link type's condition and the rule's own condition.
+    /// Not being found by an earlier rule is checked on the rules' key numbers
+    /// ([`crate::blocking::RuleKeys`]), after this.
+    fn own_filters(&self) -> Vec<Option<String>> {
         self.rules
             .iter()
-            .enumerate()
-            .map(|(i, rule)| {
+            .map(|rule| {
                 let own: Vec<String> = self
                     .pair_filter
                     .iter()
                     .map(|f| format!("({f})"))
-                    .chain(rule.filter.iter().map(|f| format!("(({f}) IS TRUE)")))
+                    .chain(rule.filter.as_deref().map(rule_condition))
                     .collect();
-                let earlier: Vec<String> =
-                    predicates[..i].iter().map(|p| format!("NOT {p}")).collect();
-                [own, earlier]
-                    .into_iter()
-                    .filter(|stage| !stage.is_empty())
-                    .map(|stage| stage.join(" AND "))
-                    .collect()
+                (!own.is_empty()).then(|| own.join(" AND "))
             })
             .collect()
     }
 
-    /// Per rule, a boolean SQL expression over `l` and `r`: does the pair meet the rule?
-    fn rule_predicates(&self) -> Vec<String> {
-        self.rules
-            .iter()
-            .map(|r| crate::blocking::rule_predicate(&r.conditions, r.filter.as_deref()))
-            .collect()
-    }
-
-    /// SQL of each comparison's level, then of each term-frequency value (the larger of the
-    /// two records' frequencies), over `l` and `r`.
-    fn comparison_sql(&self) -> (Vec<String>, Vec<Option<String>>) {
-        let levels = self.comparisons.iter().map(|c| c.sql.clone()).collect();
-        let tf = self
-            .comparisons
-            .iter()
-            .map(|c| {
-                c.tf.as_ref()
-                    .map(|tf| format!("CAST(greatest(l.{0}, r.{0}) AS DOUBLE)", tf.column))
-            })
-            .collect();
-        (levels, tf)
+    /// SQL of each comparison's level over `l` and `r`.
+    fn level_sql(&self) -> Vec<String> {
+        self.comparisons.iter().map(|c| c.sql.clone()).collect()
     }
 }
 
@@ -350,6 +323,17 @@ impl PairEvaluator {
             &RecordBatchOptions::new().with_row_count(Some(l.len())),
         )?)
     }
+}
+
+/// Pairs counted by packed comparison pattern ([`pack`]). Hashed by the fast, non-cryptographic
+/// hasher DataFusion uses (a count per pair: with the standard library's SipHash the hashing
+/// showed in profiles); the counts are sorted before anything depends on their order.
+type PatternCounts = datafusion::common::HashMap<u128, u64>;
+
+/// A rule's condition over both records as a filter: a pair meets it only when it is true
+/// (not false, not unknown).
+fn rule_condition(condition: &str) -> String {
+    format!("(({condition}) IS TRUE)")
 }
 
 /// The level in row `row` of a comparison's levels (`-1` when missing).
@@ -388,72 +372,109 @@ struct Compiled {
     evaluator: PairEvaluator,
     /// Level of each comparison.
     levels: Vec<PairExpr>,
-    /// Term-frequency value of each comparison that has the adjustment.
-    tf: Vec<Option<PairExpr>>,
-    /// Whether the pair meets each rule.
-    rules: Vec<PairExpr>,
-    /// Per rule, what its pairs must also meet, stage after stage (see [`LinkPlan::rule_filters`]).
-    filters: Vec<Vec<Stage>>,
+    /// Per rule, its equalities by record number.
+    rule_keys: Vec<crate::blocking::RuleKeys>,
+    /// Per rule, its condition over both records, if it has one.
+    rule_conditions: Vec<Option<Stage>>,
+    /// Per rule, what its pairs must meet before anything else (see [`LinkPlan::own_filters`]).
+    own: Vec<Option<Stage>>,
     /// The link type's condition alone (for the random pairs of u).
     pair_filter: Option<Stage>,
-    /// Schema of the written comparisons: `rid_l, rid_r`, each level, each tf value.
+    /// Schema of the written comparisons: `rid_l, rid_r` (as `UInt32`), each level.
     out_schema: SchemaRef,
 }
 
 impl Compiled {
-    /// Comparison levels and term-frequency values of a pair batch.
-    fn compare(&self, pairs: &RecordBatch) -> Result<(Vec<ArrayRef>, Vec<ArrayRef>)> {
-        // As the written schema has them, whatever type the SQL gave.
-        let all = |exprs: &mut dyn Iterator<Item = &PairExpr>, to: DataType| {
-            exprs
-                .map(|e| Ok(datafusion::arrow::compute::cast(&evaluate(e, pairs)?, &to)?))
-                .collect::<Result<Vec<_>>>()
-        };
-        Ok((
-            all(&mut self.levels.iter(), DataType::Int8)?,
-            all(&mut self.tf.iter().flatten(), DataType::Float64)?,
-        ))
+    /// Comparison levels of a pair batch, as `Int8` whatever type the SQL gave.
+    fn compare(&self, pairs: &RecordBatch) -> Result<Vec<ArrayRef>> {
+        self.levels
+            .iter()
+            .map(|e| {
+                Ok(datafusion::arrow::compute::cast(
+                    &evaluate(e, pairs)?,
+                    &DataType::Int8,
+                )?)
+            })
+            .collect()
     }
 
-    /// Keeps the pairs of `l`, `r` meeting every stage of `filter`: (l, r, pair batch). Only
-    /// the pairs that pass are gathered whole.
+    /// Keeps the pairs of `l`, `r` that meet `stage`, if any, and are not found by any of
+    /// the rules `earlier`: (l, r, pair batch). Only the pairs kept are gathered whole.
     fn filtered(
         &self,
-        filter: &[Stage],
+        stage: Option<&Stage>,
+        earlier: std::ops::Range<usize>,
         mut l: ArrayRef,
         mut r: ArrayRef,
     ) -> Result<(ArrayRef, ArrayRef, RecordBatch)> {
-        for stage in filter {
-            if l.is_empty() {
-                break;
-            }
+        if let Some(stage) = stage
+            && !l.is_empty()
+        {
             let keep = evaluate(&stage.keep, &stage.evaluator.batch(&l, &r)?)?;
             let keep = keep.as_boolean();
             l = datafusion::arrow::compute::filter(&l, keep)?;
             r = datafusion::arrow::compute::filter(&r, keep)?;
         }
+        if !earlier.is_empty() && !l.is_empty() {
+            let mut keep = vec![true; l.len()];
+            for j in earlier {
+                for (k, met) in keep.iter_mut().zip(self.meets(j, &l, &r)?) {
+                    *k &= !met;
+                }
+            }
+            let keep = datafusion::arrow::array::BooleanArray::from(keep);
+            l = datafusion::arrow::compute::filter(&l, &keep)?;
+            r = datafusion::arrow::compute::filter(&r, &keep)?;
+        }
         let pairs = self.evaluator.batch(&l, &r)?;
         Ok((l, r, pairs))
     }
+
+    /// Whether each pair (`l[i]`, `r[i]`) meets rule `j`: its equalities on the key numbers,
+    /// then its condition, if it has one, on the pairs that meet them.
+    fn meets(&self, j: usize, l: &ArrayRef, r: &ArrayRef) -> Result<Vec<bool>> {
+        let keys = &self.rule_keys[j];
+        let (ls, rs) = (
+            l.as_primitive::<Int64Type>().values(),
+            r.as_primitive::<Int64Type>().values(),
+        );
+        let mut met: Vec<bool> = ls
+            .iter()
+            .zip(rs)
+            .map(|(&a, &b)| keys.meets(a as usize, b as usize))
+            .collect();
+        if let Some(stage) = &self.rule_conditions[j] {
+            let rows: Vec<u32> = (0..met.len() as u32).filter(|&i| met[i as usize]).collect();
+            if !rows.is_empty() {
+                let rows = datafusion::arrow::array::UInt32Array::from(rows);
+                let (l, r) = (take(l, &rows, None)?, take(r, &rows, None)?);
+                let holds = evaluate(&stage.keep, &stage.evaluator.batch(&l, &r)?)?;
+                let holds = holds.as_boolean();
+                for (k, &row) in rows.values().iter().enumerate() {
+                    met[row as usize] = holds.is_valid(k) && holds.value(k);
+                }
+            }
+        }
+        Ok(met)
+    }
 }
 
-/// How `pairs.parquet` ([`Compression::SNAPPY`], which every Parquet reader knows) and the
-/// temporary comparisons file it is scored from ([`Compression::LZ4_RAW`]) are encoded: plain
-/// values, without dictionaries. Writing is the costliest part of scoring; dictionaries cost a
-/// hash lookup per value and, measured at 100,000 records, made the write 60% slower for a
-/// file only a quarter smaller (12 MB against 17 MB; uncompressed with dictionaries it was
-/// about 35 MB). LZ4 compresses and decompresses faster than Snappy, and nobody else reads the
-/// comparisons file (at 1,000,000 records, block and compare took 30-33 s against 32-36 s with
-/// Snappy, two runs each on a busy machine).
+/// How `pairs.parquet` is encoded: [`Compression::SNAPPY`], which every Parquet reader knows,
+/// and plain values, without dictionaries and without statistics. Writing is the costliest part
+/// of scoring; dictionaries cost a hash lookup per value and, measured at 100,000 records, made
+/// the write 60% slower for a file only a quarter smaller (12 MB against 17 MB; uncompressed
+/// with dictionaries it was about 35 MB). Minimum and maximum values per page and row group
+/// (the default) let a reader skip row groups, but the pairs come in blocking order, so every
+/// row group spans nearly the whole range of every column and nothing would be skipped;
+/// computing them (a string comparison per value for the identifiers) took about a tenth of
+/// scoring at 1,000,000 records (docs/benchmarks.md).
 ///
 /// [`Compression::SNAPPY`]: datafusion::parquet::basic::Compression::SNAPPY
-/// [`Compression::LZ4_RAW`]: datafusion::parquet::basic::Compression::LZ4_RAW
-fn pairs_writer_properties(
-    compression: datafusion::parquet::basic::Compression,
-) -> datafusion::parquet::file::properties::WriterProperties {
+fn pairs_writer_properties() -> datafusion::parquet::file::properties::WriterProperties {
     datafusion::parquet::file::properties::WriterProperties::builder()
         .set_dictionary_enabled(false)
-        .set_compression(compression)
+        .set_statistics_enabled(datafusion::parquet::file::properties::EnabledStatistics::None)
+        .set_compression(datafusion::parquet::basic::Compression::SNAPPY)
         .build()
 }
 
@@ -465,18 +486,19 @@ fn in_flight() -> usize {
 
 /// Comparison patterns of a batch of record pairs (`rid_l`, `rid_r`) that pass the link
 /// type's filter, counted by packed key (no rule flags).
-fn count_patterns(compiled: &Compiled, part: &RecordBatch) -> Result<HashMap<u128, u64>> {
+fn count_patterns(compiled: &Compiled, part: &RecordBatch) -> Result<PatternCounts> {
     let (_, _, pairs) = compiled.filtered(
-        compiled.pair_filter.as_slice(),
+        compiled.pair_filter.as_ref(),
+        0..0,
         part.column(0).clone(),
         part.column(1).clone(),
     )?;
-    let (level_cols, _) = compiled.compare(&pairs)?;
+    let level_cols = compiled.compare(&pairs)?;
     let arrays: Vec<_> = level_cols
         .iter()
         .map(|c| c.as_primitive::<Int8Type>())
         .collect();
-    let mut counts: HashMap<u128, u64> = HashMap::new();
+    let mut counts: PatternCounts = PatternCounts::default();
     let mut levels = vec![0i8; arrays.len()];
     for row in 0..pairs.num_rows() {
         for (l, c) in levels.iter_mut().zip(&arrays) {
@@ -488,14 +510,15 @@ fn count_patterns(compiled: &Compiled, part: &RecordBatch) -> Result<HashMap<u12
 }
 
 /// Compares one batch of rule `rule`'s joined pairs: the batch to write (`rid_l, rid_r`,
-/// levels, tf values) and its pattern counts, or `None` when the filter left no pair.
+/// levels) and its pattern counts, or `None` when the filter left no pair.
 fn compare_batch(
     compiled: &Compiled,
     rule: usize,
     batch: &RecordBatch,
-) -> Result<Option<(RecordBatch, HashMap<u128, u64>)>> {
+) -> Result<Option<(RecordBatch, PatternCounts)>> {
     let (l, r, pairs) = compiled.filtered(
-        &compiled.filters[rule],
+        compiled.own[rule].as_ref(),
+        0..rule,
         batch.column(0).clone(),
         batch.column(1).clone(),
     )?;
@@ -503,33 +526,34 @@ fn compare_batch(
     if n == 0 {
         return Ok(None);
     }
-    let (level_cols, tf_cols) = compiled.compare(&pairs)?;
+    let level_cols = compiled.compare(&pairs)?;
     // Flags of later rules (earlier ones are false by the filter, this one true).
-    let later = compiled.rules[rule + 1..]
-        .iter()
-        .map(|e| evaluate(e, &pairs))
+    let rules = compiled.rule_keys.len();
+    let later = (rule + 1..rules)
+        .map(|j| compiled.meets(j, &l, &r))
         .collect::<Result<Vec<_>>>()?;
     let level_arrays: Vec<_> = level_cols
         .iter()
         .map(|c| c.as_primitive::<Int8Type>())
         .collect();
-    let later: Vec<_> = later.iter().map(|c| c.as_boolean()).collect();
     let mut levels = vec![0i8; level_arrays.len()];
-    let mut flags = vec![false; compiled.rules.len()];
+    let mut flags = vec![false; rules];
     flags[rule] = true;
-    let mut counts: HashMap<u128, u64> = HashMap::new();
+    let mut counts = PatternCounts::default();
     for row in 0..n {
         for (l, c) in levels.iter_mut().zip(&level_arrays) {
             *l = level_at(c, row);
         }
-        for (f, c) in flags[rule + 1..].iter_mut().zip(&later) {
-            *f = !c.is_null(row) && c.value(row);
+        for (f, met) in flags[rule + 1..].iter_mut().zip(&later) {
+            *f = met[row];
         }
         *counts.entry(pack(&levels, &flags)).or_insert(0) += 1;
     }
-    let mut columns = vec![l, r];
+    let mut columns = vec![
+        datafusion::arrow::compute::cast(&l, &DataType::UInt32)?,
+        datafusion::arrow::compute::cast(&r, &DataType::UInt32)?,
+    ];
     columns.extend(level_cols);
-    columns.extend(tf_cols);
     Ok(Some((
         RecordBatch::try_new(compiled.out_schema.clone(), columns)?,
         counts,
@@ -580,14 +604,29 @@ impl Scorer {
     /// frequent of the two values): on an exact agreement, log2(u_exact / tf) replaces the
     /// level's u; on a fuzzy agreement the adjustment only ever lowers the weight (a near-miss
     /// on a rare name may be a typo of a common one). Missing levels weigh 0.
+    #[cfg(test)]
     fn weight(&self, k: usize, level: i8, tf: Option<f64>) -> f64 {
+        self.adjusted(k, level, tf.and_then(|f| self.adjustment(k, f)))
+    }
+
+    /// log2(u_exact / `f`) of comparison `k`, or `None` when `k` has no term-frequency
+    /// adjustment or `f` is not a frequency.
+    fn adjustment(&self, k: usize, f: f64) -> Option<f64> {
+        match self.tf[k] {
+            Some((_, _, u_exact)) if f > 0.0 => Some((u_exact / f).log2()),
+            _ => None,
+        }
+    }
+
+    /// [`Scorer::weight`] given the adjustment `adj` ([`Scorer::adjustment`]) instead of the
+    /// frequency.
+    fn adjusted(&self, k: usize, level: i8, adj: Option<f64>) -> f64 {
         let Ok(index) = usize::try_from(level) else {
             return 0.0;
         };
         let base = self.weights[k].get(index).copied().unwrap_or(0.0);
-        match (self.tf[k], tf) {
-            (Some((exact, min, u_exact)), Some(f)) if f > 0.0 => {
-                let adj = (u_exact / f).log2();
+        match (self.tf[k], adj) {
+            (Some((exact, min, _)), Some(adj)) => {
                 if level == exact {
                     base + adj
                 } else if level >= min {
@@ -601,14 +640,76 @@ impl Scorer {
     }
 }
 
+/// The term-frequency adjustments of every record, laid out for scoring pairs in any order.
+///
+/// A pair's frequency is the larger of its two records' (the more common value, the weaker
+/// the evidence), or the one it has when the other is missing. Frequencies take few distinct
+/// values (a value's count over the number of records), so each record holds the rank of its
+/// frequency among the distinct ones, and the adjustment of each rank is computed once: the
+/// larger frequency is the larger rank, and no logarithm is taken per pair. The ranks of all
+/// adjusted comparisons of a record sit side by side, so a pair reads one cache line per
+/// record; with the frequencies in one column per comparison, scoring spent most of its time
+/// waiting on those reads and on `log2` (docs/benchmarks.md).
+struct Frequencies {
+    /// Adjusted comparisons per record.
+    width: usize,
+    /// `ranks[rid * width + j]`: 1 + the rank of record `rid`'s frequency for the `j`th
+    /// adjusted comparison, 0 when it has none.
+    ranks: Vec<u32>,
+    /// Per comparison: its slot `j`, when adjusted.
+    slot: Vec<Option<usize>>,
+    /// Per slot, the adjustment of each rank + 1 (index 0: none).
+    adjustments: Vec<Vec<Option<f64>>>,
+}
+
+impl Frequencies {
+    /// From each comparison's frequency column over the records (`None`: not adjusted).
+    fn new(scorer: &Scorer, columns: &[Option<Float64Array>], records: usize) -> Frequencies {
+        let adjusted: Vec<(usize, &Float64Array)> = columns
+            .iter()
+            .enumerate()
+            .filter_map(|(k, c)| c.as_ref().map(|c| (k, c)))
+            .collect();
+        let width = adjusted.len();
+        let mut ranks = vec![0u32; records * width];
+        let mut slot = vec![None; columns.len()];
+        let mut adjustments = Vec::with_capacity(width);
+        for (j, &(k, values)) in adjusted.iter().enumerate() {
+            slot[k] = Some(j);
+            let mut distinct: Vec<f64> = values.iter().flatten().collect();
+            distinct.sort_by(f64::total_cmp);
+            distinct.dedup_by(|a, b| a.total_cmp(b).is_eq());
+            for (rid, v) in values.iter().enumerate().take(records) {
+                if let Some(v) = v {
+                    let rank = distinct.partition_point(|d| d.total_cmp(&v).is_lt());
+                    ranks[rid * width + j] = rank as u32 + 1;
+                }
+            }
+            adjustments.push(
+                std::iter::once(None)
+                    .chain(distinct.iter().map(|&f| scorer.adjustment(k, f)))
+                    .collect(),
+            );
+        }
+        Frequencies {
+            width,
+            ranks,
+            slot,
+            adjustments,
+        }
+    }
+}
+
 /// A link: record numbers `l < r` and the pair's match probability.
 type Link = (i64, i64, f64);
 
 /// What scoring a batch of compared pairs needs, shared by the worker threads.
 struct Scoring {
     scorer: Scorer,
-    /// Per comparison: its name (the level column) and whether it has a `tf_` column.
-    comparisons: Vec<(String, bool)>,
+    /// Per comparison: its name (the level column).
+    comparisons: Vec<String>,
+    /// The records' term frequencies.
+    frequencies: Frequencies,
     /// List and identifier of every record, by record number.
     list_names: ArrayRef,
     record_ids: ArrayRef,
@@ -626,14 +727,13 @@ impl Scoring {
         let col = |name: &str| -> Result<ArrayRef> {
             Ok(batch.column(in_schema.index_of(name)?).clone())
         };
-        let rid_l = col("rid_l")?;
-        let rid_r = col("rid_r")?;
+        let rid_l = datafusion::arrow::compute::cast(&col("rid_l")?, &DataType::Int64)?;
+        let rid_r = datafusion::arrow::compute::cast(&col("rid_r")?, &DataType::Int64)?;
         let (l, r) = (
             rid_l.as_primitive::<Int64Type>(),
             rid_r.as_primitive::<Int64Type>(),
         );
         let n = batch.num_rows();
-        let mut total = vec![self.scorer.prior; n];
         let mut columns: Vec<ArrayRef> = vec![
             rid_l.clone(),
             rid_r.clone(),
@@ -642,23 +742,35 @@ impl Scoring {
             take(&self.list_names, r, None)?,
             take(&self.record_ids, r, None)?,
         ];
-        for (k, (name, has_tf)) in self.comparisons.iter().enumerate() {
-            let levels = col(name)?;
-            let tf = if *has_tf {
-                Some(col(&format!("tf_{name}"))?)
-            } else {
-                None
-            };
-            let tf = tf.as_ref().map(|t| t.as_primitive::<Float64Type>());
-            let lv = levels.as_primitive::<Int8Type>();
-            let mut mw = Vec::with_capacity(n);
-            for (i, t) in total.iter_mut().enumerate() {
+        let levels = self
+            .comparisons
+            .iter()
+            .map(|name| col(name))
+            .collect::<Result<Vec<_>>>()?;
+        let level_arrays: Vec<&Int8Array> = levels
+            .iter()
+            .map(|c| c.as_primitive::<Int8Type>())
+            .collect();
+        // Pair by pair (each record's frequency ranks are read once), each comparison's
+        // weights into its own column, summed in comparison order.
+        let f = &self.frequencies;
+        let mut weights: Vec<Vec<f64>> = (0..levels.len()).map(|_| Vec::with_capacity(n)).collect();
+        let mut total = Vec::with_capacity(n);
+        for (i, (&a, &b)) in l.values().iter().zip(r.values()).enumerate() {
+            let (a, b) = (a as usize * f.width, b as usize * f.width);
+            let (ranks_l, ranks_r) = (&f.ranks[a..a + f.width], &f.ranks[b..b + f.width]);
+            let mut sum = self.scorer.prior;
+            for (k, (lv, mw)) in level_arrays.iter().zip(weights.iter_mut()).enumerate() {
                 let level = level_at(lv, i);
-                let f = tf.and_then(|t| (!t.is_null(i)).then(|| t.value(i)));
-                let w = self.scorer.weight(k, level, f);
-                *t += w;
+                let adj =
+                    f.slot[k].and_then(|j| f.adjustments[j][ranks_l[j].max(ranks_r[j]) as usize]);
+                let w = self.scorer.adjusted(k, level, adj);
+                sum += w;
                 mw.push(w);
             }
+            total.push(sum);
+        }
+        for (levels, mw) in levels.into_iter().zip(weights) {
             columns.push(levels);
             columns.push(Arc::new(Float64Array::from(mw)));
         }
@@ -710,31 +822,37 @@ impl Engine {
     }
 
     /// Compiles every pair expression of `plan` against the columns of `records`.
-    fn compile(&self, plan: &LinkPlan, records: &RecordBatch) -> Result<Compiled> {
+    fn compile(
+        &self,
+        plan: &LinkPlan,
+        records: &RecordBatch,
+        rule_keys: Vec<crate::blocking::RuleKeys>,
+    ) -> Result<Compiled> {
         use datafusion::common::{DFSchema, TableReference};
         let schema = records.schema();
         let full = pair_schema(&schema)?;
         let parse = |sql: &str| -> Result<datafusion::logical_expr::Expr> {
             Ok(self.ctx.parse_sql_expr(sql, &full)?)
         };
-        let (level_sql, tf_sql) = plan.comparison_sql();
-        let levels = level_sql
+        let levels = plan
+            .level_sql()
             .iter()
             .map(|s| parse(s))
             .collect::<Result<Vec<_>>>()?;
-        let tf = tf_sql
+        let own = plan
+            .own_filters()
             .iter()
-            .map(|t| t.as_deref().map(parse).transpose())
+            .map(|f| f.as_deref().map(parse).transpose())
             .collect::<Result<Vec<_>>>()?;
-        let rules = plan
-            .rule_predicates()
+        let conditions = plan
+            .rules
             .iter()
-            .map(|s| parse(s))
-            .collect::<Result<Vec<_>>>()?;
-        let filters = plan
-            .rule_filters()
-            .iter()
-            .map(|q| q.iter().map(|f| parse(f)).collect::<Result<Vec<_>>>())
+            .map(|r| {
+                r.filter
+                    .as_deref()
+                    .map(|f| parse(&rule_condition(f)))
+                    .transpose()
+            })
             .collect::<Result<Vec<_>>>()?;
         let pair_filter = plan.pair_filter.as_deref().map(parse).transpose()?;
         // Only the columns some expression reads are gathered for each pair: an evaluator
@@ -775,42 +893,29 @@ impl Engine {
                 keep: self.ctx.create_physical_expr(e, &reduced)?,
             })
         };
-        let whole: Vec<&datafusion::logical_expr::Expr> = levels
-            .iter()
-            .chain(tf.iter().flatten())
-            .chain(&rules)
-            .collect();
+        let whole: Vec<&datafusion::logical_expr::Expr> = levels.iter().collect();
         let (evaluator, reduced) = narrow(&whole)?;
         let physical = |e: datafusion::logical_expr::Expr| -> Result<PairExpr> {
             Ok(self.ctx.create_physical_expr(e, &reduced)?)
         };
         let mut fields = vec![
-            Field::new("rid_l", DataType::Int64, false),
-            Field::new("rid_r", DataType::Int64, false),
+            Field::new("rid_l", DataType::UInt32, false),
+            Field::new("rid_r", DataType::UInt32, false),
         ];
         for c in &plan.comparisons {
             fields.push(Field::new(&c.name, DataType::Int8, true));
         }
-        for c in &plan.comparisons {
-            if c.tf.is_some() {
-                fields.push(Field::new(
-                    format!("tf_{}", c.name),
-                    DataType::Float64,
-                    true,
-                ));
-            }
-        }
         Ok(Compiled {
             evaluator,
             levels: levels.into_iter().map(physical).collect::<Result<_>>()?,
-            tf: tf
+            rule_keys,
+            rule_conditions: conditions
                 .into_iter()
-                .map(|t| t.map(physical).transpose())
+                .map(|c| c.map(stage).transpose())
                 .collect::<Result<_>>()?,
-            rules: rules.into_iter().map(physical).collect::<Result<_>>()?,
-            filters: filters
+            own: own
                 .into_iter()
-                .map(|stages| stages.into_iter().map(stage).collect::<Result<_>>())
+                .map(|f| f.map(stage).transpose())
                 .collect::<Result<_>>()?,
             pair_filter: pair_filter.map(stage).transpose()?,
             out_schema: Arc::new(Schema::new(fields)),
@@ -831,14 +936,13 @@ impl Engine {
         compiled: &Arc<Compiled>,
         path: &Path,
         upper: u64,
-    ) -> Result<(HashMap<u128, u64>, Vec<u64>, bool)> {
-        let records = &compiled.evaluator.records;
-        let mut counts: HashMap<u128, u64> = HashMap::new();
+    ) -> Result<(PatternCounts, Vec<u64>, bool)> {
+        let mut counts: PatternCounts = PatternCounts::default();
         let mut pairs_by_rule = vec![0u64; plan.rules.len()];
-        let mut writer: Option<ParallelWriter> = None;
+        let mut writer: Option<Spool> = None;
         self.progress.start("comparing candidate pairs", upper);
-        for (i, rule) in plan.rules.iter().enumerate() {
-            let pairs = crate::blocking::RulePairs::new(records, &rule.conditions)?;
+        for (i, keys) in compiled.rule_keys.iter().enumerate() {
+            let pairs = crate::blocking::RulePairs::new(keys);
             let mut compared = futures::stream::iter(pairs)
                 .map(|batch| {
                     let compiled = compiled.clone();
@@ -860,26 +964,19 @@ impl Engine {
                     for (key, n) in batch_counts {
                         *counts.entry(key).or_insert(0) += n;
                     }
-                    if writer.is_none() {
-                        writer = Some(ParallelWriter::create(
-                            path,
-                            compiled.out_schema.clone(),
-                            pairs_writer_properties(
-                                datafusion::parquet::basic::Compression::LZ4_RAW,
-                            ),
-                        )?);
-                    }
-                    if let Some(w) = writer.as_mut() {
-                        w.write(batch).await?;
-                    }
+                    let spool = match writer.as_mut() {
+                        Some(spool) => spool,
+                        None => writer.insert(Spool::create(path, &compiled.out_schema)?),
+                    };
+                    spool.write(batch)?;
                 }
                 self.progress.advance(generated);
             }
         }
         self.progress.finish();
         let written = match writer {
-            Some(w) => {
-                w.close().await?;
+            Some(spool) => {
+                spool.close()?;
                 true
             }
             None => false,
@@ -925,7 +1022,7 @@ impl Engine {
                 tokio::spawn(async move { count_patterns(&compiled, &part) })
             })
             .buffer_unordered(in_flight());
-        let mut random: HashMap<u128, u64> = HashMap::new();
+        let mut random: PatternCounts = PatternCounts::default();
         while let Some(done) = counted.next().await {
             let part = done.map_err(crate::task_stopped("comparing random pairs"))??;
             for (key, c) in part {
@@ -988,7 +1085,15 @@ impl Engine {
             )));
         }
         let started = std::time::Instant::now();
-        let blocking = self.measure_rules(plan, plan.max_block_size).await?;
+        let records = self.records_batch().await?;
+        let rule_keys = plan
+            .rules
+            .iter()
+            .map(|r| crate::blocking::RuleKeys::new(&records, &r.conditions))
+            .collect::<Result<Vec<_>>>()?;
+        let blocking = self
+            .measure_rules(plan, &rule_keys, &records, plan.max_block_size)
+            .await?;
         for r in &blocking {
             tracing::info!(rule = %r.rule, pairs = r.pairs, "blocking rule measured");
         }
@@ -997,9 +1102,8 @@ impl Engine {
         // One streaming pass per rule: compare, write levels, count patterns.
         let k = plan.comparisons.len();
         let nr = plan.rules.len();
-        let comparisons_path = out_dir.join("comparisons.parquet");
-        let records = self.records_batch().await?;
-        let compiled = Arc::new(self.compile(plan, &records)?);
+        let comparisons_path = out_dir.join("comparisons.arrows");
+        let compiled = Arc::new(self.compile(plan, &records, rule_keys)?);
         let (counts, pairs_by_rule, written) = self
             .compare_candidates(plan, &compiled, &comparisons_path, upper)
             .await?;
@@ -1067,20 +1171,24 @@ impl Engine {
         let list_names = column_text("list")?;
         let record_ids = column_text("record_id")?;
         let scorer = Scorer::new(plan, &model);
+        let frequency_columns = plan
+            .comparisons
+            .iter()
+            .map(|c| -> Result<Option<Float64Array>> {
+                let Some(tf) = &c.tf else {
+                    return Ok(None);
+                };
+                let values = records.column(records.schema().index_of(&tf.column)?);
+                let values = datafusion::arrow::compute::cast(values, &DataType::Float64)?;
+                Ok(Some(values.as_primitive::<Float64Type>().clone()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let frequencies = Frequencies::new(&scorer, &frequency_columns, records.num_rows());
         let pairs_path = out_dir.join("pairs.parquet");
         let mut links = Vec::new();
         {
             // Read back in the order written, so that pairs.parquet is the same on every run.
-            let input = std::fs::File::open(&comparisons_path).map_err(|source| Error::Io {
-                path: comparisons_path.display().to_string(),
-                source,
-            })?;
-            let reader =
-                datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-                    input,
-                )?
-                .with_batch_size(8192)
-                .build()?;
+            let reader = crate::spool::read(&comparisons_path)?;
             let mut fields = vec![
                 Field::new("rid_l", DataType::Int64, false),
                 Field::new("rid_r", DataType::Int64, false),
@@ -1100,18 +1208,12 @@ impl Engine {
             fields.push(Field::new("match_weight", DataType::Float64, false));
             fields.push(Field::new("match_probability", DataType::Float64, false));
             let schema = Arc::new(Schema::new(fields));
-            let mut writer = ParallelWriter::create(
-                &pairs_path,
-                schema.clone(),
-                pairs_writer_properties(datafusion::parquet::basic::Compression::SNAPPY),
-            )?;
+            let mut writer =
+                ParallelWriter::create(&pairs_path, schema.clone(), pairs_writer_properties())?;
             let scoring = Arc::new(Scoring {
                 scorer,
-                comparisons: plan
-                    .comparisons
-                    .iter()
-                    .map(|c| (c.name.clone(), c.tf.is_some()))
-                    .collect(),
+                comparisons: plan.comparisons.iter().map(|c| c.name.clone()).collect(),
+                frequencies,
                 list_names: list_names.clone(),
                 record_ids: record_ids.clone(),
                 schema,
@@ -1307,6 +1409,40 @@ mod tests {
         assert!(close(scorer.weight(0, 0, Some(0.1)), base(0)));
         assert!(close(scorer.weight(0, -1, Some(0.1)), 0.0));
         assert!(close(scorer.weight(1, 3, Some(0.001)), base(3)));
+
+        // Scoring reads the frequencies as ranks: the same weight, bit for bit, as from the
+        // larger of the pair's two frequencies (or the one it has), for every pair of records.
+        let column = |values: Vec<Option<f64>>| Float64Array::from(values);
+        let surname = column(vec![
+            Some(0.1),
+            None,
+            Some(0.001),
+            Some(0.1),
+            Some(0.02),
+            None,
+        ]);
+        let frequencies = Frequencies::new(&scorer, &[Some(surname.clone()), None], 6);
+        let at = |i: usize| (!surname.is_null(i)).then(|| surname.value(i));
+        for a in 0..6 {
+            for b in 0..6 {
+                let pair = match (at(a), at(b)) {
+                    (Some(x), Some(y)) => Some(x.max(y)),
+                    (x, y) => x.or(y),
+                };
+                let j = frequencies.slot[0].expect("adjusted");
+                let w = frequencies.width;
+                let rank = frequencies.ranks[a * w + j].max(frequencies.ranks[b * w + j]);
+                let adj = frequencies.adjustments[j][rank as usize];
+                for level in -1..4i8 {
+                    assert_eq!(
+                        scorer.adjusted(0, level, adj).to_bits(),
+                        scorer.weight(0, level, pair).to_bits(),
+                        "records {a}, {b}, level {level}"
+                    );
+                }
+            }
+        }
+        assert_eq!(frequencies.slot[1], None);
     }
 
     #[test]
