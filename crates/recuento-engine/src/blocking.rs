@@ -106,13 +106,13 @@ impl Engine {
     pub(crate) async fn measure_rules(
         &self,
         plan: &crate::LinkPlan,
-        keys: &[RuleKeys],
+        keys: &RuleKeys,
         records: &RecordBatch,
         max_block_size: usize,
     ) -> Result<Vec<RuleReport>> {
         let mut out = Vec::new();
-        for (i, (rule, keys)) in plan.rules.iter().zip(keys).enumerate() {
-            let (pairs, blocks) = keys.blocks(3);
+        for (i, rule) in plan.rules.iter().enumerate() {
+            let (pairs, blocks) = keys.blocks(i, 3);
             let mut largest = Vec::new();
             for (record, size) in blocks {
                 let text = self.block_text(records, rule, record).await?;
@@ -204,8 +204,9 @@ const PAIR_BATCH: usize = 8192;
 /// runs as one partition so that pairs come in the same order every run, took about a quarter
 /// of the CPU time of blocking and comparing on one thread (docs/benchmarks.md).
 pub(crate) struct RulePairs<'a> {
-    /// The rule's tuple numbers.
+    /// The rules' tuple numbers, and which rule this is.
     keys: &'a RuleKeys,
+    rule: usize,
     /// Records by right-hand tuple number: those of tuple `g` are
     /// `members[start[g]..start[g + 1]]`, in record order.
     start: Vec<u32>,
@@ -310,72 +311,111 @@ fn tuple_numbers(
 /// A missing key tuple in [`RuleKeys`].
 const NO_TUPLE: u32 = u32::MAX;
 
-/// Whether record pairs meet a rule's equalities, looked up by record number: the rule's tuple
-/// numbers (as [`RulePairs`] numbers them) kept for the whole run. The pairs of each rule must
-/// be checked against every other rule (a pair found by an earlier rule is not compared again;
-/// each pair is flagged with the later rules it meets, for training), and as SQL over the
-/// pair's gathered key columns those checks were most of the columns gathered per pair.
+/// Whether record pairs meet the rules' equalities, looked up by record number: every rule's
+/// tuple numbers (as [`RulePairs`] numbers them) kept for the whole run. The pairs of each rule
+/// must be checked against every other rule (a pair found by an earlier rule is not compared
+/// again; each pair is flagged with the later rules it meets, for training). As SQL over the
+/// pair's gathered key columns those checks were most of the columns gathered per pair, and
+/// with one array per rule they were a dozen reads from memory per pair; a record's numbers
+/// for all rules sit side by side here, so checking a pair against every rule reads two short
+/// rows.
 pub(crate) struct RuleKeys {
-    /// Per record, its left tuple number ([`NO_TUPLE`] when a key is missing).
-    left: Vec<u32>,
-    /// Its right tuple number; empty when every condition is `a = a` (the same as `left`).
-    right: Vec<u32>,
-    /// How many tuple numbers there are.
-    tuples: usize,
-    both_ways: bool,
+    /// Tuple numbers ([`NO_TUPLE`] when a key is missing): record `x`'s are
+    /// `numbers[x * width..(x + 1) * width]`.
+    numbers: Vec<u32>,
+    width: usize,
+    /// Per rule, the slots of its left and right numbers in a record's row (the same slot
+    /// when every condition is `a = a`).
+    slots: Vec<(usize, usize)>,
+    /// Per rule, how many tuple numbers there are.
+    tuples: Vec<usize>,
+    both_ways: Vec<bool>,
+    records: usize,
 }
 
 impl RuleKeys {
-    /// The tuple numbers of the rule with conditions `conds` over `records`.
-    pub(crate) fn new(records: &RecordBatch, conds: &[(String, String)]) -> Result<RuleKeys> {
-        let (left, right, tuples) = tuple_numbers(records, conds)?;
-        let flat =
-            |k: KeyNumbers| -> Vec<u32> { k.into_iter().map(|g| g.unwrap_or(NO_TUPLE)).collect() };
-        let same = conds.iter().all(|(a, b)| a == b);
+    /// The tuple numbers of rules with conditions `rules` (`a = b`, columns of `records`).
+    pub(crate) fn new(records: &RecordBatch, rules: &[&[(String, String)]]) -> Result<RuleKeys> {
+        if rules.len() > 64 {
+            return Err(Error::Plan(format!(
+                "at most 64 blocking rules are supported, not {}",
+                rules.len()
+            )));
+        }
+        let n = records.num_rows();
+        let mut columns: Vec<KeyNumbers> = Vec::new();
+        let mut slots = Vec::new();
+        let mut tuples = Vec::new();
+        for conds in rules {
+            let (left, right, count) = tuple_numbers(records, conds)?;
+            let same = conds.iter().all(|(a, b)| a == b);
+            let l = columns.len();
+            columns.push(left);
+            let r = if same {
+                l
+            } else {
+                columns.push(right);
+                l + 1
+            };
+            slots.push((l, r));
+            tuples.push(count);
+        }
+        let width = columns.len();
+        let mut numbers = vec![NO_TUPLE; n * width];
+        for (slot, column) in columns.iter().enumerate() {
+            for (x, g) in column.iter().enumerate() {
+                if let Some(g) = g {
+                    numbers[x * width + slot] = *g;
+                }
+            }
+        }
         Ok(RuleKeys {
-            left: flat(left),
-            right: if same { Vec::new() } else { flat(right) },
+            numbers,
+            width,
+            slots,
             tuples,
-            both_ways: reads_both_ways(conds),
+            both_ways: rules.iter().map(|c| reads_both_ways(c)).collect(),
+            records: n,
         })
     }
 
-    /// Per record, its right tuple number.
-    fn right(&self) -> &[u32] {
-        if self.right.is_empty() {
-            &self.left
-        } else {
-            &self.right
-        }
+    /// Record `x`'s left tuple number for rule `j`.
+    fn left(&self, j: usize, x: usize) -> u32 {
+        self.numbers[x * self.width + self.slots[j].0]
     }
 
-    /// The pairs the rule's equalities generate (as the SQL self-join counts them: before its
+    /// Record `x`'s right tuple number for rule `j`.
+    fn right(&self, j: usize, x: usize) -> u32 {
+        self.numbers[x * self.width + self.slots[j].1]
+    }
+
+    /// The pairs rule `j`'s equalities generate (as the SQL self-join counts them: before its
     /// condition and before removing pairs other rules find; for a rule that reads both ways
     /// the ordered pairs halved, rounded up, since a record may meet the rule with itself), and
     /// its `top` largest blocks: (first record with the block's key on the left, records in
     /// the block), largest first, ties in record order.
-    pub(crate) fn blocks(&self, top: usize) -> (u64, Vec<(usize, u64)>) {
-        let same = self.right.is_empty();
-        let count = |numbers: &[u32]| {
-            let mut c = vec![0u64; self.tuples];
-            for &g in numbers {
-                if g != NO_TUPLE {
-                    c[g as usize] += 1;
-                }
-            }
-            c
-        };
-        let left = count(&self.left);
-        let right = if same { Vec::new() } else { count(&self.right) };
-        let mut first = vec![usize::MAX; self.tuples];
-        for (record, &g) in self.left.iter().enumerate().rev() {
+    pub(crate) fn blocks(&self, j: usize, top: usize) -> (u64, Vec<(usize, u64)>) {
+        let same = self.slots[j].0 == self.slots[j].1;
+        let tuples = self.tuples[j];
+        let mut left = vec![0u64; tuples];
+        let mut right = vec![0u64; if same { 0 } else { tuples }];
+        let mut first = vec![usize::MAX; tuples];
+        for x in (0..self.records).rev() {
+            let g = self.left(j, x);
             if g != NO_TUPLE {
-                first[g as usize] = record;
+                left[g as usize] += 1;
+                first[g as usize] = x;
+            }
+            if !same {
+                let g = self.right(j, x);
+                if g != NO_TUPLE {
+                    right[g as usize] += 1;
+                }
             }
         }
         let mut pairs = 0u64;
         let mut sizes: Vec<(u64, usize)> = Vec::new();
-        for g in 0..self.tuples {
+        for g in 0..tuples {
             let (p, size) = if same {
                 (left[g] * left[g].saturating_sub(1) / 2, left[g])
             } else if left[g] > 0 && right[g] > 0 {
@@ -388,7 +428,7 @@ impl RuleKeys {
                 sizes.push((size, first[g]));
             }
         }
-        if !same && self.both_ways {
+        if !same && self.both_ways[j] {
             pairs = pairs.div_ceil(2);
         }
         sizes.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -400,23 +440,36 @@ impl RuleKeys {
         (pairs, largest)
     }
 
-    /// Whether records `a` and `b` meet the rule's equalities, in either orientation.
+    /// Whether records `a` and `b` meet rule `j`'s equalities, in either orientation.
+    #[cfg(test)]
+    pub(crate) fn meets(&self, j: usize, a: usize, b: usize) -> bool {
+        self.masks(a, b) & (1 << j) != 0
+    }
+
+    /// The rules whose equalities records `a` and `b` meet, in either orientation: bit `j`
+    /// for rule `j`.
     #[inline]
-    pub(crate) fn meets(&self, a: usize, b: usize) -> bool {
-        let right = self.right();
-        let forward = self.left[a] != NO_TUPLE && self.left[a] == right[b];
-        forward || (!self.both_ways && self.left[b] != NO_TUPLE && self.left[b] == right[a])
+    pub(crate) fn masks(&self, a: usize, b: usize) -> u64 {
+        let ra = &self.numbers[a * self.width..(a + 1) * self.width];
+        let rb = &self.numbers[b * self.width..(b + 1) * self.width];
+        let mut mask = 0u64;
+        for (j, (&(l, r), &both_ways)) in self.slots.iter().zip(&self.both_ways).enumerate() {
+            let forward = ra[l] != NO_TUPLE && ra[l] == rb[r];
+            let backward = !both_ways && rb[l] != NO_TUPLE && rb[l] == ra[r];
+            mask |= u64::from(forward || backward) << j;
+        }
+        mask
     }
 }
 
 impl<'a> RulePairs<'a> {
-    /// The pairs of the rule whose tuple numbers are `keys`, over records in record-number
-    /// order (`rid` = row).
-    pub(crate) fn new(keys: &'a RuleKeys) -> RulePairs<'a> {
-        let tuples = keys.tuples;
+    /// The pairs of rule `rule` of `keys`, over records in record-number order (`rid` = row).
+    pub(crate) fn new(keys: &'a RuleKeys, rule: usize) -> RulePairs<'a> {
+        let tuples = keys.tuples[rule];
         // Records by right-hand tuple (counting sort: record order within each tuple).
         let mut start = vec![0u32; tuples + 1];
-        for &g in keys.right() {
+        for x in 0..keys.records {
+            let g = keys.right(rule, x);
             if g != NO_TUPLE {
                 start[g as usize + 1] += 1;
             }
@@ -426,7 +479,8 @@ impl<'a> RulePairs<'a> {
         }
         let mut fill = start.clone();
         let mut members = vec![0u32; start[tuples] as usize];
-        for (r, &g) in keys.right().iter().enumerate() {
+        for r in 0..keys.records {
+            let g = keys.right(rule, r);
             if g != NO_TUPLE {
                 members[fill[g as usize] as usize] = r as u32;
                 fill[g as usize] += 1;
@@ -434,6 +488,7 @@ impl<'a> RulePairs<'a> {
         }
         RulePairs {
             keys,
+            rule,
             start,
             members,
             next_left: 0,
@@ -459,11 +514,12 @@ impl Iterator for RulePairs<'_> {
                 // Open the next left record that has its keys. Both sides share the tuple
                 // numbers, so `start` covers every left tuple too (empty when no right-hand
                 // record has it).
-                let left = &self.keys.left;
-                let Some((l, g)) = (self.next_left..left.len())
-                    .find_map(|l| (left[l] != NO_TUPLE).then_some((l, left[l] as usize)))
-                else {
-                    self.next_left = left.len();
+                let (keys, rule) = (self.keys, self.rule);
+                let Some((l, g)) = (self.next_left..keys.records).find_map(|l| {
+                    let g = keys.left(rule, l);
+                    (g != NO_TUPLE).then_some((l, g as usize))
+                }) else {
+                    self.next_left = keys.records;
                     break;
                 };
                 self.next_left = l + 1;
@@ -471,7 +527,7 @@ impl Iterator for RulePairs<'_> {
                 let (s, e) = (self.start[g] as usize, self.start[g + 1] as usize);
                 // A rule that reads both ways finds each pair with the smaller record on the
                 // left too: start after `l`.
-                self.pos = if self.keys.both_ways {
+                self.pos = if self.keys.both_ways[self.rule] {
                     s + self.members[s..e].partition_point(|&r| r as usize <= l)
                 } else {
                     s
@@ -484,9 +540,10 @@ impl Iterator for RulePairs<'_> {
             if l < r {
                 ls.push(l as i64);
                 rs.push(r as i64);
-            } else if l > r
-                && (self.keys.left[r] == NO_TUPLE || self.keys.left[r] != self.keys.right()[l])
-            {
+            } else if l > r && {
+                let back = self.keys.left(self.rule, r);
+                back == NO_TUPLE || back != self.keys.right(self.rule, l)
+            } {
                 // Found from the larger record only: the reverse (`r.a = l.b`) does not hold,
                 // so `r` as the left record does not find it.
                 ls.push(r as i64);
@@ -602,8 +659,8 @@ mod tests {
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect();
-            let keys = RuleKeys::new(&batch, &conds).expect("keys");
-            let ours = pairs_of(RulePairs::new(&keys).map(|b| b.expect("batch")));
+            let keys = RuleKeys::new(&batch, &[&conds]).expect("keys");
+            let ours = pairs_of(RulePairs::new(&keys, 0).map(|b| b.expect("batch")));
             let sql = pairs_of(
                 ctx.sql(&sql_join(&conds))
                     .await
@@ -626,8 +683,42 @@ mod tests {
             for a in 0..batch.num_rows() {
                 for b in a + 1..batch.num_rows() {
                     let found = once.contains(&(a as i64, b as i64));
-                    assert_eq!(keys.meets(a, b), found, "{rule:?} ({a}, {b})");
-                    assert_eq!(keys.meets(b, a), found, "{rule:?} ({b}, {a})");
+                    assert_eq!(keys.meets(0, a, b), found, "{rule:?} ({a}, {b})");
+                    assert_eq!(keys.meets(0, b, a), found, "{rule:?} ({b}, {a})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rules_kept_together_read_as_each_alone() {
+        let batch = records(200, 11);
+        let rules: Vec<Vec<(String, String)>> = [
+            vec![("a", "a")],
+            vec![("a", "b"), ("b", "a")],
+            vec![("a", "b"), ("c", "c")],
+            vec![("ta", "tb")],
+            vec![("c", "c")],
+        ]
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        })
+        .collect();
+        let all: Vec<&[(String, String)]> = rules.iter().map(Vec::as_slice).collect();
+        let together = RuleKeys::new(&batch, &all).expect("keys");
+        for (j, rule) in rules.iter().enumerate() {
+            let alone = RuleKeys::new(&batch, &[rule.as_slice()]).expect("keys");
+            assert_eq!(together.blocks(j, 3), alone.blocks(0, 3), "rule {j}");
+            let pairs = |keys: &RuleKeys, k: usize| {
+                pairs_of(RulePairs::new(keys, k).map(|b| b.expect("batch")))
+            };
+            assert_eq!(pairs(&together, j), pairs(&alone, 0), "rule {j}");
+            for a in 0..batch.num_rows() {
+                for b in 0..batch.num_rows() {
+                    assert_eq!(together.meets(j, a, b), alone.meets(0, a, b), "rule {j}");
                 }
             }
         }
@@ -637,8 +728,8 @@ mod tests {
     fn rule_pairs_come_in_record_order_and_in_batches() {
         let batch = records(3000, 8);
         let conds = vec![("c".to_string(), "c".to_string())];
-        let keys = RuleKeys::new(&batch, &conds).expect("keys");
-        let batches: Vec<RecordBatch> = RulePairs::new(&keys)
+        let keys = RuleKeys::new(&batch, &[&conds]).expect("keys");
+        let batches: Vec<RecordBatch> = RulePairs::new(&keys, 0)
             .collect::<Result<_>>()
             .expect("batches");
         assert!(batches.len() > 1);
