@@ -121,13 +121,7 @@ pub fn no_chaining(
     let mut uf = UnionFind::new(n);
     let mut next: Vec<usize> = (0..n).collect();
     let mut size = vec![1usize; n];
-    let is_exclusive = |r: usize| {
-        list_of
-            .get(r)
-            .and_then(|l| exclusive.get(*l))
-            .copied()
-            .unwrap_or(false)
-    };
+    let is_exclusive = |r: usize| on_exclusive_list(list_of, exclusive, r);
     for &&(a, b, _) in &order {
         let (ra, rb) = (uf.find(a), uf.find(b));
         if ra == rb {
@@ -165,6 +159,15 @@ pub fn no_chaining(
         next.swap(small, large);
     }
     uf.labels(n)
+}
+
+/// Whether record `r` is on a list declared free of duplicates.
+fn on_exclusive_list(list_of: &[usize], exclusive: &[bool], r: usize) -> bool {
+    list_of
+        .get(r)
+        .and_then(|l| exclusive.get(*l))
+        .copied()
+        .unwrap_or(false)
 }
 
 /// The records of the ring that `first` is on (`next` gives each record's successor).
@@ -208,13 +211,7 @@ fn no_chaining_reference(
     }
     let mut uf = UnionFind::new(n);
     let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
-    let is_exclusive = |r: usize| {
-        list_of
-            .get(r)
-            .and_then(|l| exclusive.get(*l))
-            .copied()
-            .unwrap_or(false)
-    };
+    let is_exclusive = |r: usize| on_exclusive_list(list_of, exclusive, r);
     for &&(a, b, _) in &order {
         let (ra, rb) = (uf.find(a), uf.find(b));
         if ra == rb {
