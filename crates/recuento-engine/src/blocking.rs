@@ -2,7 +2,7 @@
 //!
 //! Each rule is an equi-join of `records` with itself. Rules are OR-ed: a pair found by several
 //! rules is kept once. Before any pair is generated, each rule's pair count and largest blocks
-//! are computed from key counts (cheap aggregations), and a rule whose largest block exceeds
+//! are computed from the rules' key numbers ([`RuleKeys`]), and a rule whose largest block exceeds
 //! `max_block_size` is refused with a message naming the rule and the key.
 
 use std::sync::Arc;
@@ -343,31 +343,33 @@ impl RuleKeys {
             )));
         }
         let n = records.num_rows();
-        let mut columns: Vec<KeyNumbers> = Vec::new();
-        let mut slots = Vec::new();
-        let mut tuples = Vec::new();
+        // One slot per side of a rule, one for both when every condition is `a = a`.
+        let mut slots = Vec::with_capacity(rules.len());
+        let mut width = 0;
         for conds in rules {
-            let (left, right, count) = tuple_numbers(records, conds)?;
             let same = conds.iter().all(|(a, b)| a == b);
-            let l = columns.len();
-            columns.push(left);
-            let r = if same {
-                l
-            } else {
-                columns.push(right);
-                l + 1
-            };
-            slots.push((l, r));
-            tuples.push(count);
+            slots.push((width, if same { width } else { width + 1 }));
+            width += if same { 1 } else { 2 };
         }
-        let width = columns.len();
+        // Filled rule by rule, so that only one rule's numbers are held besides the table.
         let mut numbers = vec![NO_TUPLE; n * width];
-        for (slot, column) in columns.iter().enumerate() {
-            for (x, g) in column.iter().enumerate() {
-                if let Some(g) = g {
-                    numbers[x * width + slot] = *g;
+        let mut tuples = Vec::with_capacity(rules.len());
+        for (conds, &(l, r)) in rules.iter().zip(&slots) {
+            let (left, right, count) = tuple_numbers(records, conds)?;
+            // With one slot, the right-hand numbers are the left-hand ones.
+            let sides = if l == r {
+                vec![(l, left)]
+            } else {
+                vec![(l, left), (r, right)]
+            };
+            for (slot, column) in sides {
+                for (x, g) in column.into_iter().enumerate() {
+                    if let Some(g) = g {
+                        numbers[x * width + slot] = g;
+                    }
                 }
             }
+            tuples.push(count);
         }
         Ok(RuleKeys {
             numbers,

@@ -656,8 +656,7 @@ impl Scorer {
 /// frequency among the distinct ones, and the adjustment of each rank is computed once: the
 /// larger frequency is the larger rank, and no logarithm is taken per pair. The ranks of all
 /// adjusted comparisons of a record sit side by side, so a pair reads one cache line per
-/// record; with the frequencies in one column per comparison, scoring spent most of its time
-/// waiting on those reads and on `log2` (docs/benchmarks.md).
+/// record instead of one per comparison.
 struct Frequencies {
     /// Adjusted comparisons per record.
     width: usize,

@@ -92,3 +92,56 @@ pub(crate) fn read(path: &Path) -> Result<StreamReader<BufReader<File>>> {
         None,
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use datafusion::arrow::array::{Array, AsArray, Int8Array, UInt32Array};
+    use datafusion::arrow::datatypes::{DataType, Field, Int8Type, Schema, UInt32Type};
+
+    use super::*;
+
+    /// Batches of any size come back as the same rows in the same order, in batches of at most
+    /// [`SPOOL_BATCH`] rows, nulls kept.
+    #[test]
+    fn rows_come_back_in_the_order_written() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("c.arrows");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("rid_l", DataType::UInt32, false),
+            Field::new("level", DataType::Int8, true),
+        ]));
+        let mut spool = Spool::create(&path, &schema).expect("create");
+        let mut written = 0u32;
+        for size in [1, 8191, 3, 20_000, 0, 77] {
+            let rids = UInt32Array::from_iter_values(written..written + size);
+            let levels: Int8Array = (written..written + size)
+                .map(|i| (!i.is_multiple_of(7)).then_some((i % 5) as i8))
+                .collect();
+            let batch =
+                RecordBatch::try_new(schema.clone(), vec![Arc::new(rids), Arc::new(levels)])
+                    .expect("batch");
+            spool.write(batch).expect("write");
+            written += size;
+        }
+        spool.close().expect("close");
+        let mut next = 0u32;
+        for batch in read(&path).expect("read") {
+            let batch = batch.expect("batch");
+            assert!(batch.num_rows() <= SPOOL_BATCH);
+            let rids = batch.column(0).as_primitive::<UInt32Type>();
+            let levels = batch.column(1).as_primitive::<Int8Type>();
+            for i in 0..batch.num_rows() {
+                assert_eq!(rids.value(i), next);
+                if next.is_multiple_of(7) {
+                    assert!(levels.is_null(i));
+                } else {
+                    assert_eq!(levels.value(i), (next % 5) as i8);
+                }
+                next += 1;
+            }
+        }
+        assert_eq!(next, written);
+    }
+}
