@@ -2,8 +2,9 @@
 //!
 //! Each rule is an equi-join of `records` with itself. Rules are OR-ed: a pair found by several
 //! rules is kept once. Before any pair is generated, each rule's pair count and largest blocks
-//! are computed from the rules' key numbers ([`RuleKeys`]), and a rule whose largest block exceeds
-//! `max_block_size` is refused with a message naming the rule and the key.
+//! are computed from the number each record gets for its key tuple under each rule, and a rule
+//! whose largest block exceeds `max_block_size` is refused with a message naming the rule and
+//! the key.
 
 use std::sync::Arc;
 
