@@ -168,3 +168,83 @@ impl Engine {
         &self.ctx
     }
 }
+
+/// The previous run's large outputs in a folder, being removed on a thread of their own.
+///
+/// Linking again into the same folder replaces `pairs.parquet` (hundreds of megabytes at a
+/// million records). Opening it for writing truncated it first, and freeing that much file
+/// cache took the kernel 0.4–0.5 s inside the scoring stage (docs/benchmarks.md). Renamed
+/// aside when a run starts and removed while the lists are read, the old file costs the run
+/// nothing; dropping this value waits for the removal, so no renamed file is left behind.
+pub struct PreviousOutputs {
+    removing: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PreviousOutputs {
+    /// Files of a previous run that a new run replaces (the temporary comparisons file is
+    /// there only when a run stopped before its end).
+    const REPLACED: [&str; 2] = ["pairs.parquet", "comparisons.arrows"];
+
+    /// Renames the previous run's large outputs in `out_dir` aside, if there are any, and
+    /// starts removing them. A file that cannot be renamed is left where it is (the run then
+    /// overwrites it).
+    pub fn remove_in_background(out_dir: &std::path::Path) -> PreviousOutputs {
+        let aside: Vec<std::path::PathBuf> = Self::REPLACED
+            .iter()
+            .filter_map(|name| {
+                let path = out_dir.join(name);
+                let old = out_dir.join(format!(".{name}.previous-{}", std::process::id()));
+                std::fs::rename(&path, &old).ok().map(|()| old)
+            })
+            .collect();
+        let removing = (!aside.is_empty()).then(|| {
+            std::thread::spawn(move || {
+                for path in aside {
+                    if let Err(e) = std::fs::remove_file(&path) {
+                        tracing::warn!(path = %path.display(), error = %e, "could not remove a previous output");
+                    }
+                }
+            })
+        });
+        PreviousOutputs { removing }
+    }
+}
+
+impl Drop for PreviousOutputs {
+    fn drop(&mut self) {
+        if let Some(t) = self.removing.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod previous_outputs_tests {
+    use super::PreviousOutputs;
+
+    #[test]
+    fn previous_outputs_are_removed_and_nothing_is_left_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pairs.parquet"), b"old pairs").unwrap();
+        std::fs::write(dir.path().join("clusters.csv"), b"kept").unwrap();
+        let previous = PreviousOutputs::remove_in_background(dir.path());
+        // Renamed aside at once: the run can write its own pairs.parquet straight away.
+        assert!(!dir.path().join("pairs.parquet").exists());
+        std::fs::write(dir.path().join("pairs.parquet"), b"new pairs").unwrap();
+        drop(previous);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["clusters.csv", "pairs.parquet"]);
+        assert_eq!(
+            std::fs::read(dir.path().join("pairs.parquet")).unwrap(),
+            b"new pairs"
+        );
+        // Nothing to remove, or no folder at all: nothing happens.
+        drop(PreviousOutputs::remove_in_background(
+            dir.path().join("none").as_path(),
+        ));
+    }
+}

@@ -186,6 +186,7 @@ pub async fn link_files(
     truth_column: Option<&str>,
 ) -> Result<FilesSummary> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let _previous = recuento_engine::PreviousOutputs::remove_in_background(out);
     let started = Instant::now();
     let mut input = engine.load_generic(settings, files, truth_column).await?;
     let model_source = if frozen.is_some() {

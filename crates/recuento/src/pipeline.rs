@@ -240,8 +240,9 @@ async fn ensure_records(project: &Project, engine: &Engine) -> Result<()> {
 /// # Errors
 /// No imported records, bad blocking rules, write failures.
 pub async fn link(project: &Project, engine: &Engine) -> Result<LinkSummary> {
-    ensure_records(project, engine).await?;
     let out = project.out()?;
+    let _previous = recuento_engine::PreviousOutputs::remove_in_background(&out);
+    ensure_records(project, engine).await?;
     let lists = project.list_names();
     let exclude: Vec<String> = project
         .config
