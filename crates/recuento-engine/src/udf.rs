@@ -127,14 +127,16 @@ fn text_arguments(name: &str, arity: usize, types: &[DataType]) -> Result<Vec<Da
 /// values (a dictionary).
 enum Texts<'a> {
     Plain(&'a StringArray),
-    Coded(&'a UInt32Array, &'a StringArray),
+    /// Codes, the distinct values as text, and the same values as the array they came in (to
+    /// tell one dictionary from another).
+    Coded(&'a UInt32Array, &'a StringArray, &'a ArrayRef),
 }
 
 impl<'a> Texts<'a> {
     /// Reads an argument array (already plain `Utf8` or a `UInt32`/`Utf8` dictionary).
     fn new(a: &'a ArrayRef) -> Self {
         match a.as_dictionary_opt::<UInt32Type>() {
-            Some(d) => Texts::Coded(d.keys(), d.values().as_string::<i32>()),
+            Some(d) => Texts::Coded(d.keys(), d.values().as_string::<i32>(), d.values()),
             None => Texts::Plain(a.as_string::<i32>()),
         }
     }
@@ -149,7 +151,7 @@ impl<'a> Texts<'a> {
                     s.value(i)
                 }
             }
-            Texts::Coded(keys, values) => {
+            Texts::Coded(keys, values, _) => {
                 if keys.is_null(i) {
                     ""
                 } else {
@@ -172,7 +174,7 @@ impl<'a> Texts<'a> {
     fn prefetch(&self, i: usize, step: Prefetch) {
         let (values, at) = match self {
             Texts::Plain(_) => return,
-            Texts::Coded(keys, values) => match keys.values().get(i) {
+            Texts::Coded(keys, values, _) => match keys.values().get(i) {
                 Some(&k) => (*values, k as usize),
                 None => return,
             },
@@ -192,7 +194,7 @@ impl<'a> Texts<'a> {
     fn code(&self, i: usize) -> Option<u32> {
         match self {
             Texts::Plain(_) => None,
-            Texts::Coded(keys, _) => Some(if keys.is_null(i) {
+            Texts::Coded(keys, _, _) => Some(if keys.is_null(i) {
                 u32::MAX
             } else {
                 keys.value(i)
@@ -288,53 +290,145 @@ impl ScalarUDFImpl for FuzzyFunc {
                 )
             })?;
         let strings: Vec<Texts> = arrays.iter().map(Texts::new).collect();
-        // Equality is cheaper than a hash lookup: only the fuzzy measures are cached.
-        let out = comparison_levels(n, &strings, method != compare::Fuzzy::Exact, |row| {
+        // Equality is cheaper than a lookup: only the fuzzy measures are cached.
+        let function = format!("cmp_fuzzy {method:?} {thresholds:?}");
+        let cached = (method != compare::Fuzzy::Exact).then_some(function.as_str());
+        let out = comparison_levels(n, &strings, cached, |row| {
             compare::fuzzy_level(method, &thresholds, row[0], row[1])
         });
         Ok(ColumnarValue::Array(Arc::new(out)))
     }
 }
 
-/// Levels of `n` rows of text arguments. With `cached`, `level` runs once per distinct tuple
-/// of values in the batch: names repeat a lot within blocks (every `maria` / `maria jose` pair
-/// of a large block is the same comparison), and a hash lookup costs less than a Jaro–Winkler
-/// or an edit distance. When every argument is coded (a dictionary), the tuple is one of codes,
-/// which hashes and compares as integers; otherwise of texts. Without `cached` (cheap
-/// comparisons), once per row.
+/// Most values a comparison takes (the surnames: two on each side); the width of cache keys.
+const MAX_KEY: usize = 4;
+
+/// Slots of a kept cache (a power of two): 16,384 entries of 20 bytes, small enough to stay in
+/// a core's cache next to the data being compared.
+const KEPT_SLOTS: usize = 1 << 14;
+
+/// Caches kept per thread (one per function and dictionaries); the oldest goes first.
+const KEPT_CACHES: usize = 8;
+
+/// What a kept cache holds the levels of: the function with its options (method,
+/// thresholds), and the dictionaries its codes point into, held so that their memory cannot
+/// be reused by other values while the cache is keyed on them.
+struct KeptFor {
+    function: String,
+    dictionaries: Vec<ArrayRef>,
+}
+
+/// Level of an empty slot.
+const EMPTY: i8 = i8::MIN;
+
+/// A kept cache: codes and level per slot.
+type Kept = Vec<([u32; MAX_KEY], i8)>;
+
+thread_local! {
+    /// Per worker thread, per comparison function and dictionaries: levels by codes, kept
+    /// from batch to batch in a fixed table where a new entry replaces whatever held its
+    /// slot. A cache that lasted one batch computed the same name pairs again in every batch
+    /// (and grew a hash table each time); one that kept every pair grew past the processor's
+    /// cache and was slower than both (docs/benchmarks.md).
+    static KEPT: std::cell::RefCell<Vec<(KeptFor, Kept)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The slot of `codes` in a kept cache.
+fn kept_slot(codes: &[u32; MAX_KEY]) -> usize {
+    let mut h: u64 = 0;
+    for &c in codes {
+        h = (h ^ u64::from(c)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    (h >> (64 - KEPT_SLOTS.trailing_zeros())) as usize
+}
+
+/// Runs `f` on this thread's kept cache of `function` over the dictionaries of `strings` (all
+/// coded), empty when new.
+fn with_kept_levels<R>(function: &str, strings: &[Texts], f: impl FnOnce(&mut Kept) -> R) -> R {
+    let dictionaries: Vec<&ArrayRef> = strings
+        .iter()
+        .filter_map(|s| match s {
+            Texts::Coded(_, _, d) => Some(*d),
+            Texts::Plain(_) => None,
+        })
+        .collect();
+    KEPT.with_borrow_mut(|kept| {
+        let same = |(k, _): &(KeptFor, Kept)| {
+            k.function == function
+                && k.dictionaries.len() == dictionaries.len()
+                && k.dictionaries
+                    .iter()
+                    .zip(&dictionaries)
+                    .all(|(a, b)| Arc::ptr_eq(a, b))
+        };
+        let i = match kept.iter().position(same) {
+            Some(i) => i,
+            None => {
+                if kept.len() >= KEPT_CACHES {
+                    kept.remove(0);
+                }
+                kept.push((
+                    KeptFor {
+                        function: function.to_string(),
+                        dictionaries: dictionaries.iter().map(|d| Arc::clone(d)).collect(),
+                    },
+                    vec![([u32::MAX; MAX_KEY], EMPTY); KEPT_SLOTS],
+                ));
+                kept.len() - 1
+            }
+        };
+        f(&mut kept[i].1)
+    })
+}
+
+/// Levels of `n` rows of text arguments. With `cached` (the function's name and options),
+/// `level` runs about once per distinct tuple of values: names repeat a lot within blocks
+/// (every `maria` / `maria jose` pair of a large block is the same comparison), and a lookup
+/// costs less than a Jaro–Winkler or an edit distance. When every argument is coded (a
+/// dictionary), the tuple is one of codes, looked up in the thread's kept cache ([`KEPT`]);
+/// otherwise of texts, in a hash table for the batch. Without `cached` (cheap comparisons),
+/// once per row.
 fn comparison_levels(
     n: usize,
     strings: &[Texts],
-    cached: bool,
+    cached: Option<&str>,
     level: impl Fn(&[&str]) -> i8,
 ) -> datafusion::arrow::array::Int8Array {
-    const MAX_KEY: usize = 4;
     let arity = strings.len();
     let mut b = Int8Builder::with_capacity(n);
     let mut row = [""; MAX_KEY];
-    let mut wide = vec![""; arity];
     let coded = strings.iter().all(|s| matches!(s, Texts::Coded(..)));
+    // No comparison takes more than four values; a wider call is computed directly rather
+    // than mis-keyed.
+    if let Some(function) = cached.filter(|_| arity <= MAX_KEY && coded) {
+        with_kept_levels(function, strings, |kept| {
+            let mut codes = [u32::MAX; MAX_KEY];
+            for i in 0..n {
+                for (slot, s) in codes.iter_mut().zip(strings) {
+                    *slot = s.code(i).unwrap_or(u32::MAX);
+                }
+                let at = kept_slot(&codes);
+                let l = match kept[at] {
+                    (key, l) if key == codes && l != EMPTY => l,
+                    _ => {
+                        for (slot, s) in row.iter_mut().zip(strings) {
+                            *slot = s.value(i);
+                        }
+                        let l = level(&row[..arity]);
+                        kept[at] = (codes, l);
+                        l
+                    }
+                };
+                b.append_value(l);
+            }
+        });
+        return b.finish();
+    }
+    let mut wide = vec![""; arity];
     let mut by_text: datafusion::common::HashMap<[&str; MAX_KEY], i8> =
         datafusion::common::HashMap::new();
-    let mut by_code: datafusion::common::HashMap<[u32; MAX_KEY], i8> =
-        datafusion::common::HashMap::new();
-    let mut codes = [u32::MAX; MAX_KEY];
     for i in 0..n {
-        // No comparison takes more than four values; a wider call is computed directly rather
-        // than mis-keyed.
-        if cached && arity <= MAX_KEY && coded {
-            for (slot, s) in codes.iter_mut().zip(strings) {
-                *slot = s.code(i).unwrap_or(u32::MAX);
-            }
-            let l = *by_code.entry(codes).or_insert_with(|| {
-                for (slot, s) in row.iter_mut().zip(strings) {
-                    *slot = s.value(i);
-                }
-                level(&row[..arity])
-            });
-            b.append_value(l);
-            continue;
-        }
         let values: &mut [&str] = if arity <= MAX_KEY {
             &mut row[..arity]
         } else {
@@ -343,7 +437,7 @@ fn comparison_levels(
         for (slot, s) in values.iter_mut().zip(strings) {
             *slot = s.value(i);
         }
-        let l = if cached && arity <= MAX_KEY {
+        let l = if cached.is_some() && arity <= MAX_KEY {
             *by_text.entry(row).or_insert_with(|| level(&row[..arity]))
         } else {
             // Every row reads its values: dates and IDs, which are rarely shared.
@@ -467,7 +561,8 @@ impl ScalarUDFImpl for TextFunc {
             Arc::new(comparison_levels(
                 n,
                 &strings,
-                !matches!(self.kind, Kind::CmpExact | Kind::CmpDate | Kind::CmpId),
+                (!matches!(self.kind, Kind::CmpExact | Kind::CmpDate | Kind::CmpId))
+                    .then_some(self.name),
                 |row| self.kind.level(row),
             ))
         } else {
@@ -500,8 +595,9 @@ mod tests {
             .collect();
         let level = |row: &[&str]| compare::compare_given(row[0], row[1]);
         let (ta, tb) = (Texts::Plain(&a), Texts::Plain(&b));
-        let cached = comparison_levels(300, &[Texts::Plain(&a), Texts::Plain(&b)], true, level);
-        let direct = comparison_levels(300, &[ta, tb], false, level);
+        let cached =
+            comparison_levels(300, &[Texts::Plain(&a), Texts::Plain(&b)], Some("t"), level);
+        let direct = comparison_levels(300, &[ta, tb], None, level);
         assert_eq!(cached, direct);
         // Coded (dictionary) arguments: cached by codes, the same levels.
         let code = |s: &StringArray| -> ArrayRef {
@@ -512,7 +608,7 @@ mod tests {
             .unwrap()
         };
         let (ca, cb) = (code(&a), code(&b));
-        let by_code = comparison_levels(300, &[Texts::new(&ca), Texts::new(&cb)], true, level);
+        let by_code = comparison_levels(300, &[Texts::new(&ca), Texts::new(&cb)], Some("t"), level);
         assert_eq!(by_code, direct);
         for i in 0..300 {
             let x = if a.is_null(i) { "" } else { a.value(i) };
@@ -521,13 +617,48 @@ mod tests {
         }
         // Wider than the cache key: computed directly, still right.
         let p = |s| Texts::Plain(s);
-        let wide = comparison_levels(300, &[p(&a), p(&b), p(&a), p(&b), p(&a)], true, |row| {
-            compare::compare_given(row[0], row[4])
-        });
+        let wide = comparison_levels(
+            300,
+            &[p(&a), p(&b), p(&a), p(&b), p(&a)],
+            Some("t"),
+            |row| compare::compare_given(row[0], row[4]),
+        );
         for i in 0..300 {
             let x = if a.is_null(i) { "" } else { a.value(i) };
             assert_eq!(wide.value(i), compare::compare_given(x, x), "row {i}");
         }
+    }
+
+    #[test]
+    fn kept_levels_belong_to_their_function_and_dictionaries() {
+        let code = |values: Vec<String>| -> ArrayRef {
+            let s: StringArray = values.into_iter().map(Some).collect();
+            cast(
+                &(Arc::new(s) as ArrayRef),
+                &DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8)),
+            )
+            .unwrap()
+        };
+        // More distinct pairs than the cache has slots, twice over: entries replace each
+        // other, and every level must still be the function's own.
+        let n = 3 * KEPT_SLOTS;
+        let a = code((0..n).map(|i| format!("a{}", i % 5000)).collect());
+        let b = code((0..n).map(|i| format!("b{}", (i * 7) % 4999)).collect());
+        let len = |row: &[&str]| (row[0].len() * 10 + row[1].len()) as i8 % 100;
+        let args = [Texts::new(&a), Texts::new(&b)];
+        let first = comparison_levels(n, &args, Some("len"), len);
+        let again = comparison_levels(n, &args, Some("len"), len);
+        let direct = comparison_levels(n, &args, None, len);
+        assert_eq!(first, direct);
+        assert_eq!(again, direct);
+        // Another function over the same dictionaries does not read the first one's levels.
+        let other = comparison_levels(n, &args, Some("seven"), |_| 7);
+        assert!(other.iter().all(|l| l == Some(7)));
+        // Nor does the same function over other dictionaries (equal codes, other values).
+        let b2 = code((0..n).map(|i| format!("c{}", (i * 7) % 4999)).collect());
+        let args2 = [Texts::new(&a), Texts::new(&b2)];
+        let moved = comparison_levels(n, &args2, Some("len"), |_| 9);
+        assert!(moved.iter().all(|l| l == Some(9)));
     }
 
     #[tokio::test]
