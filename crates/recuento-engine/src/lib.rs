@@ -186,10 +186,11 @@ impl PreviousOutputs {
     const REPLACED: [&str; 2] = ["pairs.parquet", "comparisons.arrows"];
 
     /// Renames the previous run's large outputs in `out_dir` aside, if there are any, and
-    /// starts removing them. A file that cannot be renamed is left where it is (the run then
+    /// starts removing them, with any left aside by a run that was stopped before it could
+    /// remove them. A file that cannot be renamed is left where it is (the run then
     /// overwrites it).
     pub fn remove_in_background(out_dir: &std::path::Path) -> PreviousOutputs {
-        let aside: Vec<std::path::PathBuf> = Self::REPLACED
+        let mut aside: Vec<std::path::PathBuf> = Self::REPLACED
             .iter()
             .filter_map(|name| {
                 let path = out_dir.join(name);
@@ -197,6 +198,17 @@ impl PreviousOutputs {
                 std::fs::rename(&path, &old).ok().map(|()| old)
             })
             .collect();
+        if let Ok(entries) = std::fs::read_dir(out_dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let stale = Self::REPLACED
+                    .iter()
+                    .any(|r| name.starts_with(&format!(".{r}.previous-")));
+                if stale && !aside.contains(&entry.path()) {
+                    aside.push(entry.path());
+                }
+            }
+        }
         let removing = (!aside.is_empty()).then(|| {
             std::thread::spawn(move || {
                 for path in aside {
@@ -226,6 +238,8 @@ mod previous_outputs_tests {
     fn previous_outputs_are_removed_and_nothing_is_left_behind() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("pairs.parquet"), b"old pairs").unwrap();
+        // Left aside by a run that was stopped before it removed it.
+        std::fs::write(dir.path().join(".pairs.parquet.previous-1"), b"older").unwrap();
         std::fs::write(dir.path().join("clusters.csv"), b"kept").unwrap();
         let previous = PreviousOutputs::remove_in_background(dir.path());
         // Renamed aside at once: the run can write its own pairs.parquet straight away.
