@@ -352,44 +352,25 @@ impl RuleKeys {
             slots.push((width, if same { width } else { width + 1 }));
             width += if same { 1 } else { 2 };
         }
-        // Filled a few rules at a time, one per core, so that only those rules' numbers are
-        // held besides the table.
+        // Filled rule by rule, so that only one rule's numbers are held besides the table.
         let mut numbers = vec![NO_TUPLE; n * width];
         let mut tuples = Vec::with_capacity(rules.len());
-        let threads = std::thread::available_parallelism().map_or(2, |t| t.get());
-        for (c, chunk) in rules.chunks(threads).enumerate() {
-            let done: Vec<Result<_>> = std::thread::scope(|scope| {
-                let running: Vec<_> = chunk
-                    .iter()
-                    .map(|conds| scope.spawn(move || tuple_numbers(records, conds)))
-                    .collect();
-                running
-                    .into_iter()
-                    .map(|t| {
-                        t.join().unwrap_or_else(|_| {
-                            Err(Error::Plan("internal: numbering block keys failed".into()))
-                        })
-                    })
-                    .collect()
-            });
-            // The chunk's numbers into the table in one pass over its rows.
-            let mut sides = Vec::with_capacity(2 * chunk.len());
-            for (found, &(l, r)) in done.into_iter().zip(&slots[c * threads..]) {
-                let (left, right, count) = found?;
-                // With one slot, the right-hand numbers are the left-hand ones.
-                sides.push((l, left));
-                if l != r {
-                    sides.push((r, right));
-                }
-                tuples.push(count);
-            }
-            for (x, row) in numbers.chunks_exact_mut(width).enumerate() {
-                for (slot, column) in &sides {
-                    if let Some(g) = column[x] {
-                        row[*slot] = g;
+        for (conds, &(l, r)) in rules.iter().zip(&slots) {
+            let (left, right, count) = tuple_numbers(records, conds)?;
+            // With one slot, the right-hand numbers are the left-hand ones.
+            let sides = if l == r {
+                vec![(l, left)]
+            } else {
+                vec![(l, left), (r, right)]
+            };
+            for (slot, column) in sides {
+                for (x, g) in column.into_iter().enumerate() {
+                    if let Some(g) = g {
+                        numbers[x * width + slot] = g;
                     }
                 }
             }
+            tuples.push(count);
         }
         Ok(RuleKeys {
             numbers,
