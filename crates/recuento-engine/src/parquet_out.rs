@@ -15,9 +15,8 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::arrow_writer::{
-    ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves,
+    ArrowColumnChunk, ArrowRowGroupWriterFactory, ArrowWriterOptions, compute_leaves,
 };
-use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::parquet::file::writer::SerializedFileWriter;
 use tokio::task::JoinHandle;
 
@@ -42,8 +41,13 @@ pub(crate) struct ParallelWriter {
 }
 
 impl ParallelWriter {
-    /// Creates `path` for batches of `schema` (flat: no nested columns).
-    pub(crate) fn create(path: &Path, schema: SchemaRef, props: WriterProperties) -> Result<Self> {
+    /// Creates `path` for batches of `schema` (flat: no nested columns), with `options`
+    /// (properties, and whether the Arrow schema is stored in the file).
+    pub(crate) fn create(
+        path: &Path,
+        schema: SchemaRef,
+        options: ArrowWriterOptions,
+    ) -> Result<Self> {
         let shown = path.display().to_string();
         if schema.fields().iter().any(|f| f.data_type().is_nested()) {
             return Err(Error::Plan(format!(
@@ -54,8 +58,8 @@ impl ParallelWriter {
             path: shown.clone(),
             source,
         })?;
-        let (writer, factory) =
-            ArrowWriter::try_new(file, schema.clone(), Some(props))?.into_serialized_writer()?;
+        let (writer, factory) = ArrowWriter::try_new_with_options(file, schema.clone(), options)?
+            .into_serialized_writer()?;
         Ok(ParallelWriter {
             path: shown,
             schema,
@@ -150,6 +154,7 @@ mod tests {
     use datafusion::arrow::array::{Array, AsArray, Int64Array, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use datafusion::parquet::file::properties::WriterProperties;
     use std::sync::Arc;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,8 +165,8 @@ mod tests {
             Field::new("n", DataType::Int64, false),
             Field::new("text", DataType::Utf8, true),
         ]));
-        let mut writer =
-            ParallelWriter::create(&path, schema.clone(), WriterProperties::default()).unwrap();
+        let options = ArrowWriterOptions::new().with_properties(WriterProperties::default());
+        let mut writer = ParallelWriter::create(&path, schema.clone(), options).unwrap();
         // Uneven batches, so that row groups end inside a batch's worth of rows.
         let total: i64 = 2 * ROW_GROUP_ROWS as i64 + 12_345;
         let mut start = 0;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 
 use datafusion::arrow::array::AsArray;
-use datafusion::arrow::datatypes::{Float64Type, Int8Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int8Type, Int64Type};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use recuento_engine::Engine;
@@ -182,7 +182,21 @@ fn datafusion_path_matches_naive_all_pairs() {
                     .collect();
                 let w = col("match_weight");
                 let w = w.as_primitive::<Float64Type>();
+                // The identifiers read back as plain strings (they are written from string
+                // views, without the Arrow schema), the records' own.
+                let text = |name: &str| {
+                    let c = col(name);
+                    assert_eq!(c.data_type(), &DataType::Utf8, "{name}");
+                    c.as_string::<i32>().clone()
+                };
+                let (ids_l, ids_r) = (text("record_id_l"), text("record_id_r"));
+                let (lists_l, lists_r) = (text("list_l"), text("list_r"));
                 for i in 0..batch.num_rows() {
+                    let (a, b) = (l.value(i) as usize, r.value(i) as usize);
+                    assert_eq!(ids_l.value(i), format!("r{a}"));
+                    assert_eq!(ids_r.value(i), format!("r{b}"));
+                    assert_eq!(lists_l.value(i), rows[a].0);
+                    assert_eq!(lists_r.value(i), rows[b].0);
                     let pattern: Vec<i8> = levels.iter().map(|c| c.value(i)).collect();
                     let (weight, _) = out.model.score(&pattern);
                     assert!((weight - w.value(i)).abs() < 1e-9, "weight of pair {i}");
