@@ -192,6 +192,39 @@ impl Engine {
 /// Pairs per batch handed on by [`RulePairs`], as DataFusion's joins batch them.
 const PAIR_BATCH: usize = 8192;
 
+/// What a pair must meet for a rule's condition to hold, known from each record alone: the
+/// truth, per record, of the condition's parts that read one record only (`l.birth_date IS
+/// NULL`), combined as the condition combines them. `holds(l, r)` false means the condition
+/// is not true for the pair (`l < r` in record numbers, as pairs are compared), so
+/// [`RulePairs`] need not hand the pair on; true means it may hold, and the condition itself
+/// decides. A rule such as `l.birth_date IS NULL OR r.birth_date IS NULL` over a common name
+/// generates ten times more pairs than meet it; testing each record once instead of each pair
+/// saves gathering and testing the others (docs/benchmarks.md).
+#[derive(Debug, Clone)]
+pub(crate) enum Sided {
+    /// True for the pairs whose left record is marked.
+    Left(Vec<bool>),
+    /// True for the pairs whose right record is marked.
+    Right(Vec<bool>),
+    /// Every part holds.
+    All(Vec<Sided>),
+    /// Some part holds.
+    AnyOf(Vec<Sided>),
+}
+
+impl Sided {
+    /// Whether the pair (`l`, `r`) may meet the condition.
+    #[inline]
+    pub(crate) fn holds(&self, l: usize, r: usize) -> bool {
+        match self {
+            Sided::Left(marks) => marks[l],
+            Sided::Right(marks) => marks[r],
+            Sided::All(parts) => parts.iter().all(|p| p.holds(l, r)),
+            Sided::AnyOf(parts) => parts.iter().any(|p| p.holds(l, r)),
+        }
+    }
+}
+
 /// One blocking rule's pairs (`rid_l < rid_r`), generated from the records in memory in
 /// batches of [`PAIR_BATCH`]: for each record `l` in record order, every record `r` whose keys
 /// on the right of the rule's conditions equal `l`'s on the left, in record order. The pairs are
@@ -199,6 +232,9 @@ const PAIR_BATCH: usize = 8192;
 /// nothing) with `l.rid < r.rid`, and for a rule that does not read the same both ways also
 /// the pairs found with `l.rid > r.rid` whose reverse does not hold, given as
 /// (`r.rid`, `l.rid`), so that each pair comes once.
+///
+/// Each batch comes with the number of pairs the rule's equalities generated for it: with
+/// [`RulePairs::needing`], pairs that cannot meet the rule's condition are left out.
 ///
 /// Written by hand rather than run as a DataFusion hash join: the keys are a few integers per
 /// record, and DataFusion's join, which compares keys through a general row comparator and
@@ -208,6 +244,8 @@ pub(crate) struct RulePairs<'a> {
     /// The rules' tuple numbers, and which rule this is.
     keys: &'a RuleKeys,
     rule: usize,
+    /// What a pair must meet to be handed on, known from each record alone.
+    needs: Option<&'a Sided>,
     /// Records by right-hand tuple number: those of tuple `g` are
     /// `members[start[g]..start[g + 1]]`, in record order.
     start: Vec<u32>,
@@ -498,6 +536,7 @@ impl<'a> RulePairs<'a> {
         RulePairs {
             keys,
             rule,
+            needs: None,
             start,
             members,
             next_left: 0,
@@ -512,13 +551,25 @@ impl<'a> RulePairs<'a> {
     }
 }
 
-impl Iterator for RulePairs<'_> {
-    type Item = Result<RecordBatch>;
+impl<'a> RulePairs<'a> {
+    /// Leaves out the pairs for which `needs` does not hold.
+    pub(crate) fn needing(mut self, needs: Option<&'a Sided>) -> Self {
+        self.needs = needs;
+        self
+    }
+}
 
-    fn next(&mut self) -> Option<Result<RecordBatch>> {
+impl Iterator for RulePairs<'_> {
+    /// A batch of pairs, and how many pairs the rule's equalities generated for it (more than
+    /// the batch holds when some are left out).
+    type Item = Result<(RecordBatch, u64)>;
+
+    fn next(&mut self) -> Option<Result<(RecordBatch, u64)>> {
         let mut ls: Vec<i64> = Vec::with_capacity(PAIR_BATCH);
         let mut rs: Vec<i64> = Vec::with_capacity(PAIR_BATCH);
-        while ls.len() < PAIR_BATCH {
+        let mut generated = 0u64;
+        // Also handed on after many pairs left out, so that progress keeps moving.
+        while ls.len() < PAIR_BATCH && generated < 64 * PAIR_BATCH as u64 {
             if self.pos == self.end {
                 // Open the next left record that has its keys. Both sides share the tuple
                 // numbers, so `start` covers every left tuple too (empty when no right-hand
@@ -546,20 +597,27 @@ impl Iterator for RulePairs<'_> {
             }
             let (l, r) = (self.current, self.members[self.pos] as usize);
             self.pos += 1;
-            if l < r {
-                ls.push(l as i64);
-                rs.push(r as i64);
+            let pair = if l < r {
+                Some((l, r))
             } else if l > r && {
                 let back = self.keys.left(self.rule, r);
                 back == NO_TUPLE || back != self.keys.right(self.rule, l)
             } {
                 // Found from the larger record only: the reverse (`r.a = l.b`) does not hold,
                 // so `r` as the left record does not find it.
-                ls.push(r as i64);
-                rs.push(l as i64);
+                Some((r, l))
+            } else {
+                None
+            };
+            if let Some((a, b)) = pair {
+                generated += 1;
+                if self.needs.is_none_or(|needs| needs.holds(a, b)) {
+                    ls.push(a as i64);
+                    rs.push(b as i64);
+                }
             }
         }
-        if ls.is_empty() {
+        if generated == 0 {
             return None;
         }
         Some(
@@ -570,6 +628,7 @@ impl Iterator for RulePairs<'_> {
                     Arc::new(Int64Array::from(rs)),
                 ],
             )
+            .map(|batch| (batch, generated))
             .map_err(Error::from),
         )
     }
@@ -669,7 +728,7 @@ mod tests {
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect();
             let keys = RuleKeys::new(&batch, &[&conds]).expect("keys");
-            let ours = pairs_of(RulePairs::new(&keys, 0).map(|b| b.expect("batch")));
+            let ours = pairs_of(RulePairs::new(&keys, 0).map(|b| b.expect("batch").0));
             let sql = pairs_of(
                 ctx.sql(&sql_join(&conds))
                     .await
@@ -722,7 +781,7 @@ mod tests {
             let alone = RuleKeys::new(&batch, &[rule.as_slice()]).expect("keys");
             assert_eq!(together.blocks(j, 3), alone.blocks(0, 3), "rule {j}");
             let pairs = |keys: &RuleKeys, k: usize| {
-                pairs_of(RulePairs::new(keys, k).map(|b| b.expect("batch")))
+                pairs_of(RulePairs::new(keys, k).map(|b| b.expect("batch").0))
             };
             assert_eq!(pairs(&together, j), pairs(&alone, 0), "rule {j}");
             for a in 0..batch.num_rows() {
@@ -739,6 +798,12 @@ mod tests {
         let conds = vec![("c".to_string(), "c".to_string())];
         let keys = RuleKeys::new(&batch, &[&conds]).expect("keys");
         let batches: Vec<RecordBatch> = RulePairs::new(&keys, 0)
+            .map(|b| {
+                b.map(|(batch, generated)| {
+                    assert_eq!(generated, batch.num_rows() as u64);
+                    batch
+                })
+            })
             .collect::<Result<_>>()
             .expect("batches");
         assert!(batches.len() > 1);

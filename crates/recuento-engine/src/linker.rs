@@ -336,6 +336,93 @@ fn rule_condition(condition: &str) -> String {
     format!("(({condition}) IS TRUE)")
 }
 
+/// The parts of a filter (pairs are kept where it is true) that read one record only, as they
+/// combine: what [`crate::blocking::Sided`] is made of, before each part is tested on the
+/// records.
+#[derive(Debug)]
+enum OneSided {
+    /// Nothing known from one record alone.
+    Unknown,
+    /// A part that reads only the left record (`true`) or only the right one.
+    Part(bool, datafusion::logical_expr::Expr),
+    All(Vec<OneSided>),
+    AnyOf(Vec<OneSided>),
+}
+
+impl OneSided {
+    /// The parts tested on every record with `marks` (which records a part is true of), or
+    /// `None` when nothing is known.
+    fn tested(
+        self,
+        marks: &dyn Fn(datafusion::logical_expr::Expr) -> Result<Vec<bool>>,
+    ) -> Result<Option<crate::blocking::Sided>> {
+        use crate::blocking::Sided;
+        let tested = |parts: Vec<OneSided>| -> Result<Vec<Option<Sided>>> {
+            parts.into_iter().map(|p| p.tested(marks)).collect()
+        };
+        Ok(match self {
+            OneSided::Unknown => None,
+            OneSided::Part(true, e) => Some(Sided::Left(marks(e)?)),
+            OneSided::Part(false, e) => Some(Sided::Right(marks(e)?)),
+            // What is unknown drops out of `All` and makes `AnyOf` unknown.
+            OneSided::All(parts) => {
+                let known: Vec<Sided> = tested(parts)?.into_iter().flatten().collect();
+                (!known.is_empty()).then_some(Sided::All(known))
+            }
+            OneSided::AnyOf(parts) => tested(parts)?
+                .into_iter()
+                .collect::<Option<Vec<Sided>>>()
+                .map(Sided::AnyOf),
+        })
+    }
+}
+
+/// [`OneSided`] parts of `expr`. `a AND b` is true only when both are, `a OR b` only when one
+/// is (unknown counts as not true), and `x IS TRUE` exactly when `x` is; anything else is a
+/// part when every column it reads is of one record, and unknown otherwise (and when it draws
+/// random numbers, whose value per pair differs from their value per record).
+fn one_sided(expr: &datafusion::logical_expr::Expr) -> OneSided {
+    use datafusion::logical_expr::{BinaryExpr, Expr, Operator};
+    match expr {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::And,
+            right,
+        }) => {
+            let mut known: Vec<OneSided> = [one_sided(left), one_sided(right)]
+                .into_iter()
+                .filter(|p| !matches!(p, OneSided::Unknown))
+                .collect();
+            match known.len() {
+                0 => OneSided::Unknown,
+                1 => known.remove(0),
+                _ => OneSided::All(known),
+            }
+        }
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Or,
+            right,
+        }) => match (one_sided(left), one_sided(right)) {
+            (OneSided::Unknown, _) | (_, OneSided::Unknown) => OneSided::Unknown,
+            (a, b) => OneSided::AnyOf(vec![a, b]),
+        },
+        Expr::IsTrue(inner) => one_sided(inner),
+        _ if expr.is_volatile() => OneSided::Unknown,
+        _ => {
+            let sides: std::collections::BTreeSet<bool> = expr
+                .column_refs()
+                .iter()
+                .map(|c| c.relation.as_ref().is_some_and(|t| t.table() == "l"))
+                .collect();
+            match sides.len() {
+                1 => OneSided::Part(sides.contains(&true), expr.clone()),
+                _ => OneSided::Unknown,
+            }
+        }
+    }
+}
+
 /// The level in row `row` of a comparison's levels (`-1` when missing).
 fn level_at(levels: &Int8Array, row: usize) -> i8 {
     if levels.is_null(row) {
@@ -378,6 +465,9 @@ struct Compiled {
     rule_conditions: Vec<Option<Stage>>,
     /// Per rule, what its pairs must meet before anything else (see [`LinkPlan::own_filters`]).
     own: Vec<Option<Stage>>,
+    /// Per rule, what its pairs must meet as known from each record alone (pairs that do not
+    /// are not generated).
+    needs: Vec<Option<crate::blocking::Sided>>,
     /// The link type's condition alone (for the random pairs of u).
     pair_filter: Option<Stage>,
     /// Schema of the written comparisons: `rid_l, rid_r` (as `UInt32`), each level.
@@ -932,6 +1022,25 @@ impl Engine {
                 keep: self.ctx.create_physical_expr(e, &reduced)?,
             })
         };
+        // The one-sided parts of each rule's own filter, tested once per record.
+        let every: ArrayRef = Arc::new(datafusion::arrow::array::Int64Array::from_iter_values(
+            0..records.num_rows() as i64,
+        ));
+        let marks = |e: datafusion::logical_expr::Expr| -> Result<Vec<bool>> {
+            let test = stage(datafusion::logical_expr::Expr::IsTrue(Box::new(e)))?;
+            let truth = evaluate(&test.keep, &test.evaluator.batch(&every, &every)?)?;
+            let truth = truth.as_boolean();
+            Ok((0..truth.len())
+                .map(|i| truth.is_valid(i) && truth.value(i))
+                .collect())
+        };
+        let needs = own
+            .iter()
+            .map(|f| match f {
+                Some(e) => one_sided(e).tested(&marks),
+                None => Ok(None),
+            })
+            .collect::<Result<Vec<_>>>()?;
         let whole: Vec<&datafusion::logical_expr::Expr> = levels.iter().collect();
         let (evaluator, reduced) = narrow(&whole)?;
         let physical = |e: datafusion::logical_expr::Expr| -> Result<PairExpr> {
@@ -956,6 +1065,7 @@ impl Engine {
                 .into_iter()
                 .map(|f| f.map(stage).transpose())
                 .collect::<Result<_>>()?,
+            needs,
             pair_filter: pair_filter.map(stage).transpose()?,
             out_schema: Arc::new(Schema::new(fields)),
         })
@@ -981,7 +1091,8 @@ impl Engine {
         let mut writer: Option<Spool> = None;
         self.progress.start("comparing candidate pairs", upper);
         for (i, found) in pairs_by_rule.iter_mut().enumerate() {
-            let pairs = crate::blocking::RulePairs::new(&compiled.rule_keys, i);
+            let pairs = crate::blocking::RulePairs::new(&compiled.rule_keys, i)
+                .needing(compiled.needs[i].as_ref());
             let mut compared = futures::stream::iter(pairs)
                 .map(|batch| {
                     let compiled = compiled.clone();
@@ -989,8 +1100,7 @@ impl Engine {
                     // threads: each thread that allocates gets its own malloc arena, and more
                     // arenas hold more memory for the same work.
                     tokio::spawn(async move {
-                        let batch = batch?;
-                        let generated = batch.num_rows() as u64;
+                        let (batch, generated) = batch?;
                         Ok::<_, Error>((generated, compare_batch(&compiled, i, &batch)?))
                     })
                 })
@@ -1380,6 +1490,49 @@ pub(crate) fn sample_pairs(n: i64, count: usize, seed: u64) -> RecordBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `one_sided` of `sql` over records with columns `a`, `b`, written as a shape:
+    /// `l`/`r` for a part of one record, `?` for nothing known.
+    fn shape(sql: &str) -> String {
+        fn show(p: &OneSided) -> String {
+            match p {
+                OneSided::Unknown => "?".into(),
+                OneSided::Part(left, _) => (if *left { "l" } else { "r" }).into(),
+                OneSided::All(ps) => {
+                    format!("all({})", ps.iter().map(show).collect::<Vec<_>>().join(","))
+                }
+                OneSided::AnyOf(ps) => {
+                    format!("any({})", ps.iter().map(show).collect::<Vec<_>>().join(","))
+                }
+            }
+        }
+        let records = Schema::new(vec![
+            Field::new("a", DataType::Utf8, true),
+            Field::new("b", DataType::Int64, true),
+        ]);
+        let ctx = datafusion::prelude::SessionContext::new();
+        let expr = ctx
+            .parse_sql_expr(sql, &pair_schema(&records).unwrap())
+            .unwrap();
+        show(&one_sided(&expr))
+    }
+
+    #[test]
+    fn conditions_split_into_what_one_record_tells() {
+        assert_eq!(shape("l.a IS NULL OR r.a IS NULL"), "any(l,r)");
+        assert_eq!(shape("((l.a IS NULL OR r.a IS NULL) IS TRUE)"), "any(l,r)");
+        assert_eq!(shape("l.a <> r.a AND (l.b > 3 AND r.b > 3)"), "all(l,r)");
+        assert_eq!(shape("l.a <> r.a AND l.b > 3"), "l");
+        // One part unknown leaves an OR unknown; two-sided parts are unknown.
+        assert_eq!(shape("l.a <> r.a OR l.b > 3"), "?");
+        assert_eq!(shape("l.b + r.b > 3"), "?");
+        // Random numbers differ from pair to pair.
+        assert_eq!(shape("random() < 0.5 AND r.b > 3"), "r");
+        assert_eq!(shape("random() < l.b"), "?");
+        // NOT of a part is left to the condition itself.
+        assert_eq!(shape("NOT (l.a IS NULL OR r.b > 3)"), "?");
+        assert_eq!(shape("1 = 1"), "?");
+    }
 
     #[test]
     fn scorer_weights_follow_the_model_and_adjust_for_term_frequency() {

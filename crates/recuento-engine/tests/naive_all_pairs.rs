@@ -25,6 +25,7 @@ blocking_rules = [
   ["first=last", "last=first"],
   ["first=last"],
   ["age", "l.dob IS NULL OR r.dob IS NULL"],
+  ["last", "r.age IS NOT NULL AND l.dob <> r.dob"],
 ]
 
 [[comparisons]]
@@ -126,7 +127,12 @@ fn datafusion_path_matches_naive_all_pairs() {
                         || (eq(&a.2, &b.2) && eq(&year(&a.3), &year(&b.3)))
                         || eq(&a.1, &b.2)
                         || eq(&a.2, &b.1)
-                        || (eq(&a.4, &b.4) && (a.3.is_empty() || b.3.is_empty()));
+                        || (eq(&a.4, &b.4) && (a.3.is_empty() || b.3.is_empty()))
+                        || (eq(&a.2, &b.2)
+                            && !b.4.is_empty()
+                            && !a.3.is_empty()
+                            && !b.3.is_empty()
+                            && a.3 != b.3);
                     // Birth date, or the birth year the age implies at the date seen.
                     let birth = |r: &(String, String, String, String, String, String)| {
                         if r.3.is_empty() {
