@@ -192,6 +192,9 @@ impl Engine {
 /// Pairs per batch handed on by [`RulePairs`], as DataFusion's joins batch them.
 const PAIR_BATCH: usize = 8192;
 
+/// How many left records ahead [`RulePairs`] asks for a block's bounds.
+const OPEN_AHEAD: usize = 8;
+
 /// What a pair must meet for a rule's condition to hold, known from each record alone: the
 /// truth, per record, of the condition's parts that read one record only (`l.birth_date IS
 /// NULL`), combined as the condition combines them. `holds(l, r)` false means the condition
@@ -247,8 +250,10 @@ pub(crate) struct RulePairs<'a> {
     /// What a pair must meet to be handed on, known from each record alone.
     needs: Option<&'a Sided>,
     /// Records by right-hand tuple number: those of tuple `g` are
-    /// `members[start[g]..start[g + 1]]`, in record order.
-    start: Vec<u32>,
+    /// `members[bounds[g][0]..bounds[g][1]]`, in record order. For a rule that reads both
+    /// ways the start moves past each left record as it is opened (left records come in
+    /// record order), so that a block is entered where its pairs begin, without searching.
+    bounds: Vec<[u32; 2]>,
     members: Vec<u32>,
     /// The next left record to open, and what is left of the current one's block.
     next_left: usize,
@@ -425,6 +430,12 @@ impl RuleKeys {
         self.numbers[x * self.width + self.slots[j].0]
     }
 
+    /// Record `x`'s left tuple number for rule `j`, if `x` is a record and has one.
+    fn left_opt(&self, j: usize, x: usize) -> Option<u32> {
+        let g = *self.numbers.get(x * self.width + self.slots[j].0)?;
+        (g != NO_TUPLE).then_some(g)
+    }
+
     /// Record `x`'s right tuple number for rule `j`.
     fn right(&self, j: usize, x: usize) -> u32 {
         self.numbers[x * self.width + self.slots[j].1]
@@ -526,6 +537,7 @@ impl<'a> RulePairs<'a> {
         }
         let mut fill = start.clone();
         let mut members = vec![0u32; start[tuples] as usize];
+        let bounds = start.windows(2).map(|w| [w[0], w[1]]).collect();
         for r in 0..keys.records {
             let g = keys.right(rule, r);
             if g != NO_TUPLE {
@@ -537,7 +549,7 @@ impl<'a> RulePairs<'a> {
             keys,
             rule,
             needs: None,
-            start,
+            bounds,
             members,
             next_left: 0,
             current: 0,
@@ -584,15 +596,23 @@ impl Iterator for RulePairs<'_> {
                 };
                 self.next_left = l + 1;
                 self.current = l;
-                let (s, e) = (self.start[g] as usize, self.start[g + 1] as usize);
+                // Blocks are entered at random: the block of a left record a few places on
+                // is asked for now (no effect on results), so that the reads overlap.
+                if let Some(ahead) = keys.left_opt(rule, l + OPEN_AHEAD) {
+                    prefetch_index::prefetch_index(&self.bounds, ahead as usize);
+                }
+                let [mut s, e] = self.bounds[g];
                 // A rule that reads both ways finds each pair with the smaller record on the
-                // left too: start after `l`.
-                self.pos = if self.keys.both_ways[self.rule] {
-                    s + self.members[s..e].partition_point(|&r| r as usize <= l)
-                } else {
-                    s
-                };
-                self.end = e;
+                // left too: start after `l`. Earlier left records of the block were smaller,
+                // so the start only moves on (by one when `l` is in its own block).
+                if keys.both_ways[rule] {
+                    while s < e && self.members[s as usize] as usize <= l {
+                        s += 1;
+                    }
+                    self.bounds[g][0] = s;
+                }
+                self.pos = s as usize;
+                self.end = e as usize;
                 continue;
             }
             let (l, r) = (self.current, self.members[self.pos] as usize);
