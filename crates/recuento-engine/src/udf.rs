@@ -307,6 +307,9 @@ const MAX_KEY: usize = 4;
 /// a core's cache next to the data being compared.
 const KEPT_SLOTS: usize = 1 << 14;
 
+/// Rows ahead at which a kept cache's slot is asked for.
+const KEPT_AHEAD: usize = 8;
+
 /// Caches kept per thread (one per function and dictionaries); the oldest goes first.
 const KEPT_CACHES: usize = 8;
 
@@ -402,13 +405,23 @@ fn comparison_levels(
     // No comparison takes more than four values; a wider call is computed directly rather
     // than mis-keyed.
     if let Some(function) = cached.filter(|_| arity <= MAX_KEY && coded) {
-        with_kept_levels(function, strings, |kept| {
+        let codes_of = |i: usize| {
             let mut codes = [u32::MAX; MAX_KEY];
+            for (slot, s) in codes.iter_mut().zip(strings) {
+                *slot = s.code(i).unwrap_or(u32::MAX);
+            }
+            codes
+        };
+        // Slots are read at random: each row's slot is asked for a few rows ahead, so that
+        // the reads overlap (no effect on results).
+        let slots: Vec<u32> = (0..n).map(|i| kept_slot(&codes_of(i)) as u32).collect();
+        with_kept_levels(function, strings, |kept| {
             for i in 0..n {
-                for (slot, s) in codes.iter_mut().zip(strings) {
-                    *slot = s.code(i).unwrap_or(u32::MAX);
+                if let Some(&ahead) = slots.get(i + KEPT_AHEAD) {
+                    prefetch_index::prefetch_index(&*kept, ahead as usize);
                 }
-                let at = kept_slot(&codes);
+                let codes = codes_of(i);
+                let at = slots[i] as usize;
                 let l = match kept[at] {
                     (key, l) if key == codes && l != EMPTY => l,
                     _ => {
