@@ -4,20 +4,36 @@
 //! people three times as visible as the rest); three latent classes, 40% of people with about
 //! 10% capture per list; one list that refers to another (a person on list 1 is much likelier
 //! on list 2); a subgroup (15%) that almost no list sees. Run:
-//! `cargo run --release -p recuento-mse --example simulation_study -- [replicates] [classes]`
-//! (defaults 50, and K = 10 latent classes at most for the latent-class model).
+//! `cargo run --release -p recuento-mse --example simulation_study -- [replicates] [classes]
+//! [people] [scenarios]` (defaults 50; K = 10 latent classes at most for the latent-class model;
+//! N = 2,000 people; every scenario, or those named, separated by commas).
+//!
+//! With `profile=K` among the arguments, it also prints, per scenario, what the likelihood of a
+//! K-class latent-class model says about N without any prior: the profile deviance of N (the
+//! classes and capture probabilities maximised by EM at each N, from several seeded starts),
+//! how often the truth lies inside the likelihood-ratio 95% region, and how often the region
+//! has no upper end below four times the people observed. That separates what the lists pin
+//! down from what the latent-class model's priors add (docs/benchmarks.md).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use recuento_model::CaptureHistories;
 use recuento_mse::{Options, estimate, lcmcr::LcmcrOptions};
 
-const N: usize = 2000;
 const T: usize = 5;
 
-fn draw(rng: &mut ChaCha8Rng, scenario: &str) -> CaptureHistories {
+/// The scenarios, in the order of the table.
+const SCENARIOS: [&str; 5] = [
+    "independent",
+    "two latent classes",
+    "three latent classes",
+    "referral",
+    "subgroup unseen",
+];
+
+fn draw(rng: &mut ChaCha8Rng, scenario: &str, people: usize) -> CaptureHistories {
     let mut counts = vec![0u64; 1 << T];
-    for _ in 0..N {
+    for _ in 0..people {
         let p: [f64; T] = match scenario {
             "independent" => [0.25, 0.3, 0.2, 0.35, 0.25],
             "two latent classes" => {
@@ -65,14 +81,30 @@ fn draw(rng: &mut ChaCha8Rng, scenario: &str) -> CaptureHistories {
 }
 
 fn main() {
-    let replicates: usize = std::env::args()
-        .nth(1)
+    let profile_classes: Option<usize> =
+        std::env::args().find_map(|a| a.strip_prefix("profile=").and_then(|k| k.parse().ok()));
+    let positional: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("profile="))
+        .collect();
+    let replicates: usize = positional
+        .first()
         .and_then(|a| a.parse().ok())
         .unwrap_or(50);
-    let classes: usize = std::env::args()
-        .nth(2)
+    let classes: usize = positional.get(1).and_then(|a| a.parse().ok()).unwrap_or(10);
+    let people: usize = positional
+        .get(2)
         .and_then(|a| a.parse().ok())
-        .unwrap_or(10);
+        .unwrap_or(2000);
+    let chosen: Vec<String> = match positional.get(3) {
+        Some(names) => names.split(',').map(|s| s.trim().to_string()).collect(),
+        None => SCENARIOS.iter().map(|s| s.to_string()).collect(),
+    };
+    if let Some(unknown) = chosen.iter().find(|c| !SCENARIOS.contains(&c.as_str())) {
+        eprintln!("unknown scenario {unknown:?}; the scenarios are {SCENARIOS:?}");
+        std::process::exit(2);
+    }
+    let n = people as f64;
     let methods = [
         "loglinear-averaged",
         "loglinear-best",
@@ -82,22 +114,21 @@ fn main() {
         "lcmcr",
     ];
     println!(
-        "N = {N}, {T} lists, {replicates} replicates per scenario, latent-class K = {classes}; relative bias of the point estimate, coverage of the 95% interval, mean interval width"
+        "N = {people}, {T} lists, {replicates} replicates per scenario, latent-class K = {classes}; relative bias of the point estimate, coverage of the 95% interval, intervals wholly below the truth, mean interval width"
     );
     println!();
-    println!("| scenario | method | relative bias | coverage | mean width | no estimate |");
-    println!("|---|---|---|---|---|---|");
-    for scenario in [
-        "independent",
-        "two latent classes",
-        "three latent classes",
-        "referral",
-        "subgroup unseen",
-    ] {
-        let mut stats = vec![(0.0f64, 0usize, 0.0f64, 0usize, 0usize); methods.len()];
+    println!("| scenario | method | relative bias | coverage | below | mean width | no estimate |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut profiles = Vec::new();
+    let mut mixings = Vec::new();
+    for scenario in SCENARIOS.iter().filter(|s| chosen.iter().any(|c| c == *s)) {
+        let mut profile = Profiled::default();
+        // Largest split R-hat and smallest effective sample size of N of the latent-class chains.
+        let mut mixing = (0.0f64, f64::INFINITY);
+        let mut stats = vec![(0.0f64, 0usize, 0.0f64, 0usize, 0usize, 0usize); methods.len()];
         for r in 0..replicates {
             let mut rng = ChaCha8Rng::seed_from_u64(1000 + r as u64);
-            let h = draw(&mut rng, scenario);
+            let h = draw(&mut rng, scenario, people);
             let options = Options {
                 lcmcr: Some(LcmcrOptions {
                     burn_in: 5_000,
@@ -109,31 +140,205 @@ fn main() {
                 }),
                 ..Options::default()
             };
+            if let Some(k) = profile_classes {
+                profile.add(&h, k, people, r as u64);
+            }
             for e in estimate(&h, &options) {
+                if let Some(m) = &e.mcmc {
+                    mixing.0 = mixing.0.max(m.r_hat);
+                    mixing.1 = mixing.1.min(m.ess);
+                }
                 let Some(i) = methods.iter().position(|m| *m == e.method || *m == e.model) else {
                     continue;
                 };
                 let s = &mut stats[i];
                 match (e.estimate, e.lower, e.upper) {
                     (Some(x), Some(lo), Some(hi)) => {
-                        s.0 += (x - N as f64) / N as f64;
-                        s.1 += usize::from(lo <= N as f64 && N as f64 <= hi);
+                        s.0 += (x - n) / n;
+                        s.1 += usize::from(lo <= n && n <= hi);
                         s.2 += hi - lo;
                         s.3 += 1;
+                        s.5 += usize::from(hi < n);
                     }
                     _ => s.4 += 1,
                 }
             }
         }
         for (m, s) in methods.iter().zip(&stats) {
-            let n = s.3.max(1) as f64;
+            let fits = s.3.max(1) as f64;
             println!(
-                "| {scenario} | {m} | {:+.1}% | {:.0}% | {:.0} | {} |",
-                100.0 * s.0 / n,
-                100.0 * s.1 as f64 / n,
-                s.2 / n,
+                "| {scenario} | {m} | {:+.1}% | {:.0}% | {:.0}% | {:.0} | {} |",
+                100.0 * s.0 / fits,
+                100.0 * s.1 as f64 / fits,
+                100.0 * s.5 as f64 / fits,
+                s.2 / fits,
                 s.4
             );
         }
+        profiles.push((scenario, profile));
+        mixings.push((scenario, mixing));
     }
+    println!();
+    println!(
+        "Latent-class chains: largest split R-hat and smallest effective sample size of N over the replicates"
+    );
+    println!();
+    println!("| scenario | largest R-hat | smallest effective draws |");
+    println!("|---|---|---|");
+    for (scenario, (r_hat, ess)) in mixings {
+        println!("| {scenario} | {r_hat:.3} | {ess:.0} |");
+    }
+    if let Some(k) = profile_classes {
+        println!();
+        println!(
+            "Likelihood of a {k}-class latent-class model, no prior: share of replicates whose 95% likelihood-ratio region of N holds the truth, whose region has no upper end below 4 × observed, and the relative bias and spread (standard deviation) of the maximum-likelihood N"
+        );
+        println!();
+        println!(
+            "| scenario | truth in region | no upper end | maximum likelihood: relative bias | spread |"
+        );
+        println!("|---|---|---|---|---|");
+        for (scenario, p) in profiles {
+            let fits = p.replicates.max(1) as f64;
+            let mean = p.mle.iter().sum::<f64>() / fits;
+            let spread = (p.mle.iter().map(|m| (m - mean).powi(2)).sum::<f64>()
+                / (fits - 1.0).max(1.0))
+            .sqrt();
+            println!(
+                "| {scenario} | {:.0}% | {:.0}% | {:+.1}% | {:.0} |",
+                100.0 * p.truth_inside as f64 / fits,
+                100.0 * p.unbounded as f64 / fits,
+                100.0 * (mean - people as f64) / people as f64,
+                spread
+            );
+        }
+    }
+}
+
+/// Tallies of the profile likelihood of N over the replicates of one scenario.
+#[derive(Default)]
+struct Profiled {
+    replicates: usize,
+    truth_inside: usize,
+    unbounded: usize,
+    /// The maximum-likelihood N of each replicate (on the grid).
+    mle: Vec<f64>,
+}
+
+impl Profiled {
+    fn add(&mut self, h: &CaptureHistories, k: usize, people: usize, seed: u64) {
+        let mut observed = vec![0.0f64; 1 << T];
+        for (_, pattern, count) in &h.rows {
+            observed[usize::from(*pattern)] += *count as f64;
+        }
+        let seen: f64 = observed.iter().sum();
+        // Totals from the people seen to four times as many, evenly on the log scale, and the truth.
+        let mut grid: Vec<f64> = (0..48)
+            .map(|i| (seen * 4f64.powf(i as f64 / 47.0)).round())
+            .chain([people as f64])
+            .collect();
+        grid.sort_by(f64::total_cmp);
+        grid.dedup();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut warm: Option<(Vec<f64>, Vec<f64>)> = None;
+        let logliks: Vec<f64> = grid
+            .iter()
+            .map(|&total| {
+                let (ll, best) = max_loglik(&observed, k, total - seen, &mut rng, warm.take());
+                warm = Some(best);
+                ll
+            })
+            .collect();
+        let (best_at, best) = logliks
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, l)| (i, *l))
+            .expect("grid is not empty");
+        let inside = |i: usize| 2.0 * (best - logliks[i]) < 3.84;
+        let truth = grid
+            .iter()
+            .position(|&g| g == people as f64)
+            .expect("truth is on the grid");
+        self.replicates += 1;
+        self.truth_inside += usize::from(inside(truth));
+        self.unbounded += usize::from(inside(grid.len() - 1));
+        self.mle.push(grid[best_at]);
+    }
+}
+
+/// Largest log-likelihood, up to a constant, of a `k`-class latent-class model with `unseen`
+/// people on no list, by EM from the warm start (the previous total's solution) and four
+/// random ones; returns it with the best (class weights, capture probabilities list by list).
+fn max_loglik(
+    observed: &[f64],
+    k: usize,
+    unseen: f64,
+    rng: &mut ChaCha8Rng,
+    warm: Option<(Vec<f64>, Vec<f64>)>,
+) -> (f64, (Vec<f64>, Vec<f64>)) {
+    let mut counts = observed.to_vec();
+    counts[0] = unseen;
+    let total: f64 = counts.iter().sum();
+    // ln(total! / unseen!): the multinomial coefficient's part that depends on N.
+    let coefficient: f64 = (0..observed.iter().sum::<f64>() as u64)
+        .map(|i| (unseen + 1.0 + i as f64).ln())
+        .sum();
+    let starts = warm.into_iter().chain((0..4).map(|_| {
+        let weights: Vec<f64> = (0..k).map(|_| rng.random::<f64>() + 0.1).collect();
+        let sum: f64 = weights.iter().sum();
+        let weights = weights.iter().map(|w| w / sum).collect();
+        let capture = (0..T * k)
+            .map(|_| 0.05 + 0.65 * rng.random::<f64>())
+            .collect();
+        (weights, capture)
+    }));
+    let mut best = (f64::NEG_INFINITY, (vec![], vec![]));
+    for (mut weights, mut capture) in starts {
+        let mut loglik = f64::NEG_INFINITY;
+        for _ in 0..2000 {
+            // E step: each pattern's people shared among the classes.
+            let mut in_class = vec![0.0f64; k];
+            let mut captured = vec![0.0f64; T * k];
+            let mut next = 0.0;
+            for (pattern, &c) in counts.iter().enumerate() {
+                let joint: Vec<f64> = (0..k)
+                    .map(|class| {
+                        (0..T).fold(weights[class], |p, j| {
+                            let l = capture[j * k + class];
+                            p * if pattern >> j & 1 == 1 { l } else { 1.0 - l }
+                        })
+                    })
+                    .collect();
+                let q: f64 = joint.iter().sum();
+                next += c * q.ln();
+                for class in 0..k {
+                    let share = c * joint[class] / q;
+                    in_class[class] += share;
+                    for j in 0..T {
+                        if pattern >> j & 1 == 1 {
+                            captured[j * k + class] += share;
+                        }
+                    }
+                }
+            }
+            // M step.
+            for class in 0..k {
+                weights[class] = (in_class[class] / total).max(1e-12);
+                for j in 0..T {
+                    capture[j * k + class] = (captured[j * k + class] / in_class[class].max(1e-12))
+                        .clamp(1e-9, 1.0 - 1e-9);
+                }
+            }
+            let done = next - loglik < 1e-9;
+            loglik = next;
+            if done {
+                break;
+            }
+        }
+        if loglik + coefficient > best.0 {
+            best = (loglik + coefficient, (weights, capture));
+        }
+    }
+    best
 }
