@@ -528,7 +528,7 @@ fn lcmcr_estimate(table: &Table<'_>, options: &lcmcr::LcmcrOptions) -> Estimate 
         ));
     }
     e.warnings.push(
-        "the latent-class model absorbs heterogeneity (people more visible to every list) but assumes lists are independent within each class".into(),
+        "the latent-class model absorbs heterogeneity (people more visible to every list) but assumes lists are independent within each class. When many people are rarely listed, the lists fit much larger totals almost as well, and the model's priors favour the smaller ones: in simulations with a large, rarely listed group its interval fell wholly below the truth in 16% to 40% of cases (docs/benchmarks.md). Do not read its upper end as a ceiling; compare it with the log-linear and Mth estimates".into(),
     );
     Estimate {
         model: format!(
