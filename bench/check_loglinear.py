@@ -4,7 +4,8 @@
 For several simulated capture-history tables (3 to 5 lists, independent and dependent lists),
 runs `recuento estimate --histories FILE --json`, takes every model it reports with fitted
 cells (the best hierarchical model, the Mth heterogeneity models and Chao's lower bound, whose
-columns are (k - j)+ for the knots j = 2 .. t-1 it kept), refits the same Poisson
+columns are (k - j)+ for the knots j = 2 .. t-1 it kept, and M0 and the Mh models, whose lists
+share one column k, the number of lists a pattern is on), refits the same Poisson
 log-linear model with statsmodels' GLM (IRLS in numpy), and compares the fitted value of every
 observed cell, the residual deviance and the unseen count. Prints a table; exits 1 if any relative
 difference exceeds 1e-6.
@@ -63,12 +64,15 @@ def main():
                 if not est.get("cells"):
                     continue
                 parts = est["model"].split(" + ")
+                # M0 and the Mh models give every list one shared effect: a column k.
+                shared = parts[0] == "M0" or parts[0].startswith("Mh ")
+                form = parts[0].replace("Mh ", "Mth ", 1)
                 het = {
                     "Mth Poisson2": lambda k: [2.0 ** k - 1.0],
                     "Mth Darroch": lambda k: [k * k / 2.0],
                     "Mth Gamma3.5": lambda k: [-np.log(3.5 + k) + np.log(3.5)],
-                }.get(parts[0])
-                if parts[0] == "Mth Chao (LB)":
+                }.get(form)
+                if form == "Mth Chao (LB)":
                     # Knots whose coefficient came out negative were dropped; the warnings say which.
                     dropped = {int(m) for m in re.findall(r"more than (\d+) lists had a negative", " ".join(est["warnings"]))}
                     knots = [j for j in range(2, t) if j not in dropped]
@@ -77,7 +81,8 @@ def main():
                 X, y = [], []
                 for cell in est["cells"]:
                     bits = [int(ch) for ch in cell["pattern"]]
-                    row = [1.0] + [float(b) for b in bits] + [float(all(bits[j] for j in term)) for term in terms]
+                    lists = [float(sum(bits))] if shared else [float(b) for b in bits]
+                    row = [1.0] + lists + [float(all(bits[j] for j in term)) for term in terms]
                     if het:
                         row.extend(het(sum(bits)))
                     X.append(row)
@@ -91,7 +96,7 @@ def main():
                 rel_n = abs((est["estimate"] - est["observed"]) - missing_sm) / missing_sm
                 worst = max(worst, rel_fit, rel_dev, rel_n)
                 rows.append((t, n, "yes" if dependent else "no", est["model"], rel_fit, dev_ours, fit.deviance, rel_dev, rel_n))
-    print("| lists | people | dependent | model (best by AIC, then the Mth models and Chao's LB) | max rel. diff fitted | deviance recuento | deviance statsmodels | rel. diff deviance | rel. diff unseen |")
+    print("| lists | people | dependent | model (best by AIC, the Mth models and Chao's LB, M0 and the Mh models) | max rel. diff fitted | deviance recuento | deviance statsmodels | rel. diff deviance | rel. diff unseen |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.1e} | {r[5]:.8f} | {r[6]:.8f} | {r[7]:.1e} | {r[8]:.1e} |")

@@ -41,7 +41,7 @@ mod sampling;
 use recuento_model::CaptureHistories;
 use serde::{Deserialize, Serialize};
 
-use loglinear::ModelFit;
+use loglinear::{ListEffects, ModelFit};
 
 /// Options for [`estimate`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -678,13 +678,55 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
         },
         model_estimate(table, "loglinear-best", best, best_warnings),
     ];
-    // The classic heterogeneity models (Mth: list effects plus one heterogeneity column).
+    // The classic models of Rcapture's closedp.t: Mth (list effects plus one heterogeneity
+    // column), then M0 and Mh, whose lists share one effect.
     for h in loglinear::Heterogeneity::ALL {
-        if let Some((f, w)) = heterogeneity_fit(counts, t, observed, h) {
+        if let Some((f, w)) = heterogeneity_fit(counts, t, observed, Some(h), ListEffects::PerList)
+        {
+            out.push(model_estimate(table, "loglinear-heterogeneity", &f, w));
+        }
+    }
+    for h in std::iter::once(None).chain(loglinear::Heterogeneity::ALL.map(Some)) {
+        if let Some((f, mut w)) = heterogeneity_fit(counts, t, observed, h, ListEffects::Shared) {
+            w.extend(equal_lists_test(table, &f));
             out.push(model_estimate(table, "loglinear-heterogeneity", &f, w));
         }
     }
     out
+}
+
+/// 95% quantiles of χ² with 1 to 15 degrees of freedom: the likelihood-ratio test of equal lists
+/// has t − 1 of them.
+const CHI2_95_BY_DF: [f64; 15] = [
+    3.841, 5.991, 7.815, 9.488, 11.070, 12.592, 14.067, 15.507, 16.919, 18.307, 19.675, 21.026,
+    22.362, 23.685, 24.996,
+];
+
+/// What the data say of a model whose lists share one effect (M0, Mh): the likelihood-ratio
+/// test against the same model with each list's own effect (Mt, Mth), which nests it.
+fn equal_lists_test(table: &Table<'_>, shared: &ModelFit) -> Option<String> {
+    let t = table.t;
+    let per_list = loglinear::Terms(shared.terms.0.clone(), shared.terms.1, ListEffects::PerList);
+    let wider = loglinear::fit_model(&table.counts, t, &per_list).ok()?;
+    let statistic = (shared.fit.deviance - wider.fit.deviance).max(0.0);
+    let df = t - 1;
+    let critical = *CHI2_95_BY_DF.get(df - 1)?;
+    let name = match per_list.1 {
+        Some(_) => per_list.describe(&table.lists),
+        None => "independence (Mt)".to_string(),
+    };
+    let test = format!(
+        "likelihood-ratio test against {name}: {statistic:.1} on {df} degrees of freedom, 5% level {critical:.1}"
+    );
+    Some(if statistic > critical {
+        format!(
+            "this model gives every list the same chance of listing a person, and the data contradict it: the lists differ ({test}); prefer {name}"
+        )
+    } else {
+        format!(
+            "this model gives every list the same chance of listing a person; the data do not contradict it here ({test})"
+        )
+    })
 }
 
 /// Whether a fit gives an estimate: a missing cell a thousand times the observed count is not
@@ -693,28 +735,33 @@ fn estimable(f: &ModelFit, observed: u64) -> bool {
     f.missing.is_finite() && f.missing < 1_000.0 * observed as f64
 }
 
-/// Fits model Mth with heterogeneity form `h`, with the warnings its coefficients call for.
-/// Chao's lower bound drops knots with a negative coefficient one at a time, most negative
-/// first, and refits (Rcapture does the same): a negative one would make the bound a guess.
+/// Fits model Mth (or, with shared list effects, Mh) with heterogeneity form `h`, or M0 when
+/// `h` is `None`, with the warnings its coefficients call for. Chao's lower bound drops knots
+/// with a negative coefficient one at a time, most negative first, and refits (Rcapture does the
+/// same): a negative one would make the bound a guess.
 fn heterogeneity_fit(
     counts: &[f64],
     t: usize,
     observed: u64,
-    h: loglinear::Heterogeneity,
+    h: Option<loglinear::Heterogeneity>,
+    effects: ListEffects,
 ) -> Option<(ModelFit, Vec<String>)> {
     let mut h = h;
     let mut warnings = Vec::new();
     loop {
-        let terms = loglinear::Terms(Vec::new(), Some(h));
+        let terms = loglinear::Terms(Vec::new(), h, effects);
         let f = loglinear::fit_model(counts, t, &terms).ok()?;
         if !estimable(&f, observed) {
             return None;
         }
-        let columns = h.columns(t);
+        let Some(form) = h else {
+            return Some((f, warnings));
+        };
+        let columns = form.columns(t);
         let gammas = &f.fit.beta[f.fit.beta.len() - columns..];
-        match h {
+        match form {
             loglinear::Heterogeneity::ChaoLb(mask) => {
-                let knots = h.knots(t);
+                let knots = form.knots(t);
                 let worst = gammas
                     .iter()
                     .zip(&knots)
@@ -724,7 +771,7 @@ fn heterogeneity_fit(
                     warnings.push(format!(
                         "Chao's model: the term for people on more than {knot} lists had a negative coefficient and was dropped"
                     ));
-                    h = loglinear::Heterogeneity::ChaoLb(mask & !(1 << knot));
+                    h = Some(loglinear::Heterogeneity::ChaoLb(mask & !(1 << knot)));
                     continue;
                 }
                 warnings.push(
@@ -735,7 +782,7 @@ fn heterogeneity_fit(
                 if gammas.iter().any(|g| *g < 0.0) {
                     warnings.push(format!(
                         "the heterogeneity coefficient of {} is negative: the data show no heterogeneity of this form, and the model is not meaningful here",
-                        h.name()
+                        terms.describe(&[])
                     ));
                 }
             }

@@ -12,10 +12,24 @@ use crate::linalg::{cholesky_solve, inverse_00, ln_gamma};
 /// χ²₁ 0.95 quantile: the profile-likelihood drop that bounds a 95% interval.
 pub const CHI2_95: f64 = 3.841_458_820_694_124;
 
-/// One log-linear model: the interaction terms beyond the main effects, as list bitmasks, and an
-/// optional heterogeneity column (model Mth when there are no interactions).
+/// One log-linear model: the interaction terms beyond the main effects, as list bitmasks, an
+/// optional heterogeneity column (model Mth when there are no interactions), and how the lists'
+/// own effects enter (one per list, or one shared by all: models M0 and Mh).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Terms(pub Vec<u16>, pub Option<Heterogeneity>);
+pub struct Terms(pub Vec<u16>, pub Option<Heterogeneity>, pub ListEffects);
+
+/// How the lists' own effects enter a model (the "t" of Otis et al. 1978's model names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ListEffects {
+    /// A main effect per list: lists differ in how likely they are to list a person (models Mt
+    /// and Mth, and every hierarchical model).
+    #[default]
+    PerList,
+    /// One effect of the number of lists a pattern is on, shared by every list: every list
+    /// equally likely to list a person (models M0 and Mh). Human-rights lists rarely are; the
+    /// estimate warns when the data say so.
+    Shared,
+}
 
 /// A heterogeneity column f(k), k = number of lists a pattern is on (Rivest & Baillargeon 2007;
 /// the forms of Rcapture's `closedp.t`). Its coefficient models capture probabilities that vary
@@ -87,17 +101,46 @@ impl Heterogeneity {
             Heterogeneity::ChaoLb(_) => "Mth Chao (LB)",
         }
     }
+
+    /// Rcapture's name of the model with one effect shared by every list and this column.
+    pub fn shared_name(self) -> &'static str {
+        match self {
+            Heterogeneity::Poisson2 => "Mh Poisson2",
+            Heterogeneity::Darroch => "Mh Darroch",
+            Heterogeneity::Gamma35 => "Mh Gamma3.5",
+            Heterogeneity::ChaoLb(_) => "Mh Chao (LB)",
+        }
+    }
 }
 
+/// Name of the model with one effect shared by every list and no heterogeneity column.
+pub const M0: &str = "M0";
+
 impl Terms {
-    /// Number of parameters for `t` lists: intercept + t main effects + interactions.
-    pub fn parameters(&self, t: usize) -> usize {
-        1 + t + self.0.len() + self.1.map_or(0, |h| h.columns(t))
+    /// A model with each list's own effect, these interactions and no heterogeneity column.
+    pub fn interactions(terms: Vec<u16>) -> Terms {
+        Terms(terms, None, ListEffects::PerList)
     }
 
-    /// A readable name: `independence` or `independence + a:b + a:c`.
+    /// Number of parameters for `t` lists: intercept + t main effects (or the one shared) +
+    /// interactions + heterogeneity columns.
+    pub fn parameters(&self, t: usize) -> usize {
+        let lists = match self.2 {
+            ListEffects::PerList => t,
+            ListEffects::Shared => 1,
+        };
+        1 + lists + self.0.len() + self.1.map_or(0, |h| h.columns(t))
+    }
+
+    /// A readable name: `independence`, `independence + a:b + a:c`, `Mth Darroch + a:b`, `M0`,
+    /// `Mh Chao (LB)`.
     pub fn describe(&self, lists: &[String]) -> String {
-        let mut s = String::from(self.1.map_or("independence", Heterogeneity::name));
+        let mut s = String::from(match (self.2, self.1) {
+            (ListEffects::PerList, None) => "independence",
+            (ListEffects::PerList, Some(h)) => h.name(),
+            (ListEffects::Shared, None) => M0,
+            (ListEffects::Shared, Some(h)) => h.shared_name(),
+        });
         for term in &self.0 {
             let names: Vec<&str> = (0..lists.len())
                 .filter(|i| term & (1 << i) != 0)
@@ -111,15 +154,15 @@ impl Terms {
 
     /// Reads a model written as [`Terms::describe`] writes it: `independence + a:b + b:c`, or
     /// with a heterogeneity form first (`Mth Darroch + a:b`, `Mth Chao (LB)`); `independence`
-    /// may be left out. A three-way term needs its two-way terms (the model must be
-    /// hierarchical).
+    /// may be left out. `M0` and the `Mh` forms stand alone. A three-way term needs its two-way
+    /// terms (the model must be hierarchical).
     ///
     /// # Errors
     /// In words: a list name that is not among `lists`, a term of one list, a repeated term, a
-    /// term of every list (the saturated model leaves the unseen cell unidentified), or a
-    /// missing lower-order term.
+    /// term of every list (the saturated model leaves the unseen cell unidentified), a missing
+    /// lower-order term, or interactions after `M0` or an `Mh` form.
     pub fn parse(text: &str, lists: &[String]) -> Result<Terms, String> {
-        let mut terms = Terms(Vec::new(), None);
+        let mut terms = Terms::interactions(Vec::new());
         for (i, part) in text.split('+').map(str::trim).enumerate() {
             if part.is_empty() {
                 return Err(format!("the model '{text}' has an empty term"));
@@ -132,6 +175,22 @@ impl Terms {
             {
                 terms.1 = Some(*h);
                 continue;
+            }
+            if i == 0 && part == M0 {
+                terms.2 = ListEffects::Shared;
+                continue;
+            }
+            if i == 0
+                && let Some(h) = Heterogeneity::ALL.iter().find(|h| h.shared_name() == part)
+            {
+                terms.1 = Some(*h);
+                terms.2 = ListEffects::Shared;
+                continue;
+            }
+            if terms.2 == ListEffects::Shared {
+                return Err(format!(
+                    "the model '{text}' adds interactions to a model whose lists share one effect (M0, Mh); write them after 'independence' or an 'Mth' form instead"
+                ));
             }
             let mut mask = 0u16;
             for name in part.split(':').map(str::trim) {
@@ -200,8 +259,13 @@ pub struct Fit {
 fn design_row(pattern: usize, t: usize, terms: &Terms) -> Vec<f64> {
     let mut row = Vec::with_capacity(terms.parameters(t));
     row.push(1.0);
-    for i in 0..t {
-        row.push(f64::from(u8::from(pattern & (1 << i) != 0)));
+    match terms.2 {
+        ListEffects::PerList => {
+            for i in 0..t {
+                row.push(f64::from(u8::from(pattern & (1 << i) != 0)));
+            }
+        }
+        ListEffects::Shared => row.push(f64::from(pattern.count_ones())),
     }
     for &term in &terms.0 {
         row.push(f64::from(u8::from(
@@ -463,14 +527,13 @@ pub fn all_hierarchical(candidates: &[u16]) -> Option<Vec<Terms>> {
     }
     let mut out = Vec::new();
     for mask in 0u32..(1 << candidates.len()) {
-        let terms = Terms(
+        let terms = Terms::interactions(
             candidates
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| mask & (1 << i) != 0)
                 .map(|(_, &c)| c)
                 .collect(),
-            None,
         );
         if terms.is_hierarchical() {
             out.push(terms);
@@ -482,7 +545,7 @@ pub fn all_hierarchical(candidates: &[u16]) -> Option<Vec<Terms>> {
 /// Forward selection: from independence, add the hierarchical term that lowers `score` most,
 /// until none does.
 pub fn forward_selection(candidates: &[u16], score: &dyn Fn(&Terms) -> Option<f64>) -> Vec<Terms> {
-    let mut current = Terms(Vec::new(), None);
+    let mut current = Terms::interactions(Vec::new());
     let mut visited = vec![current.clone()];
     let mut best = score(&current).unwrap_or(f64::INFINITY);
     loop {
@@ -517,8 +580,8 @@ mod tests {
 
     #[test]
     fn hierarchy_is_enforced() {
-        assert!(Terms(vec![0b011, 0b101, 0b110, 0b111], None).is_hierarchical());
-        assert!(!Terms(vec![0b011, 0b111], None).is_hierarchical());
+        assert!(Terms::interactions(vec![0b011, 0b101, 0b110, 0b111]).is_hierarchical());
+        assert!(!Terms::interactions(vec![0b011, 0b111]).is_hierarchical());
         let c = candidate_terms(3, 2);
         assert_eq!(c, vec![0b011, 0b101, 0b110]);
         assert_eq!(all_hierarchical(&c).unwrap().len(), 8);
@@ -534,9 +597,9 @@ mod tests {
     fn independence_on_two_lists_is_lincoln_petersen() {
         // n1 = 100, n2 = 80, m = 40: LP estimate = 100 * 80 / 40 = 200.
         let counts = [0.0, 60.0, 40.0, 40.0];
-        let fit = fit_model(&counts, 2, &Terms(vec![], None)).unwrap();
+        let fit = fit_model(&counts, 2, &Terms::interactions(vec![])).unwrap();
         assert!((fit.estimate - 200.0).abs() < 1e-6, "{}", fit.estimate);
-        let (lo, hi) = profile_interval(&counts, 2, &Terms(vec![], None), fit.estimate);
+        let (lo, hi) = profile_interval(&counts, 2, &Terms::interactions(vec![]), fit.estimate);
         assert!(lo < 200.0 && hi > 200.0 && lo >= 140.0, "{lo} {hi}");
     }
 
@@ -553,6 +616,17 @@ mod tests {
         );
         let t = Terms::parse("Mth Darroch + ong:legal", &lists).unwrap();
         assert_eq!(t.1, Some(Heterogeneity::Darroch));
+        for name in ["M0", "Mh Darroch", "Mh Chao (LB)"] {
+            let t = Terms::parse(name, &lists).unwrap();
+            assert_eq!(t.2, ListEffects::Shared);
+            assert_eq!(t.describe(&lists), name);
+            assert_eq!(t.parameters(4), 2 + t.1.map_or(0, |h| h.columns(4)));
+        }
+        assert!(
+            Terms::parse("Mh Darroch + ong:legal", &lists)
+                .unwrap_err()
+                .contains("share one effect")
+        );
         assert_eq!(
             Terms::parse("ong:prensa:familias", &lists).unwrap_err(),
             "the model 'ong:prensa:familias' is not hierarchical: a term of three or more lists needs every term of one list fewer inside it"
@@ -579,7 +653,7 @@ mod tests {
         // Lists 1 and 2 never overlap: the 1:2 interaction is not estimable.
         let counts = [0.0, 10.0, 10.0, 0.0, 10.0, 5.0, 5.0, 0.0];
         assert_eq!(
-            fit_model(&counts, 3, &Terms(vec![0b011], None)).unwrap_err(),
+            fit_model(&counts, 3, &Terms::interactions(vec![0b011])).unwrap_err(),
             FitProblem::EmptyMargin(0b011)
         );
     }

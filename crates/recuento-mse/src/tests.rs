@@ -167,7 +167,6 @@ fn heterogeneity_models_are_reported_and_fit_heterogeneous_data_better() {
         .iter()
         .filter(|e| e.method == "loglinear-heterogeneity")
         .collect();
-    assert_eq!(mth.len(), 4);
     let names: Vec<&str> = mth.iter().map(|e| e.model.as_str()).collect();
     assert_eq!(
         names,
@@ -175,9 +174,23 @@ fn heterogeneity_models_are_reported_and_fit_heterogeneous_data_better() {
             "Mth Poisson2",
             "Mth Darroch",
             "Mth Gamma3.5",
-            "Mth Chao (LB)"
+            "Mth Chao (LB)",
+            "M0",
+            "Mh Poisson2",
+            "Mh Darroch",
+            "Mh Gamma3.5",
+            "Mh Chao (LB)"
         ]
     );
+    // The lists here are equally likely to list a person, and the test of equal lists says so.
+    for e in &mth[4..] {
+        assert!(
+            e.warnings
+                .iter()
+                .any(|w| w.contains("the data do not contradict it")),
+            "{e:?}"
+        );
+    }
     let darroch = mth[1];
     assert!(darroch.aic.unwrap() < independence.aic.unwrap() - 10.0);
     // Independence underestimates badly; the heterogeneity model moves towards the truth.
@@ -227,6 +240,81 @@ fn latent_class_total_sums_the_strata_draws() {
     assert!(
         sum.lower.unwrap() <= 1600.0 && 1600.0 <= sum.upper.unwrap(),
         "{sum:?}"
+    );
+}
+
+#[test]
+fn mh_chao_matches_the_closed_form_on_any_table() {
+    // With one effect shared by every list, Chao's model fits the number of people on k lists
+    // exactly for k = 1 … t and extrapolates from f1 and f2: f0 = (t − 1) / t · f1² / (2 f2),
+    // whatever the lists' own sizes.
+    // Lists of very different sizes (weights w), and counts falling off with k in a way whose
+    // logarithm per pattern is convex, so that Chao's model keeps every knot.
+    let t = 5;
+    let w = [1.5, 0.6, 1.0, 0.4, 1.2];
+    let by_k = [0.0, 400.0, 40.0, 10.0, 5.0, 4.0];
+    let counts: Vec<u64> = (0..1usize << t)
+        .map(|h| {
+            let weight: f64 = (0..t).filter(|j| h >> j & 1 == 1).map(|j| w[j]).product();
+            (by_k[h.count_ones() as usize] * weight).round() as u64
+        })
+        .collect();
+    let by_lists = |k: u32| -> f64 {
+        (1..counts.len())
+            .filter(|h| h.count_ones() == k)
+            .map(|h| counts[h] as f64)
+            .sum()
+    };
+    let (f1, f2) = (by_lists(1), by_lists(2));
+    let n: f64 = counts[1..].iter().sum::<u64>() as f64;
+    let expected = n + (t as f64 - 1.0) / t as f64 * f1 * f1 / (2.0 * f2);
+    let e = estimate(&from_counts(&counts, t), &Options::default());
+    let chao = e.iter().find(|e| e.model == "Mh Chao (LB)").unwrap();
+    assert!(
+        !chao.warnings.iter().any(|w| w.contains("was dropped")),
+        "{chao:?}"
+    );
+    let x = chao.estimate.unwrap();
+    assert!((x - expected).abs() < 1e-6 * expected, "{x} vs {expected}");
+    // Lists of such different sizes are not equally likely to list a person: the test says so.
+    assert!(
+        chao.warnings
+            .iter()
+            .any(|w| w.contains("the data contradict it") && w.contains("Mth Chao (LB)")),
+        "{chao:?}"
+    );
+}
+
+#[test]
+fn m0_matches_the_zero_truncated_binomial() {
+    // M0: every person listed by each list with one probability p. Its estimate solves
+    // t·p / (1 − (1 − p)^t) = captures / people seen, N = n / (1 − (1 − p)^t).
+    let h = simulate(4, 3000, &[0.2, 0.2, 0.2, 0.2]);
+    let t = 4;
+    let n = h.observed() as f64;
+    let captures: f64 = h
+        .rows
+        .iter()
+        .map(|(_, pattern, count)| f64::from(pattern.count_ones()) * *count as f64)
+        .sum();
+    let mean = |p: f64| t as f64 * p / (1.0 - (1.0 - p).powi(t));
+    let (mut lo, mut hi) = (1e-9, 1.0 - 1e-9);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if mean(mid) < captures / n {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let expected = n / (1.0 - (1.0 - lo).powi(t));
+    let e = estimate(&h, &Options::default());
+    let m0 = e.iter().find(|e| e.model == "M0").unwrap();
+    let x = m0.estimate.unwrap();
+    assert!((x - expected).abs() < 1e-6 * expected, "{x} vs {expected}");
+    assert!(
+        m0.lower.unwrap() <= 3000.0 && 3000.0 <= m0.upper.unwrap(),
+        "{m0:?}"
     );
 }
 
@@ -360,7 +448,7 @@ fn a_chosen_model_is_fitted_with_its_profile_interval() {
     assert!(lo < x && x < hi, "{lo} {x} {hi}");
     // The same fit as the log-linear machinery gives for those terms.
     let counts: Vec<f64> = h.pattern_counts(None).iter().map(|c| *c as f64).collect();
-    let terms = loglinear::Terms(vec![0b0011, 0b1100], None);
+    let terms = loglinear::Terms::interactions(vec![0b0011, 0b1100]);
     let fit = loglinear::fit_model(&counts, 4, &terms).unwrap();
     assert!((fit.estimate - x).abs() < 1e-9, "{} vs {x}", fit.estimate);
     assert_eq!(chosen.cells.len(), 15);

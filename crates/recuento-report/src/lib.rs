@@ -391,11 +391,14 @@ fn linkage_section(h: &mut String, d: &ReportData) {
 fn estimate_section(h: &mut String, d: &ReportData) {
     h.push_str("<h2 id=\"estimate\">Estimate of the total</h2><p>Multiple systems estimation uses how the lists overlap to estimate how many people no list recorded. Every number comes with its 95% interval.</p>");
     estimate_table(h, "Stratum", &d.estimates);
-    // Interval plot of the estimates for all strata together.
+    // Interval plot of the estimates for all strata together. M0 and the Mh models (every list
+    // equally likely to list a person, which human-rights lists rarely are) stay in the table
+    // with their test of that assumption, out of the plot, whose scale they would stretch.
     let all: Vec<&Estimate> = d
         .estimates
         .iter()
         .filter(|e| e.stratum == "all" && e.estimate.is_some())
+        .filter(|e| !(e.model == "M0" || e.model.starts_with("Mh ")))
         .collect();
     if let Some(first) = all.first() {
         let lo = first.observed as f64;
