@@ -96,6 +96,9 @@ pub struct ReportData {
     pub sensitivity: Vec<Estimate>,
     /// Alternative linkages: (threshold, links, people, headline estimate); empty when not run.
     pub linkage_alternatives: Vec<(f64, usize, usize, Estimate)>,
+    /// Linkages drawn at random from the match probabilities: (links, people, headline
+    /// estimate); empty when not run.
+    pub linkage_draws: Vec<(usize, usize, Estimate)>,
     /// The reproducibility manifest as pretty JSON.
     pub manifest: String,
 }
@@ -564,6 +567,7 @@ fn estimate_table(h: &mut String, first: &str, estimates: &[Estimate]) {
 
 fn linkage_uncertainty_section(h: &mut String, d: &ReportData) {
     if d.linkage_alternatives.is_empty() {
+        linkage_draws_paragraph(h, d);
         return;
     }
     let totals: Vec<f64> = d
@@ -594,6 +598,39 @@ fn linkage_uncertainty_section(h: &mut String, d: &ReportData) {
         );
     }
     h.push_str("</table>\n");
+    linkage_draws_paragraph(h, d);
+}
+
+/// What the linkages drawn from the match probabilities do to the total, in one paragraph.
+fn linkage_draws_paragraph(h: &mut String, d: &ReportData) {
+    let estimates: Vec<&Estimate> = d.linkage_draws.iter().map(|x| &x.2).collect();
+    let mut totals: Vec<f64> = estimates.iter().filter_map(|e| e.estimate).collect();
+    if totals.is_empty() {
+        return;
+    }
+    totals.sort_by(f64::total_cmp);
+    let people = d.linkage_draws.iter().map(|x| x.1);
+    let (people_lo, people_hi) = (people.clone().min().unwrap_or(0), people.max().unwrap_or(0));
+    let lower = estimates
+        .iter()
+        .filter_map(|e| e.lower)
+        .fold(f64::INFINITY, f64::min);
+    let upper = estimates.iter().filter_map(|e| e.upper).fold(0.0, f64::max);
+    if d.linkage_alternatives.is_empty() {
+        h.push_str("<h2 id=\"linkage-uncertainty\">Linkage uncertainty</h2>");
+    }
+    let _ = write!(
+        h,
+        "<p>Drawn from the match probabilities: in {} linkages drawn at random, each scored pair linked with its own match probability, the people found ranged from {} to {} and the total from {} to {} (median {}); their 95% intervals together span {} to {}. If that span is much wider than the headline interval, linkage errors matter as much as sampling: review the uncertain pairs.</p>",
+        d.linkage_draws.len(),
+        fmt_n(people_lo as f64),
+        fmt_n(people_hi as f64),
+        fmt_n(totals[0]),
+        fmt_n(totals[totals.len() - 1]),
+        fmt_n(totals[totals.len() / 2]),
+        fmt_n(lower),
+        fmt_n(upper)
+    );
 }
 
 #[cfg(test)]

@@ -54,8 +54,9 @@ enum Command {
         /// out/sensitivity.json, which the report shows.
         #[arg(long)]
         sensitivity: bool,
-        /// Also re-estimate from the linkages found at several match-probability thresholds
-        /// (project only); writes out/linkage_sensitivity.json, which the report shows.
+        /// Also re-estimate from the linkages found at several match-probability thresholds and
+        /// from 20 linkages drawn from the match probabilities (project only); writes
+        /// out/linkage_sensitivity.json and out/linkage_draws.json, which the report shows.
         #[arg(long)]
         linkage_sensitivity: bool,
         /// Also run the Bayesian latent-class model (with --histories).
@@ -293,6 +294,21 @@ async fn dispatch(command: Command) -> Result<()> {
                                     n(a.links as f64),
                                     n(a.persons as f64),
                                     a.estimate.estimate.map_or("none".into(), n)
+                                );
+                            }
+                        }
+                        let draws = pipeline::linkage_draws(&project, &engine).await?;
+                        if !json {
+                            let mut totals: Vec<f64> =
+                                draws.iter().filter_map(|d| d.estimate.estimate).collect();
+                            totals.sort_by(f64::total_cmp);
+                            if let (Some(lo), Some(hi)) = (totals.first(), totals.last()) {
+                                println!(
+                                    "  {} linkages drawn from the match probabilities (out/linkage_draws.json): estimate {} to {}, median {}",
+                                    draws.len(),
+                                    n(*lo),
+                                    n(*hi),
+                                    n(totals[totals.len() / 2])
                                 );
                             }
                         }

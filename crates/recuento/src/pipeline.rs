@@ -483,6 +483,79 @@ pub async fn linkage_sensitivity(
     Ok(alternatives)
 }
 
+/// The total under one linkage drawn at random from the match probabilities.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LinkageDraw {
+    /// Draw number, from 1.
+    pub draw: usize,
+    /// Pairs linked in this draw.
+    pub links: usize,
+    /// People found.
+    pub persons: usize,
+    /// The headline estimate (model-averaged log-linear) for all strata together.
+    pub estimate: Estimate,
+}
+
+/// Linkages drawn by [`linkage_draws`].
+pub const LINKAGE_DRAWS: usize = 20;
+
+/// Pairs below this match probability are never linked in a draw: they are most of the scored
+/// pairs, and together they would add a handful of links at random, each joining two strangers.
+pub const DRAW_FLOOR: f64 = 0.01;
+
+/// Linkage uncertainty carried to the total: [`LINKAGE_DRAWS`] linkages drawn at random, each
+/// scored pair at or above [`DRAW_FLOOR`] linked with its match probability, independently of the
+/// others; people are the connected components, as in `recuento link`; the total is re-estimated
+/// from each. Seeded by the project's seed, so the draws are the same on every run. Writes
+/// `out/linkage_draws.json`.
+///
+/// # Errors
+/// No linkage yet (run `recuento link`), write failures.
+pub async fn linkage_draws(project: &Project, engine: &Engine) -> Result<Vec<LinkageDraw>> {
+    use rand::{Rng, SeedableRng};
+    let out = project.out()?;
+    let pairs = out.join("pairs.parquet");
+    require(&pairs, "link")?;
+    ensure_records(project, engine).await?;
+    let index = engine.records_index().await?;
+    let lists = project.list_names();
+    let list_of: Vec<usize> = index
+        .iter()
+        .map(|(_, l, _)| lists.iter().position(|x| x == l).unwrap_or(0))
+        .collect();
+    let candidates = engine.pairs_above(&pairs, DRAW_FLOOR).await?;
+    // As for the thresholds: the log-linear average shows the spread in seconds.
+    let options = recuento_mse::Options {
+        lcmcr: None,
+        ..options(&project.config)
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(project.config.project.seed);
+    let mut draws = Vec::new();
+    for draw in 1..=LINKAGE_DRAWS {
+        let edges: Vec<(usize, usize)> = candidates
+            .iter()
+            .filter(|&&(_, _, p)| rng.random::<f64>() < p)
+            .map(|&(a, b, _)| (a as usize, b as usize))
+            .collect();
+        let person_of = recuento_cluster::connected_components(index.len(), &edges);
+        let histories = crate::histories::from_people(&lists, &[], &person_of, &list_of, &[]);
+        let Some(estimate) = recuento_mse::estimate(&histories, &options)
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        draws.push(LinkageDraw {
+            draw,
+            links: edges.len(),
+            persons: person_of.iter().max().map_or(0, |m| m + 1),
+            estimate,
+        });
+    }
+    write_json(&out.join("linkage_draws.json"), &draws)?;
+    Ok(draws)
+}
+
 /// People whose records contradict each other ([`recuento_cluster::contradictions`]), from each
 /// record's standardised (canonical) national ID — only DUIs that pass their check digit count —
 /// and birth date (its year).
@@ -583,6 +656,14 @@ pub fn report(project: &Project) -> Result<PathBuf> {
         } else {
             Vec::new()
         };
+    let linkage_draws: Vec<LinkageDraw> = if out.join("linkage_draws.json").exists() {
+        read_json(
+            &out.join("linkage_draws.json"),
+            "estimate --linkage-sensitivity",
+        )?
+    } else {
+        Vec::new()
+    };
     // Sensitivity runs are optional (`recuento estimate --sensitivity`).
     let sensitivity: Vec<Estimate> = if out.join("sensitivity.json").exists() {
         read_json(&out.join("sensitivity.json"), "estimate --sensitivity")?
@@ -671,6 +752,10 @@ pub fn report(project: &Project) -> Result<PathBuf> {
         linkage_alternatives: linkage_alternatives
             .iter()
             .map(|a| (a.threshold, a.links, a.persons, a.estimate.clone()))
+            .collect(),
+        linkage_draws: linkage_draws
+            .iter()
+            .map(|d| (d.links, d.persons, d.estimate.clone()))
             .collect(),
         manifest: manifest_text,
     };

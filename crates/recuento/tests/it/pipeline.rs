@@ -146,10 +146,35 @@ fn stages_run_one_at_a_time() {
         .map(|a| a["persons"].as_u64().unwrap())
         .collect();
     assert!(people.windows(2).all(|w| w[0] <= w[1]), "{people:?}");
+    // And linkages drawn from the match probabilities: 20 of them, people between what the
+    // loosest and the strictest thresholds find, drawn again the same (seeded).
+    let draws_path = p.join("out/linkage_draws.json");
+    let draws_text = std::fs::read_to_string(&draws_path).unwrap();
+    let draws: serde_json::Value = serde_json::from_str(&draws_text).unwrap();
+    let draws = draws.as_array().unwrap();
+    assert_eq!(draws.len(), 20);
+    for d in draws {
+        let persons = d["persons"].as_u64().unwrap();
+        assert!(
+            people[0] <= persons + 5 && persons <= people[people.len() - 1] + 5,
+            "{persons} outside {people:?}"
+        );
+        assert_eq!(d["estimate"]["method"], "loglinear-averaged");
+    }
+    let links: std::collections::BTreeSet<u64> =
+        draws.iter().map(|d| d["links"].as_u64().unwrap()).collect();
+    assert!(
+        links.len() > 1,
+        "every draw linked the same pairs: {links:?}"
+    );
+    let o = recuento(tmp.path(), &["estimate", "-p", ps, "--linkage-sensitivity"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert_eq!(std::fs::read_to_string(&draws_path).unwrap(), draws_text);
     assert!(recuento(tmp.path(), &["report", "-p", ps]).status.success());
     let html = std::fs::read_to_string(p.join("out/report.html")).unwrap();
     assert!(html.contains("leaving one list out") && html.contains("all (without prensa)"));
     assert!(html.contains("Linkage uncertainty"));
+    assert!(html.contains("Drawn from the match probabilities: in 20 linkages"));
     let persons = std::fs::read_to_string(p.join("out/persons.csv")).unwrap();
     assert!(persons.starts_with("list,record_id,person_id\n"));
     // A list without an identifier column gets 1-based row numbers.

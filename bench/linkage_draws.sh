@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Linkage uncertainty on synthetic scenarios: people and totals from the project's own linkage
+# (threshold 0.9) next to those of the linkages drawn from the match probabilities
+# (`recuento estimate --linkage-sensitivity`), and the truth. One table row per seed.
+# Usage: bench/linkage_draws.sh [persons] [seeds...]   (defaults: 3000, seeds 1 2 3 4 5 6)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/recuento-target}"
+persons="${1:-3000}"; shift || true
+seeds=("$@"); [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5 6)
+cargo build --locked -q -p recuento
+bin="$CARGO_TARGET_DIR/debug/recuento"
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+printf '| seed | people seen (true) | people at 0.9 | people over the draws | estimate at 0.9 | 95%% interval | estimates over the draws (median) | intervals of the draws together | true total |\n'
+printf '|---|---|---|---|---|---|---|---|---|\n'
+for s in "${seeds[@]}"; do
+  d="$work/s$s"
+  "$bin" synth --persons "$persons" --seed "$s" --out "$d" >/dev/null
+  "$bin" run -p "$d" >/dev/null
+  "$bin" estimate -p "$d" --linkage-sensitivity >/dev/null
+  "$bin" eval --truth "$d/truth.csv" --persons "$d/out/persons.csv" --json > "$d/eval.json"
+  python3 - "$d" "$s" <<'PY'
+import json, sys
+d, seed = sys.argv[1], sys.argv[2]
+e = json.load(open(f"{d}/eval.json"))
+truth = json.load(open(f"{d}/scenario.json"))["persons"]
+own = next(x for x in json.load(open(f"{d}/out/estimate.json")) if x["method"] == "loglinear-averaged" and x["stratum"] == "all")
+draws = json.load(open(f"{d}/out/linkage_draws.json"))
+people = sorted(x["persons"] for x in draws)
+totals = sorted(x["estimate"]["estimate"] for x in draws)
+lo = min(x["estimate"]["lower"] for x in draws)
+hi = max(x["estimate"]["upper"] for x in draws)
+print(f"| {seed} | {e['true_persons']:,} | {e['predicted_persons']:,} | {people[0]:,}–{people[-1]:,} | {own['estimate']:,.0f} | {own['lower']:,.0f}–{own['upper']:,.0f} | {totals[0]:,.0f}–{totals[-1]:,.0f} ({totals[len(totals) // 2]:,.0f}) | {lo:,.0f}–{hi:,.0f} | {truth:,} |")
+PY
+done
