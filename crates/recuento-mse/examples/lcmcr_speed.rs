@@ -85,6 +85,7 @@ fn main() {
                     seed,
                     ridge_moves,
                     visibility_moves,
+                    ..LcmcrOptions::default()
                 };
                 let started = std::time::Instant::now();
                 let r = sample(&counts, 4, &options);

@@ -2,7 +2,8 @@
 //! *Biometrics* 72(4); the LCMCR package).
 //!
 //! People fall into latent classes; within a class, lists capture independently with
-//! probabilities λ_jk ~ Beta(1, 1). Class weights follow a truncated stick-breaking prior with
+//! probabilities λ_jk ~ Beta(1, 1) (LCMCR's prior; [`LcmcrOptions::capture_prior`] changes both
+//! parameters, for prior sensitivity). Class weights follow a truncated stick-breaking prior with
 //! concentration α ~ Gamma(0.25, 0.25); the prior on N is ∝ 1/N. Heterogeneity (some people more
 //! visible to every list) is what the classes absorb, which log-linear models with pairwise
 //! interactions only partly do.
@@ -90,6 +91,15 @@ pub struct LcmcrOptions {
     /// `ridge_moves` also 0, the sampler is LCMCR's plain Gibbs sampler.
     #[serde(default = "default_visibility_moves")]
     pub visibility_moves: usize,
+    /// Both parameters of the Beta prior of every capture probability: 1 (uniform) is LCMCR's
+    /// and the default. Smaller values give more room to classes that lists rarely (or nearly
+    /// always) see; the prior-sensitivity run uses ½ (Jeffreys' prior).
+    #[serde(default = "default_capture_prior")]
+    pub capture_prior: f64,
+}
+
+fn default_capture_prior() -> f64 {
+    1.0
 }
 
 fn default_ridge_moves() -> usize {
@@ -114,6 +124,7 @@ impl Default for LcmcrOptions {
             seed: 1,
             ridge_moves: RIDGE_MOVES,
             visibility_moves: VISIBILITY_MOVES,
+            capture_prior: 1.0,
         }
     }
 }
@@ -159,6 +170,8 @@ struct Chain<'a> {
     v: Vec<f64>,
     alpha: f64,
     n0: u64,
+    /// Both parameters of the Beta prior of the capture probabilities.
+    capture_prior: f64,
     rng: ChaCha8Rng,
     // Scratch.
     counts: Vec<u64>,          // per (pattern index incl. 0 at the end) x class
@@ -384,7 +397,8 @@ fn add_class(t: usize, weight: f64, lambda: impl Fn(usize) -> f64, buf: &mut [f6
 
 /// log p(θ | data, α) up to terms the block's moves leave alone, in the logit coordinates of
 /// the moves (module doc): the zero-truncated likelihood of the pattern counts, the Beta(1, α)
-/// stick-breaking and Beta(1, 1) capture priors of the block, and the Jacobians of the logits.
+/// stick-breaking and Beta(a, a) capture priors of the block, and the Jacobians of the logits
+/// (with the Jacobian, a Beta(a, a) prior contributes a·ln(λ(1 − λ)) in logit coordinates).
 /// The block's sticks and capture probabilities are read from `r.v` and `r.lambda`; `r.tail`
 /// holds Σ_{k ≥ block} (π_k / rest) P(x | k), which the moves scale but do not change.
 fn log_target(chain: &Chain<'_>, r: &mut Ridge) -> f64 {
@@ -412,19 +426,19 @@ fn log_target(chain: &Chain<'_>, r: &mut Ridge) -> f64 {
     let mut lp = chain.pattern_likelihood(&r.q);
     lp += chain.alpha * sum_ln(r.v.iter().map(|v| 1.0 - v));
     lp += sum_ln(r.v.iter().copied());
-    lp + sum_ln(r.lambda.iter().map(|l| l * (1.0 - l)))
+    lp + chain.capture_prior * sum_ln(r.lambda.iter().map(|l| l * (1.0 - l)))
 }
 
 /// The terms of the moves' target that belong to one class: the Beta(1, α) prior of its stick
-/// `v` (none for the last class, which takes what is left) and the Beta(1, 1) priors of its
-/// capture probabilities, with the Jacobians of their logits.
-fn class_log_prior(alpha: f64, v: f64, last: bool, lambda: &[f64]) -> f64 {
+/// `v` (none for the last class, which takes what is left) and the Beta(a, a) priors of its
+/// capture probabilities (`a` = `capture_prior`), with the Jacobians of their logits.
+fn class_log_prior(alpha: f64, capture_prior: f64, v: f64, last: bool, lambda: &[f64]) -> f64 {
     let stick = if last {
         0.0
     } else {
         alpha * (1.0 - v).ln() + v.ln()
     };
-    stick + sum_ln(lambda.iter().map(|l| l * (1.0 - l)))
+    stick + capture_prior * sum_ln(lambda.iter().map(|l| l * (1.0 - l)))
 }
 
 /// Σ ln xᵢ for positive xᵢ, as the logarithms of running products: one logarithm per few
@@ -512,7 +526,14 @@ fn multinomial(rng: &mut ChaCha8Rng, n: u64, weights: &[f64], out: &mut [u64]) {
 }
 
 impl<'a> Chain<'a> {
-    fn new(t: usize, k: usize, patterns: &'a [(usize, u64)], seed: u64, stream: u64) -> Self {
+    fn new(
+        t: usize,
+        k: usize,
+        patterns: &'a [(usize, u64)],
+        capture_prior: f64,
+        seed: u64,
+        stream: u64,
+    ) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(stream);
         let n_obs = patterns.iter().map(|p| p.1).sum();
@@ -527,6 +548,7 @@ impl<'a> Chain<'a> {
             v: vec![0.5; k],
             alpha: 1.0,
             n0: n_obs / 2,
+            capture_prior,
             rng,
             counts: vec![0; (patterns.len() + 1) * k],
             pattern_weights: vec![0.0; (1 << t) * k],
@@ -715,7 +737,8 @@ impl<'a> Chain<'a> {
                     vis.logit_lambda[j] = logit(vis.lambda[j]);
                 }
                 let (mut v, mut logit_v) = (v_old, if last { 0.0 } else { logit(v_old) });
-                let mut prior = class_log_prior(self.alpha, v, last, &vis.lambda);
+                let mut prior =
+                    class_log_prior(self.alpha, self.capture_prior, v, last, &vis.lambda);
                 for _ in 0..moves {
                     let step = vis.log_scale[c].exp() * self.rng.sample::<f64, _>(StandardNormal);
                     for j in 0..t {
@@ -735,7 +758,13 @@ impl<'a> Chain<'a> {
                         let proposal = &vis.proposal;
                         add_class(t, rest * v_new, |j| proposal[j], &mut vis.buf, &mut vis.q);
                         new_likelihood = self.pattern_likelihood(&vis.q);
-                        new_prior = class_log_prior(self.alpha, v_new, last, &vis.proposal);
+                        new_prior = class_log_prior(
+                            self.alpha,
+                            self.capture_prior,
+                            v_new,
+                            last,
+                            &vis.proposal,
+                        );
                     }
                     let u: f64 = self.rng.random();
                     let accept = new_likelihood.is_finite()
@@ -850,8 +879,9 @@ impl<'a> Chain<'a> {
             let total = self.class_total[c];
             for j in 0..self.t {
                 let yes = self.captured[j * k + c];
+                let a = self.capture_prior;
                 self.lambda[j * k + c] =
-                    beta(&mut self.rng, 1.0 + yes as f64, 1.0 + (total - yes) as f64);
+                    beta(&mut self.rng, a + yes as f64, a + (total - yes) as f64);
             }
         }
         // 5. Stick-breaking weights.
@@ -881,6 +911,12 @@ pub fn sample(counts: &[u64], t: usize, options: &LcmcrOptions) -> LcmcrResult {
     let n_obs: u64 = patterns.iter().map(|p| p.1).sum();
     let chains = options.chains.max(1);
     let thin = options.thin.max(1);
+    // A Beta prior needs positive parameters; anything else falls back to LCMCR's uniform one.
+    let capture_prior = if options.capture_prior > 0.0 && options.capture_prior.is_finite() {
+        options.capture_prior
+    } else {
+        1.0
+    };
     // Per chain: the kept draws of N, sweeps per second, and the acceptance rates of the ridge
     // and visibility moves.
     type ChainResult = (Vec<f64>, f64, Option<f64>, Option<f64>);
@@ -890,8 +926,14 @@ pub fn sample(counts: &[u64], t: usize, options: &LcmcrOptions) -> LcmcrResult {
                 let patterns = &patterns;
                 scope.spawn(move || {
                     let started = std::time::Instant::now();
-                    let mut chain =
-                        Chain::new(t, options.classes.max(1), patterns, options.seed, c as u64);
+                    let mut chain = Chain::new(
+                        t,
+                        options.classes.max(1),
+                        patterns,
+                        capture_prior,
+                        options.seed,
+                        c as u64,
+                    );
                     let moves = options.ridge_moves;
                     let vis_moves = options.visibility_moves;
                     // The first eighth chooses the block of occupied classes, the second learns
@@ -1169,88 +1211,112 @@ mod tests {
         assert_eq!(again.samples, r.samples, "same seed, same draws");
     }
 
-    /// With one class the model is independence with Beta(1, 1) capture probabilities, whose
-    /// posterior of N has a closed form: p(N | data) ∝ (1/N) · N!/(N − n)! · Π_j B(n_j + 1,
-    /// N − n_j + 1). The sampler (the unseen count, the capture probabilities, the ridge and
-    /// visibility moves) must reproduce its quantiles.
+    /// With one class the model is independence with Beta(a, a) capture probabilities, whose
+    /// posterior of N has a closed form: p(N | data) ∝ (1/N) · N!/(N − n)! · Π_j B(n_j + a,
+    /// N − n_j + a). The sampler (the unseen count, the capture probabilities, the ridge and
+    /// visibility moves) must reproduce its quantiles, with LCMCR's a = 1 on 1,500 people, and
+    /// with a = 1 and Jeffreys' a = ½ (the prior-sensitivity run) on lists of about 15, where the two priors
+    /// give posteriors far enough apart that a sampler ignoring `capture_prior` fails.
     #[test]
     fn one_class_matches_the_closed_form_posterior() {
         use crate::linalg::ln_gamma;
-        let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let probs = [0.3, 0.2, 0.25];
-        let mut counts = vec![0u64; 8];
-        for _ in 0..1500 {
-            let mut h = 0;
-            for (j, p) in probs.iter().enumerate() {
-                if rng.random::<f64>() < *p {
-                    h |= 1 << j;
+        let table = |people: usize, probs: [f64; 3]| {
+            let mut rng = ChaCha8Rng::seed_from_u64(5);
+            let mut counts = vec![0u64; 8];
+            for _ in 0..people {
+                let mut h = 0;
+                for (j, p) in probs.iter().enumerate() {
+                    if rng.random::<f64>() < *p {
+                        h |= 1 << j;
+                    }
                 }
+                counts[h] += 1;
             }
-            counts[h] += 1;
-        }
-        counts[0] = 0;
-        let n: u64 = counts.iter().sum();
-        let list_n: Vec<f64> = (0..3)
-            .map(|j| {
-                (1..8)
-                    .filter(|h| h & (1 << j) != 0)
-                    .map(|h| counts[h] as f64)
-                    .sum()
-            })
-            .collect();
-        let log_p: Vec<f64> = (0..20_000u64)
-            .map(|n0| {
-                let big = (n + n0) as f64;
-                let mut l = -big.ln() + ln_gamma(big + 1.0) - ln_gamma(n0 as f64 + 1.0);
-                for nj in &list_n {
-                    l += ln_gamma(nj + 1.0) + ln_gamma(big - nj + 1.0) - ln_gamma(big + 2.0);
-                }
-                l
-            })
-            .collect();
-        let m = log_p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let z: f64 = log_p.iter().map(|x| (x - m).exp()).sum();
-        let quantile = |p: f64| {
-            let mut acc = 0.0;
-            for (i, x) in log_p.iter().enumerate() {
-                acc += (x - m).exp() / z;
-                if acc >= p {
-                    return (n + i as u64) as f64;
-                }
-            }
-            f64::NAN
+            counts[0] = 0;
+            counts
         };
-        let (lo, med, hi) = (quantile(0.025), quantile(0.5), quantile(0.975));
-        for (ridge_moves, visibility_moves) in [
-            (0, 0),
-            (RIDGE_MOVES, 0),
-            (0, VISIBILITY_MOVES),
-            (RIDGE_MOVES, VISIBILITY_MOVES),
+        // 2.5%, 50% and 97.5% quantiles of the exact posterior of N.
+        let exact = |counts: &[u64], a: f64| {
+            let n: u64 = counts.iter().sum();
+            let list_n: Vec<f64> = (0..3)
+                .map(|j| {
+                    (1..8)
+                        .filter(|h| h & (1 << j) != 0)
+                        .map(|h| counts[h] as f64)
+                        .sum()
+                })
+                .collect();
+            let log_p: Vec<f64> = (0..50_000u64)
+                .map(|n0| {
+                    let big = (n + n0) as f64;
+                    let mut l = -big.ln() + ln_gamma(big + 1.0) - ln_gamma(n0 as f64 + 1.0);
+                    for nj in &list_n {
+                        l += ln_gamma(nj + a) + ln_gamma(big - nj + a) - ln_gamma(big + 2.0 * a);
+                    }
+                    l
+                })
+                .collect();
+            let m = log_p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let z: f64 = log_p.iter().map(|x| (x - m).exp()).sum();
+            let quantile = |p: f64| {
+                let mut acc = 0.0;
+                for (i, x) in log_p.iter().enumerate() {
+                    acc += (x - m).exp() / z;
+                    if acc >= p {
+                        return (n + i as u64) as f64;
+                    }
+                }
+                f64::NAN
+            };
+            (quantile(0.025), quantile(0.5), quantile(0.975))
+        };
+        // Lists that each hold about 15 people: there the prior of the capture probabilities
+        // weighs.
+        let small = table(300, [0.05, 0.06, 0.045]);
+        let (uniform, jeffreys) = (exact(&small, 1.0), exact(&small, 0.5));
+        assert!(
+            // Twice the sampler's tolerance on the median, below.
+            (uniform.1 - jeffreys.1).abs() > 0.3 * (uniform.2 - uniform.0) / 3.92,
+            "the two priors should differ here: {uniform:?} vs {jeffreys:?}"
+        );
+        for (counts, a) in [
+            (table(1500, [0.3, 0.2, 0.25]), 1.0),
+            (small.clone(), 1.0),
+            (small, 0.5),
         ] {
-            let r = sample(
-                &counts,
-                3,
-                &LcmcrOptions {
-                    classes: 1,
-                    burn_in: 2_000,
-                    samples: 40_000,
-                    thin: 4,
-                    seed: 9,
-                    ridge_moves,
-                    visibility_moves,
-                    ..LcmcrOptions::default()
-                },
-            );
-            let sd = (hi - lo) / 3.92;
-            assert!(
-                (r.median - med).abs() < 0.15 * sd
-                    && (r.lower - lo).abs() < 0.3 * sd
-                    && (r.upper - hi).abs() < 0.3 * sd,
-                "moves {ridge_moves}/{visibility_moves}: sampler {} [{}, {}] vs exact {med} [{lo}, {hi}]",
-                r.median,
-                r.lower,
-                r.upper
-            );
+            let (lo, med, hi) = exact(&counts, a);
+            for (ridge_moves, visibility_moves) in [
+                (0, 0),
+                (RIDGE_MOVES, 0),
+                (0, VISIBILITY_MOVES),
+                (RIDGE_MOVES, VISIBILITY_MOVES),
+            ] {
+                let r = sample(
+                    &counts,
+                    3,
+                    &LcmcrOptions {
+                        classes: 1,
+                        burn_in: 2_000,
+                        samples: 40_000,
+                        thin: 4,
+                        seed: 9,
+                        ridge_moves,
+                        visibility_moves,
+                        capture_prior: a,
+                        ..LcmcrOptions::default()
+                    },
+                );
+                let sd = (hi - lo) / 3.92;
+                assert!(
+                    (r.median - med).abs() < 0.15 * sd
+                        && (r.lower - lo).abs() < 0.3 * sd
+                        && (r.upper - hi).abs() < 0.3 * sd,
+                    "prior Beta({a}, {a}), moves {ridge_moves}/{visibility_moves}: sampler {} [{}, {}] vs exact {med} [{lo}, {hi}]",
+                    r.median,
+                    r.lower,
+                    r.upper
+                );
+            }
         }
     }
 

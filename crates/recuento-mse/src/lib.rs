@@ -160,6 +160,18 @@ pub struct Estimate {
     pub draws: Vec<f64>,
 }
 
+impl Estimate {
+    /// Whether the estimate comes from a model in which every list is equally likely to list a
+    /// person (M0 or an Mh model), an assumption human-rights lists rarely meet: such estimates
+    /// carry a test of it, and summaries may set them aside.
+    pub fn assumes_equal_lists(&self) -> bool {
+        self.model == loglinear::M0
+            || loglinear::Heterogeneity::ALL
+                .iter()
+                .any(|h| self.model == h.shared_name())
+    }
+}
+
 /// One stratum's capture-pattern table, the lists it uses and the warnings so far: what every
 /// estimator reads.
 struct Table<'a> {
@@ -333,6 +345,51 @@ pub fn leave_one_list_out(histories: &CaptureHistories, options: &Options) -> Ve
         }
     }
     out
+}
+
+/// Stratum label of [`prior_sensitivity`]'s estimate.
+pub const PRIOR_SENSITIVITY_STRATUM: &str = "all (capture prior Beta(1/2, 1/2))";
+
+/// Prior sensitivity of the latent-class model: the model again, for all strata together, with
+/// Jeffreys' Beta(½, ½) prior on every capture probability instead of LCMCR's uniform one. That
+/// prior gives more room to classes that lists rarely see. When the total moves much, the upper
+/// end of the latent-class interval rests on the prior rather than on the lists (Link 2003;
+/// docs/benchmarks.md). Empty when `options.lcmcr` is `None`; labelled
+/// [`PRIOR_SENSITIVITY_STRATUM`].
+pub fn prior_sensitivity(histories: &CaptureHistories, options: &Options) -> Vec<Estimate> {
+    let Some(lcmcr) = &options.lcmcr else {
+        return Vec::new();
+    };
+    let mut rows: std::collections::BTreeMap<u16, u64> = Default::default();
+    for (_, pattern, n) in &histories.rows {
+        *rows.entry(*pattern).or_default() += n;
+    }
+    let pooled = CaptureHistories {
+        lists: histories.lists.clone(),
+        strata: Vec::new(),
+        rows: rows.into_iter().map(|(p, n)| (Vec::new(), p, n)).collect(),
+    };
+    let options = Options {
+        lcmcr: Some(lcmcr::LcmcrOptions {
+            capture_prior: 0.5,
+            ..lcmcr.clone()
+        }),
+        dga: None,
+        model: None,
+        ..options.clone()
+    };
+    estimate(&pooled, &options)
+        .into_iter()
+        .filter(|e| e.method == "lcmcr")
+        .map(|mut e| {
+            e.stratum = PRIOR_SENSITIVITY_STRATUM.into();
+            e.model = e.model.replace(
+                "(Manrique-Vallier 2016)",
+                "(Manrique-Vallier 2016), capture probabilities Beta(1/2, 1/2)",
+            );
+            e
+        })
+        .collect()
 }
 
 fn estimate_stratum(

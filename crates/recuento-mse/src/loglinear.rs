@@ -2,8 +2,9 @@
 //! 1975, ch. 6; as in Rcapture's `closedpMS.t` and `closedpCI.t`).
 //!
 //! The observed cells of the 2^t capture-pattern table (every pattern but "on no list") are
-//! fitted by a Poisson GLM with log link: an intercept, one main effect per list, and a chosen set
-//! of list interactions (hierarchical). The intercept's fitted value is the expected count of the
+//! fitted by a Poisson GLM with log link: an intercept, one main effect per list (or, in models
+//! M0 and Mh, one effect of the number of lists shared by all), and a chosen set of list
+//! interactions (hierarchical). The intercept's fitted value is the expected count of the
 //! unobserved cell, so N̂ = n + exp(β₀). Intervals come from the profile multinomial likelihood
 //! of N (Cormack 1992), which is asymmetric and never goes below n.
 

@@ -140,6 +140,50 @@ fn lcmcr_is_added_when_asked() {
 }
 
 #[test]
+fn prior_sensitivity_reruns_the_latent_class_model_with_jeffreys_prior() {
+    // Two visibility classes, strata by sex: the rerun pools the strata, says its prior, and
+    // gives rarely seen people more room, so its upper end is higher.
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    let mut counts = vec![0u64; 16];
+    for _ in 0..2000 {
+        let p = if rng.random::<f64>() < 0.3 {
+            0.45
+        } else {
+            0.12
+        };
+        let mut h = 0usize;
+        for j in 0..4 {
+            if rng.random::<f64>() < p {
+                h |= 1 << j;
+            }
+        }
+        counts[h] += 1;
+    }
+    let table = from_counts(&counts, 4);
+    let h = by_sex(table.clone(), table);
+    assert!(prior_sensitivity(&h, &Options::default()).is_empty());
+    let options = quick_lcmcr();
+    let uniform = estimate(&h, &options)
+        .into_iter()
+        .find(|e| e.method == "lcmcr" && e.stratum == "all")
+        .unwrap();
+    let jeffreys = prior_sensitivity(&h, &options);
+    assert_eq!(jeffreys.len(), 1);
+    let jeffreys = &jeffreys[0];
+    assert_eq!(jeffreys.stratum, PRIOR_SENSITIVITY_STRATUM);
+    assert!(
+        jeffreys.model.contains("Beta(1/2, 1/2)"),
+        "{}",
+        jeffreys.model
+    );
+    assert_eq!(jeffreys.observed, uniform.observed);
+    assert!(
+        jeffreys.upper.unwrap() > uniform.upper.unwrap(),
+        "{jeffreys:?} vs {uniform:?}"
+    );
+}
+
+#[test]
 fn heterogeneity_models_are_reported_and_fit_heterogeneous_data_better() {
     // Two visibility classes shared by all lists: Mth models should beat independence on AIC.
     let mut rng = ChaCha8Rng::seed_from_u64(9);
@@ -182,6 +226,8 @@ fn heterogeneity_models_are_reported_and_fit_heterogeneous_data_better() {
             "Mh Chao (LB)"
         ]
     );
+    assert!(mth[4..].iter().all(|e| e.assumes_equal_lists()));
+    assert!(!mth[..4].iter().any(|e| e.assumes_equal_lists()));
     // The lists here are equally likely to list a person, and the test of equal lists says so.
     for e in &mth[4..] {
         assert!(

@@ -401,7 +401,7 @@ fn estimate_section(h: &mut String, d: &ReportData) {
         .estimates
         .iter()
         .filter(|e| e.stratum == "all" && e.estimate.is_some())
-        .filter(|e| !(e.model == "M0" || e.model.starts_with("Mh ")))
+        .filter(|e| !e.assumes_equal_lists())
         .collect();
     if let Some(first) = all.first() {
         let lo = first.observed as f64;
@@ -536,7 +536,7 @@ fn sensitivity_section(h: &mut String, d: &ReportData) {
     if d.sensitivity.is_empty() {
         return;
     }
-    h.push_str("<h2 id=\"sensitivity\">Sensitivity: leaving one list out</h2><p>Every method again without each list in turn (people seen only by that list count as unseen). A total that moves far when one list is left out rests on that list's overlaps with the others.</p>");
+    h.push_str("<h2 id=\"sensitivity\">Sensitivity: leaving one list out</h2><p>Every method again without each list in turn (people seen only by that list count as unseen). A total that moves far when one list is left out rests on that list's overlaps with the others. When the latent-class model is on, it is also run again with another prior on the lists' capture probabilities (Beta(1/2, 1/2), which gives more room to people whom lists rarely see): if that total or its upper end moves far, the latent-class interval rests on its prior, not on the lists.</p>");
     estimate_table(h, "Run", &d.sensitivity);
 }
 

@@ -50,8 +50,9 @@ enum Command {
         /// Highest order of list interactions (with --histories).
         #[arg(long, default_value_t = 2)]
         max_order: usize,
-        /// Also estimate without each list in turn (leave-one-list-out); in a project, writes
-        /// out/sensitivity.json, which the report shows.
+        /// Also estimate without each list in turn (leave-one-list-out), and, with the
+        /// latent-class model on, run it again with Jeffreys' prior on the capture probabilities;
+        /// in a project, writes out/sensitivity.json, which the report shows.
         #[arg(long)]
         sensitivity: bool,
         /// Also re-estimate from the linkages found at several match-probability thresholds and
@@ -273,6 +274,7 @@ async fn dispatch(command: Command) -> Result<()> {
                     let mut estimates = recuento::mse::estimate(&h, &options);
                     if sensitivity {
                         estimates.extend(recuento::mse::leave_one_list_out(&h, &options));
+                        estimates.extend(recuento::mse::prior_sensitivity(&h, &options));
                     }
                     estimates
                 }

@@ -395,8 +395,8 @@ pub async fn estimate(project: &Project, engine: &Engine) -> Result<Vec<Estimate
     Ok(estimates)
 }
 
-/// Leave-one-list-out sensitivity from `out/capture_histories.csv`: writes and returns
-/// `out/sensitivity.json`.
+/// Leave-one-list-out sensitivity from `out/capture_histories.csv`, and the latent-class
+/// model's prior sensitivity when it is on: writes and returns `out/sensitivity.json`.
 ///
 /// # Errors
 /// No capture histories yet (run `recuento estimate`), write failures.
@@ -405,7 +405,9 @@ pub fn sensitivity(project: &Project) -> Result<Vec<Estimate>> {
     let path = out.join("capture_histories.csv");
     require(&path, "estimate")?;
     let histories = crate::histories::read_csv(&path, &project.config.estimation.strata)?;
-    let estimates = recuento_mse::leave_one_list_out(&histories, &options(&project.config));
+    let options = options(&project.config);
+    let mut estimates = recuento_mse::leave_one_list_out(&histories, &options);
+    estimates.extend(recuento_mse::prior_sensitivity(&histories, &options));
     write_json(&out.join("sensitivity.json"), &estimates)?;
     Ok(estimates)
 }

@@ -127,6 +127,10 @@ fn stages_run_one_at_a_time() {
             .iter()
             .any(|e| e["stratum"] == "all (without prensa)")
     );
+    // The synthetic project runs the latent-class model: it is run again with another prior.
+    assert!(v.as_array().unwrap().iter().any(
+        |e| e["method"] == "lcmcr" && e["stratum"] == recuento::mse::PRIOR_SENSITIVITY_STRATUM
+    ));
     assert!(p.join("out/sensitivity.json").exists());
     // Linkage uncertainty: one alternative per threshold, fewer people at lower thresholds.
     let o = recuento(tmp.path(), &["estimate", "-p", ps, "--linkage-sensitivity"]);
