@@ -14,11 +14,18 @@
 //! how often the truth lies inside the likelihood-ratio 95% region, and how often the region
 //! has no upper end below four times the people observed. That separates what the lists pin
 //! down from what the latent-class model's priors add (docs/benchmarks.md).
+//!
+//! With `jeffreys` among the arguments, it also runs the prior-sensitivity rerun of the
+//! latent-class model (`recuento_mse::prior_sensitivity`, capture probabilities Beta(½, ½)) and
+//! prints, per scenario, its coverage, how far it moves the upper end of the interval, and how
+//! many of the latent-class intervals that miss the truth the rerun's interval covers.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use recuento_model::CaptureHistories;
-use recuento_mse::{Options, estimate, lcmcr::LcmcrOptions};
+use recuento_mse::{
+    Estimate, Options, PRIOR_MOVE, estimate, lcmcr::LcmcrOptions, prior_sensitivity,
+};
 
 const T: usize = 5;
 
@@ -83,9 +90,10 @@ fn draw(rng: &mut ChaCha8Rng, scenario: &str, people: usize) -> CaptureHistories
 fn main() {
     let profile_classes: Option<usize> =
         std::env::args().find_map(|a| a.strip_prefix("profile=").and_then(|k| k.parse().ok()));
+    let jeffreys = std::env::args().any(|a| a == "jeffreys");
     let positional: Vec<String> = std::env::args()
         .skip(1)
-        .filter(|a| !a.starts_with("profile="))
+        .filter(|a| !a.starts_with("profile=") && a != "jeffreys")
         .collect();
     let replicates: usize = positional
         .first()
@@ -121,10 +129,12 @@ fn main() {
     println!("|---|---|---|---|---|---|---|");
     let mut profiles = Vec::new();
     let mut mixings = Vec::new();
+    let mut reruns = Vec::new();
     for scenario in SCENARIOS.iter().filter(|s| chosen.iter().any(|c| c == *s)) {
         let mut profile = Profiled::default();
         // Largest split R-hat and smallest effective sample size of N of the latent-class chains.
         let mut mixing = (0.0f64, f64::INFINITY);
+        let mut rerun = Rerun::default();
         let mut stats = vec![(0.0f64, 0usize, 0.0f64, 0usize, 0usize, 0usize); methods.len()];
         for r in 0..replicates {
             let mut rng = ChaCha8Rng::seed_from_u64(1000 + r as u64);
@@ -143,7 +153,15 @@ fn main() {
             if let Some(k) = profile_classes {
                 profile.add(&h, k, people, r as u64);
             }
-            for e in estimate(&h, &options) {
+            let estimates = estimate(&h, &options);
+            if jeffreys {
+                let uniform = estimates.iter().find(|e| e.method == "lcmcr");
+                let other = prior_sensitivity(&h, &options);
+                if let (Some(u), Some(j)) = (uniform, other.first()) {
+                    rerun.add(u, j, n);
+                }
+            }
+            for e in estimates {
                 if let Some(m) = &e.mcmc {
                     mixing.0 = mixing.0.max(m.r_hat);
                     mixing.1 = mixing.1.min(m.ess);
@@ -177,6 +195,7 @@ fn main() {
         }
         profiles.push((scenario, profile));
         mixings.push((scenario, mixing));
+        reruns.push((scenario, rerun));
     }
     println!();
     println!(
@@ -187,6 +206,33 @@ fn main() {
     println!("|---|---|---|");
     for (scenario, (r_hat, ess)) in mixings {
         println!("| {scenario} | {r_hat:.3} | {ess:.0} |");
+    }
+    if jeffreys {
+        println!();
+        println!(
+            "The latent-class model again with capture probabilities Beta(1/2, 1/2) (the prior-sensitivity run): its coverage, the mean relative move of the upper end of the interval, how many of the intervals of the model that miss the truth the rerun's interval covers, and in how many replicates the upper end moves by {:.0}% or more (the estimate then warns) and how many of the model's misses are among them",
+            100.0 * PRIOR_MOVE
+        );
+        println!();
+        println!(
+            "| scenario | coverage, Beta(1, 1) | coverage, Beta(1/2, 1/2) | upper end moves | misses the rerun covers | warned | misses warned of |"
+        );
+        println!("|---|---|---|---|---|---|---|");
+        for (scenario, r) in reruns {
+            let fits = r.replicates.max(1) as f64;
+            println!(
+                "| {scenario} | {:.0}% | {:.0}% | {:+.1}% | {} of {} | {} of {} | {} of {} |",
+                100.0 * r.covered.0 as f64 / fits,
+                100.0 * r.covered.1 as f64 / fits,
+                100.0 * r.upper_move / fits,
+                r.rescued,
+                r.replicates - r.covered.0,
+                r.flagged.0,
+                r.replicates,
+                r.flagged.1,
+                r.replicates - r.covered.0
+            );
+        }
     }
     if let Some(k) = profile_classes {
         println!();
@@ -211,6 +257,39 @@ fn main() {
                 100.0 * (mean - people as f64) / people as f64,
                 spread
             );
+        }
+    }
+}
+
+/// Tallies of the prior-sensitivity rerun over the replicates of one scenario.
+#[derive(Default)]
+struct Rerun {
+    replicates: usize,
+    /// Intervals that cover the truth: the model's, the rerun's.
+    covered: (usize, usize),
+    /// Sum of the relative moves of the upper end, rerun against model.
+    upper_move: f64,
+    /// Replicates whose model interval misses the truth and whose rerun interval covers it.
+    rescued: usize,
+    /// Replicates whose upper end moves by `PRIOR_MOVE` or more (the estimate then warns), and
+    /// those of them whose model interval misses the truth.
+    flagged: (usize, usize),
+}
+
+impl Rerun {
+    fn add(&mut self, uniform: &Estimate, jeffreys: &Estimate, truth: f64) {
+        let covers = |e: &Estimate| matches!((e.lower, e.upper), (Some(lo), Some(hi)) if lo <= truth && truth <= hi);
+        let (a, b) = (covers(uniform), covers(jeffreys));
+        self.replicates += 1;
+        self.covered.0 += usize::from(a);
+        self.covered.1 += usize::from(b);
+        self.rescued += usize::from(!a && b);
+        if let (Some(u), Some(j)) = (uniform.upper, jeffreys.upper) {
+            self.upper_move += (j - u) / u;
+            if ((j - u) / u).abs() >= PRIOR_MOVE {
+                self.flagged.0 += 1;
+                self.flagged.1 += usize::from(!a);
+            }
         }
     }
 }

@@ -181,6 +181,13 @@ fn prior_sensitivity_reruns_the_latent_class_model_with_jeffreys_prior() {
         jeffreys.upper.unwrap() > uniform.upper.unwrap(),
         "{jeffreys:?} vs {uniform:?}"
     );
+    // It compares itself with the model's own interval, in words.
+    let said = format!("from {:.0} to", uniform.upper.unwrap());
+    assert!(
+        jeffreys.warnings.iter().any(|w| w.contains(&said)),
+        "{:?}",
+        jeffreys.warnings
+    );
 }
 
 #[test]
