@@ -4,14 +4,7 @@
 # Usage: bench/demo_seeds.sh [persons] [seeds...]   (defaults: 3000, seeds 1 2 3 4 5 6)
 # RECUENTO_THRESHOLD=0.5 bench/demo_seeds.sh ... links at that match probability instead of the
 # project's default.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/recuento-target}"
-persons="${1:-3000}"; shift || true
-seeds=("$@"); [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5 6)
-cargo build --locked -q -p recuento
-bin="$CARGO_TARGET_DIR/debug/recuento"
-work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/demo_common.sh" "$@"
 printf '| seed | records | people (true) | people found | precision | recall | F1 | estimate (log-linear, averaged) | 95%% interval | covered | latent-class (LCMCR) | 95%% interval | covered | true total | seconds |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 for s in "${seeds[@]}"; do

@@ -3,14 +3,7 @@
 # (threshold 0.9) next to those of the linkages drawn from the match probabilities
 # (`recuento estimate --linkage-sensitivity`), and the truth. One table row per seed.
 # Usage: bench/linkage_draws.sh [persons] [seeds...]   (defaults: 3000, seeds 1 2 3 4 5 6)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/recuento-target}"
-persons="${1:-3000}"; shift || true
-seeds=("$@"); [ ${#seeds[@]} -gt 0 ] || seeds=(1 2 3 4 5 6)
-cargo build --locked -q -p recuento
-bin="$CARGO_TARGET_DIR/debug/recuento"
-work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/demo_common.sh" "$@"
 printf '| seed | people seen (true) | people at 0.9 | people over the draws | estimate at 0.9 | 95%% interval | estimates over the draws (median) | intervals of the draws together | true total |\n'
 printf '|---|---|---|---|---|---|---|---|---|\n'
 for s in "${seeds[@]}"; do

@@ -439,50 +439,84 @@ pub async fn linkage_sensitivity(
     project: &Project,
     engine: &Engine,
 ) -> Result<Vec<LinkageAlternative>> {
-    let out = project.out()?;
-    let pairs = out.join("pairs.parquet");
-    require(&pairs, "link")?;
-    ensure_records(project, engine).await?;
-    let index = engine.records_index().await?;
-    let lists = project.list_names();
-    let list_of: Vec<usize> = index
-        .iter()
-        .map(|(_, l, _)| lists.iter().position(|x| x == l).unwrap_or(0))
-        .collect();
+    let relink = Relinker::new(project, engine).await?;
     let mut thresholds: Vec<f64> = ALTERNATIVE_THRESHOLDS.to_vec();
     thresholds.push(project.config.linkage.threshold);
     thresholds.sort_by(f64::total_cmp);
     thresholds.dedup();
-    // The sampler is left out here: the log-linear average is enough to see the spread, and it
-    // keeps the run to seconds.
-    let options = recuento_mse::Options {
-        lcmcr: None,
-        ..options(&project.config)
-    };
     let mut alternatives = Vec::new();
     for threshold in thresholds {
-        let links = engine.pairs_above(&pairs, threshold).await?;
+        let links = engine.pairs_above(&relink.pairs, threshold).await?;
         let edges: Vec<(usize, usize)> = links
             .iter()
             .map(|&(a, b, _)| (a as usize, b as usize))
             .collect();
-        let person_of = recuento_cluster::connected_components(index.len(), &edges);
-        let histories = crate::histories::from_people(&lists, &[], &person_of, &list_of, &[]);
-        let Some(estimate) = recuento_mse::estimate(&histories, &options)
-            .into_iter()
-            .next()
-        else {
+        let Some((persons, estimate)) = relink.estimate(&edges) else {
             continue;
         };
         alternatives.push(LinkageAlternative {
             threshold,
             links: links.len(),
-            persons: person_of.iter().max().map_or(0, |m| m + 1),
+            persons,
             estimate,
         });
     }
-    write_json(&out.join("linkage_sensitivity.json"), &alternatives)?;
+    write_json(
+        &project.out()?.join("linkage_sensitivity.json"),
+        &alternatives,
+    )?;
     Ok(alternatives)
+}
+
+/// What re-estimating from other linkages of the same scored pairs needs: the pairs, the records'
+/// lists, and the estimation options.
+struct Relinker {
+    /// `out/pairs.parquet`.
+    pairs: PathBuf,
+    /// Records, whose rids are 0..records.
+    records: usize,
+    lists: Vec<String>,
+    /// The list of each record, as an index into `lists`.
+    list_of: Vec<usize>,
+    options: recuento_mse::Options,
+}
+
+impl Relinker {
+    async fn new(project: &Project, engine: &Engine) -> Result<Relinker> {
+        let pairs = project.out()?.join("pairs.parquet");
+        require(&pairs, "link")?;
+        ensure_records(project, engine).await?;
+        let index = engine.records_index().await?;
+        let lists = project.list_names();
+        let list_of: Vec<usize> = index
+            .iter()
+            .map(|(_, l, _)| lists.iter().position(|x| x == l).unwrap_or(0))
+            .collect();
+        Ok(Relinker {
+            pairs,
+            records: index.len(),
+            lists,
+            list_of,
+            // The sampler is left out here: the log-linear average is enough to see the
+            // spread, and it keeps the runs to seconds.
+            options: recuento_mse::Options {
+                lcmcr: None,
+                ..options(&project.config)
+            },
+        })
+    }
+
+    /// People (the connected components of `links`, as in `recuento link`) and the headline
+    /// estimate for all strata together; `None` when no estimate comes out.
+    fn estimate(&self, links: &[(usize, usize)]) -> Option<(usize, Estimate)> {
+        let person_of = recuento_cluster::connected_components(self.records, links);
+        let histories =
+            crate::histories::from_people(&self.lists, &[], &person_of, &self.list_of, &[]);
+        let estimate = recuento_mse::estimate(&histories, &self.options)
+            .into_iter()
+            .next()?;
+        Some((person_of.iter().max().map_or(0, |m| m + 1), estimate))
+    }
 }
 
 /// The total under one linkage drawn at random from the match probabilities.
@@ -515,22 +549,8 @@ pub const DRAW_FLOOR: f64 = 0.01;
 /// No linkage yet (run `recuento link`), write failures.
 pub async fn linkage_draws(project: &Project, engine: &Engine) -> Result<Vec<LinkageDraw>> {
     use rand::{Rng, SeedableRng};
-    let out = project.out()?;
-    let pairs = out.join("pairs.parquet");
-    require(&pairs, "link")?;
-    ensure_records(project, engine).await?;
-    let index = engine.records_index().await?;
-    let lists = project.list_names();
-    let list_of: Vec<usize> = index
-        .iter()
-        .map(|(_, l, _)| lists.iter().position(|x| x == l).unwrap_or(0))
-        .collect();
-    let candidates = engine.pairs_above(&pairs, DRAW_FLOOR).await?;
-    // As for the thresholds: the log-linear average shows the spread in seconds.
-    let options = recuento_mse::Options {
-        lcmcr: None,
-        ..options(&project.config)
-    };
+    let relink = Relinker::new(project, engine).await?;
+    let candidates = engine.pairs_above(&relink.pairs, DRAW_FLOOR).await?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(project.config.project.seed);
     let mut draws = Vec::new();
     for draw in 1..=LINKAGE_DRAWS {
@@ -539,22 +559,17 @@ pub async fn linkage_draws(project: &Project, engine: &Engine) -> Result<Vec<Lin
             .filter(|&&(_, _, p)| rng.random::<f64>() < p)
             .map(|&(a, b, _)| (a as usize, b as usize))
             .collect();
-        let person_of = recuento_cluster::connected_components(index.len(), &edges);
-        let histories = crate::histories::from_people(&lists, &[], &person_of, &list_of, &[]);
-        let Some(estimate) = recuento_mse::estimate(&histories, &options)
-            .into_iter()
-            .next()
-        else {
+        let Some((persons, estimate)) = relink.estimate(&edges) else {
             continue;
         };
         draws.push(LinkageDraw {
             draw,
             links: edges.len(),
-            persons: person_of.iter().max().map_or(0, |m| m + 1),
+            persons,
             estimate,
         });
     }
-    write_json(&out.join("linkage_draws.json"), &draws)?;
+    write_json(&project.out()?.join("linkage_draws.json"), &draws)?;
     Ok(draws)
 }
 
