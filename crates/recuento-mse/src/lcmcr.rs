@@ -15,7 +15,8 @@
 //! 2. the unobserved count n₀ ~ NegativeBinomial(n, p₀) with p₀ = Σ_k π_k Π_j (1−λ_jk) (drawn as a
 //!    Gamma–Poisson mixture);
 //! 3. class counts of the unobserved ~ Multinomial(n₀, q_0·);
-//! 4. λ_jk ~ Beta(1 + captured in class k by list j, 1 + not captured);
+//! 4. λ_jk ~ Beta(a + captured in class k by list j, a + not captured), a = 1 unless
+//!    [`LcmcrOptions::capture_prior`] says otherwise;
 //! 5. stick-breaking V_k ~ Beta(1 + c_k, α + Σ_{l>k} c_l), π from V;
 //! 6. α ~ Gamma(0.25 + K − 1, rate 0.25 − Σ_{k<K} ln(1 − V_k)).
 //!
@@ -461,9 +462,10 @@ fn sum_ln(values: impl Iterator<Item = f64>) -> f64 {
 }
 
 fn beta(rng: &mut ChaCha8Rng, a: f64, b: f64) -> f64 {
-    // Parameters are always positive here (1 + counts, α > 0). Beta(1, b) has the closed-form
-    // inverse CDF 1 − U^(1/b): empty classes (all of their draws) take this path, which is
-    // several times cheaper than the general algorithm.
+    // Parameters are always positive here (a + counts with a > 0, 1 + counts, α > 0).
+    // Beta(1, b) has the closed-form inverse CDF 1 − U^(1/b): empty classes (all of their draws,
+    // under LCMCR's uniform prior) take this path, which is several times cheaper than the
+    // general algorithm.
     let x = if a == 1.0 {
         let u: f64 = rng.random();
         if b == 1.0 { u } else { 1.0 - u.powf(1.0 / b) }
@@ -1215,8 +1217,9 @@ mod tests {
     /// posterior of N has a closed form: p(N | data) ∝ (1/N) · N!/(N − n)! · Π_j B(n_j + a,
     /// N − n_j + a). The sampler (the unseen count, the capture probabilities, the ridge and
     /// visibility moves) must reproduce its quantiles, with LCMCR's a = 1 on 1,500 people, and
-    /// with a = 1 and Jeffreys' a = ½ (the prior-sensitivity run) on lists of about 15, where the two priors
-    /// give posteriors far enough apart that a sampler ignoring `capture_prior` fails.
+    /// with a = 1 and Jeffreys' a = ½ (the prior-sensitivity run) on lists of about 15, where
+    /// the two priors give posteriors far enough apart that a sampler ignoring `capture_prior`
+    /// fails (checked, in the Gibbs step and in the ridge moves' target).
     #[test]
     fn one_class_matches_the_closed_form_posterior() {
         use crate::linalg::ln_gamma;

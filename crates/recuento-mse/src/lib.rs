@@ -769,7 +769,7 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     }
     for h in std::iter::once(None).chain(loglinear::Heterogeneity::ALL.map(Some)) {
         if let Some((f, mut w)) = heterogeneity_fit(counts, t, observed, h, ListEffects::Shared) {
-            w.extend(equal_lists_test(table, &f));
+            w.push(equal_lists_test(table, &f));
             out.push(model_estimate(table, "loglinear-heterogeneity", &f, w));
         }
     }
@@ -785,21 +785,27 @@ const CHI2_95_BY_DF: [f64; 15] = [
 
 /// What the data say of a model whose lists share one effect (M0, Mh): the likelihood-ratio
 /// test against the same model with each list's own effect (Mt, Mth), which nests it.
-fn equal_lists_test(table: &Table<'_>, shared: &ModelFit) -> Option<String> {
+fn equal_lists_test(table: &Table<'_>, shared: &ModelFit) -> String {
     let t = table.t;
     let per_list = loglinear::Terms(shared.terms.0.clone(), shared.terms.1, ListEffects::PerList);
-    let wider = loglinear::fit_model(&table.counts, t, &per_list).ok()?;
-    let statistic = (shared.fit.deviance - wider.fit.deviance).max(0.0);
-    let df = t - 1;
-    let critical = *CHI2_95_BY_DF.get(df - 1)?;
     let name = match per_list.1 {
         Some(_) => per_list.describe(&table.lists),
         None => "independence (Mt)".to_string(),
     };
+    let df = t.saturating_sub(1);
+    let (Ok(wider), Some(&critical)) = (
+        loglinear::fit_model(&table.counts, t, &per_list),
+        CHI2_95_BY_DF.get(df.wrapping_sub(1)),
+    ) else {
+        return format!(
+            "this model gives every list the same chance of listing a person; that could not be tested here ({name} could not be fitted)"
+        );
+    };
+    let statistic = (shared.fit.deviance - wider.fit.deviance).max(0.0);
     let test = format!(
         "likelihood-ratio test against {name}: {statistic:.1} on {df} degrees of freedom, 5% level {critical:.1}"
     );
-    Some(if statistic > critical {
+    if statistic > critical {
         format!(
             "this model gives every list the same chance of listing a person, and the data contradict it: the lists differ ({test}); prefer {name}"
         )
@@ -807,7 +813,7 @@ fn equal_lists_test(table: &Table<'_>, shared: &ModelFit) -> Option<String> {
         format!(
             "this model gives every list the same chance of listing a person; the data do not contradict it here ({test})"
         )
-    })
+    }
 }
 
 /// Whether a fit gives an estimate: a missing cell a thousand times the observed count is not
