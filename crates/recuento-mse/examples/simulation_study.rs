@@ -15,6 +15,9 @@
 //! has no upper end below four times the people observed. That separates what the lists pin
 //! down from what the latent-class model's priors add (docs/benchmarks.md).
 //!
+//! With `capture=A` among the arguments, the latent-class model's capture probabilities get a
+//! Beta(A, A) prior instead of LCMCR's Beta(1, 1).
+//!
 //! With `jeffreys` among the arguments, it also runs the prior-sensitivity rerun of the
 //! latent-class model (`recuento_mse::prior_sensitivity`, capture probabilities Beta(½, ½)) and
 //! prints, per scenario, its coverage, how far it moves the upper end of the interval, and how
@@ -91,9 +94,12 @@ fn main() {
     let profile_classes: Option<usize> =
         std::env::args().find_map(|a| a.strip_prefix("profile=").and_then(|k| k.parse().ok()));
     let jeffreys = std::env::args().any(|a| a == "jeffreys");
+    let capture_prior: f64 = std::env::args()
+        .find_map(|a| a.strip_prefix("capture=").and_then(|a| a.parse().ok()))
+        .unwrap_or(1.0);
     let positional: Vec<String> = std::env::args()
         .skip(1)
-        .filter(|a| !a.starts_with("profile=") && a != "jeffreys")
+        .filter(|a| !a.starts_with("profile=") && !a.starts_with("capture=") && a != "jeffreys")
         .collect();
     let replicates: usize = positional
         .first()
@@ -122,7 +128,7 @@ fn main() {
         "lcmcr",
     ];
     println!(
-        "N = {people}, {T} lists, {replicates} replicates per scenario, latent-class K = {classes}; relative bias of the point estimate, coverage of the 95% interval, intervals wholly below the truth, mean interval width"
+        "N = {people}, {T} lists, {replicates} replicates per scenario, latent-class K = {classes}, capture prior Beta({capture_prior}, {capture_prior}); relative bias of the point estimate, coverage of the 95% interval, intervals wholly below the truth, mean interval width"
     );
     println!();
     println!("| scenario | method | relative bias | coverage | below | mean width | no estimate |");
@@ -146,6 +152,7 @@ fn main() {
                     thin: 5,
                     seed: r as u64,
                     classes,
+                    capture_prior,
                     ..LcmcrOptions::default()
                 }),
                 ..Options::default()
@@ -156,7 +163,7 @@ fn main() {
             let estimates = estimate(&h, &options);
             if jeffreys {
                 let uniform = estimates.iter().find(|e| e.method == "lcmcr");
-                let other = prior_sensitivity(&h, &options);
+                let other = prior_sensitivity(&h, &options, &estimates);
                 if let (Some(u), Some(j)) = (uniform, other.first()) {
                     rerun.add(u, j, n);
                 }

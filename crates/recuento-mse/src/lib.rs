@@ -360,10 +360,23 @@ pub const PRIOR_MOVE: f64 = 0.02;
 /// Jeffreys' Beta(½, ½) prior on every capture probability instead of LCMCR's uniform one. That
 /// prior gives more room to classes that lists rarely see. When the upper end of the interval
 /// moves by [`PRIOR_MOVE`] or more, it rests on the prior rather than on the lists (Link 2003;
-/// docs/benchmarks.md), and the estimate's warnings say so with both numbers. Empty when
-/// `options.lcmcr` is `None`; labelled [`PRIOR_SENSITIVITY_STRATUM`].
-pub fn prior_sensitivity(histories: &CaptureHistories, options: &Options) -> Vec<Estimate> {
+/// docs/benchmarks.md), and the estimate's warnings say so with both numbers. `estimates` are
+/// those [`estimate`] gave for the same histories and options: the model's own interval is their
+/// `lcmcr` estimate of stratum `all` (the same pooled table and seed), not run again. Empty when
+/// `options.lcmcr` is `None` or `estimates` hold no such estimate; labelled
+/// [`PRIOR_SENSITIVITY_STRATUM`].
+pub fn prior_sensitivity(
+    histories: &CaptureHistories,
+    options: &Options,
+    estimates: &[Estimate],
+) -> Vec<Estimate> {
     let Some(lcmcr) = &options.lcmcr else {
+        return Vec::new();
+    };
+    let Some(uniform) = estimates
+        .iter()
+        .find(|e| e.method == "lcmcr" && e.stratum == "all")
+    else {
         return Vec::new();
     };
     let mut rows: std::collections::BTreeMap<u16, u64> = Default::default();
@@ -375,23 +388,19 @@ pub fn prior_sensitivity(histories: &CaptureHistories, options: &Options) -> Vec
         strata: Vec::new(),
         rows: rows.into_iter().map(|(p, n)| (Vec::new(), p, n)).collect(),
     };
-    let latent_class = |capture_prior: f64| {
-        let options = Options {
-            lcmcr: Some(lcmcr::LcmcrOptions {
-                capture_prior,
-                ..lcmcr.clone()
-            }),
-            dga: None,
-            model: None,
-            ..options.clone()
-        };
-        estimate(&pooled, &options)
-            .into_iter()
-            .find(|e| e.method == "lcmcr")
+    let options = Options {
+        lcmcr: Some(lcmcr::LcmcrOptions {
+            capture_prior: 0.5,
+            ..lcmcr.clone()
+        }),
+        dga: None,
+        model: None,
+        ..options.clone()
     };
-    // The model's own run on the pooled table is the `all` estimate of `estimate` (same table,
-    // same seed): run again here to compare with.
-    let (Some(uniform), Some(mut e)) = (latent_class(1.0), latent_class(0.5)) else {
+    let Some(mut e) = estimate(&pooled, &options)
+        .into_iter()
+        .find(|e| e.method == "lcmcr")
+    else {
         return Vec::new();
     };
     e.stratum = PRIOR_SENSITIVITY_STRATUM.into();

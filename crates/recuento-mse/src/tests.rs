@@ -161,13 +161,15 @@ fn prior_sensitivity_reruns_the_latent_class_model_with_jeffreys_prior() {
     }
     let table = from_counts(&counts, 4);
     let h = by_sex(table.clone(), table);
-    assert!(prior_sensitivity(&h, &Options::default()).is_empty());
+    assert!(prior_sensitivity(&h, &Options::default(), &[]).is_empty());
     let options = quick_lcmcr();
-    let uniform = estimate(&h, &options)
-        .into_iter()
+    let estimates = estimate(&h, &options);
+    assert!(prior_sensitivity(&h, &options, &[]).is_empty());
+    let uniform = estimates
+        .iter()
         .find(|e| e.method == "lcmcr" && e.stratum == "all")
         .unwrap();
-    let jeffreys = prior_sensitivity(&h, &options);
+    let jeffreys = prior_sensitivity(&h, &options, &estimates);
     assert_eq!(jeffreys.len(), 1);
     let jeffreys = &jeffreys[0];
     assert_eq!(jeffreys.stratum, PRIOR_SENSITIVITY_STRATUM);

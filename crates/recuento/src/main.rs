@@ -273,8 +273,9 @@ async fn dispatch(command: Command) -> Result<()> {
                     };
                     let mut estimates = recuento::mse::estimate(&h, &options);
                     if sensitivity {
+                        let prior = recuento::mse::prior_sensitivity(&h, &options, &estimates);
                         estimates.extend(recuento::mse::leave_one_list_out(&h, &options));
-                        estimates.extend(recuento::mse::prior_sensitivity(&h, &options));
+                        estimates.extend(prior);
                     }
                     estimates
                 }
@@ -283,7 +284,8 @@ async fn dispatch(command: Command) -> Result<()> {
                     let engine = Engine::new();
                     let mut estimates = pipeline::estimate(&project, &engine).await?;
                     if sensitivity {
-                        estimates.extend(pipeline::sensitivity(&project)?);
+                        let runs = pipeline::sensitivity(&project, &estimates)?;
+                        estimates.extend(runs);
                     }
                     if linkage_sensitivity {
                         let alternatives = pipeline::linkage_sensitivity(&project, &engine).await?;

@@ -396,20 +396,23 @@ pub async fn estimate(project: &Project, engine: &Engine) -> Result<Vec<Estimate
 }
 
 /// Leave-one-list-out sensitivity from `out/capture_histories.csv`, and the latent-class
-/// model's prior sensitivity when it is on: writes and returns `out/sensitivity.json`.
+/// model's prior sensitivity when it is on, against `estimates` (what [`estimate`] returned):
+/// writes and returns `out/sensitivity.json`.
 ///
 /// # Errors
 /// No capture histories yet (run `recuento estimate`), write failures.
-pub fn sensitivity(project: &Project) -> Result<Vec<Estimate>> {
+pub fn sensitivity(project: &Project, estimates: &[Estimate]) -> Result<Vec<Estimate>> {
     let out = project.out()?;
     let path = out.join("capture_histories.csv");
     require(&path, "estimate")?;
     let histories = crate::histories::read_csv(&path, &project.config.estimation.strata)?;
     let options = options(&project.config);
-    let mut estimates = recuento_mse::leave_one_list_out(&histories, &options);
-    estimates.extend(recuento_mse::prior_sensitivity(&histories, &options));
-    write_json(&out.join("sensitivity.json"), &estimates)?;
-    Ok(estimates)
+    let mut runs = recuento_mse::leave_one_list_out(&histories, &options);
+    runs.extend(recuento_mse::prior_sensitivity(
+        &histories, &options, estimates,
+    ));
+    write_json(&out.join("sensitivity.json"), &runs)?;
+    Ok(runs)
 }
 
 /// The total under one alternative linkage.
