@@ -140,6 +140,10 @@ pub struct Estimate {
     /// Residual deviance and degrees of freedom (best-model estimates only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deviance: Option<(f64, usize)>,
+    /// Standard error of the total (single log-linear models): the Poisson variance of the
+    /// people on no list plus the delta-method variance of exp(β₀), as Rcapture reports it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub stderr: Option<f64>,
     /// The capture-pattern table with the model's fitted values (best-model estimates only):
     /// one entry per observed pattern, `pattern` written as one 0/1 digit per list in list order.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
@@ -205,6 +209,7 @@ impl Table<'_> {
             aic: None,
             bic: None,
             deviance: None,
+            stderr: None,
             cells: Vec::new(),
             mcmc: None,
             models: Vec::new(),
@@ -514,9 +519,10 @@ fn chosen_model(table: &Table<'_>, text: &str) -> Estimate {
             return e;
         }
     };
-    match loglinear::fit_model(&table.counts, table.t, &terms) {
-        Ok(f) if estimable(&f, table.observed) => {
-            let mut warnings = Vec::new();
+    match fit_dropping_negative_knots(&table.counts, table.t, &terms) {
+        Ok((f, dropped)) if estimable(&f, table.observed) => {
+            let mut warnings = dropped;
+            warnings.extend(heterogeneity_warning(&f, table.t));
             if !table.warnings.is_empty() {
                 warnings.push("the lists of this stratum differ from the full table's; check that the model still means what was intended".into());
             }
@@ -831,10 +837,34 @@ fn estimable(f: &ModelFit, observed: u64) -> bool {
     f.missing.is_finite() && f.missing < 1_000.0 * observed as f64
 }
 
+/// Fits a model; for Chao's lower bound, drops the knots whose coefficient comes out negative
+/// (a negative one would make the bound a guess) and refits, the lowest such knot first, one at
+/// a time, as Rcapture's `Chao.neg` does. Each drop is said in a warning.
+fn fit_dropping_negative_knots(
+    counts: &[f64],
+    t: usize,
+    terms: &loglinear::Terms,
+) -> Result<(ModelFit, Vec<String>), loglinear::FitProblem> {
+    let mut terms = terms.clone();
+    let mut warnings = Vec::new();
+    loop {
+        let f = loglinear::fit_model(counts, t, &terms)?;
+        let Some(form @ loglinear::Heterogeneity::ChaoLb(mask)) = terms.1 else {
+            return Ok((f, warnings));
+        };
+        let gammas = &f.fit.beta[f.fit.beta.len() - form.columns(t)..];
+        let Some((_, &knot)) = gammas.iter().zip(&form.knots(t)).find(|(g, _)| **g < 0.0) else {
+            return Ok((f, warnings));
+        };
+        warnings.push(format!(
+            "Chao's model: the term for people on more than {knot} lists had a negative coefficient and was dropped"
+        ));
+        terms.1 = Some(loglinear::Heterogeneity::ChaoLb(mask & !(1 << knot)));
+    }
+}
+
 /// Fits model Mth (or, with shared list effects, Mh) with heterogeneity form `h`, or M0 when
-/// `h` is `None`, with the warnings its coefficients call for. Chao's lower bound drops knots
-/// with a negative coefficient one at a time, most negative first, and refits (Rcapture does the
-/// same): a negative one would make the bound a guess.
+/// `h` is `None`, with the warnings its coefficients call for.
 fn heterogeneity_fit(
     counts: &[f64],
     t: usize,
@@ -842,49 +872,31 @@ fn heterogeneity_fit(
     h: Option<loglinear::Heterogeneity>,
     effects: ListEffects,
 ) -> Option<(ModelFit, Vec<String>)> {
-    let mut h = h;
-    let mut warnings = Vec::new();
-    loop {
-        let terms = loglinear::Terms(Vec::new(), h, effects);
-        let f = loglinear::fit_model(counts, t, &terms).ok()?;
-        if !estimable(&f, observed) {
-            return None;
-        }
-        let Some(form) = h else {
-            return Some((f, warnings));
-        };
-        let columns = form.columns(t);
-        let gammas = &f.fit.beta[f.fit.beta.len() - columns..];
-        match form {
-            loglinear::Heterogeneity::ChaoLb(mask) => {
-                let knots = form.knots(t);
-                let worst = gammas
-                    .iter()
-                    .zip(&knots)
-                    .filter(|(g, _)| **g < 0.0)
-                    .min_by(|a, b| a.0.total_cmp(b.0));
-                if let Some((_, &knot)) = worst {
-                    warnings.push(format!(
-                        "Chao's model: the term for people on more than {knot} lists had a negative coefficient and was dropped"
-                    ));
-                    h = Some(loglinear::Heterogeneity::ChaoLb(mask & !(1 << knot)));
-                    continue;
-                }
-                warnings.push(
-                    "Chao's model gives a lower bound: it extrapolates the unseen from people on one and two lists only, so under heterogeneity the true total is likely higher".into(),
-                );
-            }
-            _ => {
-                if gammas.iter().any(|g| *g < 0.0) {
-                    warnings.push(format!(
-                        "the heterogeneity coefficient of {} is negative: the data show no heterogeneity of this form, and the model is not meaningful here",
-                        terms.describe(&[])
-                    ));
-                }
-            }
-        }
-        return Some((f, warnings));
+    let terms = loglinear::Terms(Vec::new(), h, effects);
+    let (f, mut warnings) = fit_dropping_negative_knots(counts, t, &terms).ok()?;
+    if !estimable(&f, observed) {
+        return None;
     }
+    warnings.extend(heterogeneity_warning(&f, t));
+    Some((f, warnings))
+}
+
+/// What a fitted heterogeneity column says: Chao's model is a lower bound; a negative
+/// coefficient of the other forms means the data show no heterogeneity of that form.
+fn heterogeneity_warning(f: &ModelFit, t: usize) -> Option<String> {
+    let form = f.terms.1?;
+    if let loglinear::Heterogeneity::ChaoLb(_) = form {
+        return Some(
+            "Chao's model gives a lower bound: it extrapolates the unseen from people on one and two lists only, so under heterogeneity the true total is likely higher".into(),
+        );
+    }
+    let gammas = &f.fit.beta[f.fit.beta.len() - form.columns(t)..];
+    gammas.iter().any(|g| *g < 0.0).then(|| {
+        format!(
+            "the heterogeneity coefficient of {} is negative: the data show no heterogeneity of this form, and the model is not meaningful here",
+            loglinear::Terms(Vec::new(), Some(form), f.terms.2).describe(&[])
+        )
+    })
 }
 
 /// An estimate from one fitted log-linear model, with its profile-likelihood interval and the
@@ -903,6 +915,12 @@ fn model_estimate(
         e.warnings
             .push("the data do not bound the total from above under this model".into());
     }
+    if fit.fit.boundary > 0 {
+        e.warnings.push(format!(
+            "the model expects nobody at all in {} combination(s) of lists that nobody is on: its fit lies on the edge of what the model allows (Fienberg & Rinaldo 2012); the total is still defined, as Rcapture gives it, but compare it with models without the interactions that cause this",
+            fit.fit.boundary
+        ));
+    }
     Estimate {
         model: fit.terms.describe(&table.lists),
         estimate: Some(fit.estimate),
@@ -912,6 +930,7 @@ fn model_estimate(
         aic: Some(fit.aic),
         bic: Some(fit.bic),
         deviance: Some((fit.fit.deviance, fit.df)),
+        stderr: Some(fit.variance.sqrt()),
         cells: (1..counts.len())
             .zip(&fit.fit.fitted)
             .map(|(h, f)| Cell {

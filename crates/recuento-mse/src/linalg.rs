@@ -1,31 +1,61 @@
 //! Small dense linear algebra for IRLS: at most a few dozen parameters.
 //!
 //! Hand-written rather than `faer`: the systems are at most ~40×40 and symmetric positive
-//! definite, a plain Cholesky is exact enough and costs nothing to build; `faer` would add a
+//! semi-definite, a plain Cholesky that leaves out dependent columns is exact enough and costs nothing to build; `faer` would add a
 //! large dependency for no measurable gain at this size.
 
-/// Solves `A x = b` for symmetric positive definite `A` (row-major, n×n) by Cholesky.
-/// Returns `None` when `A` is not positive definite (a singular design).
-pub fn cholesky_solve(a: &[f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
-    let l = cholesky(a, n)?;
-    let mut y = vec![0.0; n];
-    for i in 0..n {
-        let s: f64 = (0..i).map(|k| l[i * n + k] * y[k]).sum();
-        y[i] = (b[i] - s) / l[i * n + i];
+/// Solves `A x = b` for symmetric positive semi-definite `A` (row-major, n×n), taking the
+/// columns in `order` and leaving out each one that depends on those kept before it (its
+/// Cholesky pivot is below 1e-13 of its diagonal). Returns the solution for the kept columns
+/// (left-out ones are `None`) and the last kept column's element of the kept submatrix's
+/// inverse, `1 / pivot`: with the intercept last in `order`, the variance of the intercept
+/// whenever it is identified at all (Rcapture's and `glm`'s aliased coefficients, done on the
+/// normal equations). `None` when `A` has a negative pivot (not semi-definite).
+pub fn pivoted_solve(
+    a: &[f64],
+    b: &[f64],
+    n: usize,
+    order: &[usize],
+) -> Option<(Vec<Option<f64>>, f64)> {
+    // Cholesky of the kept submatrix, in kept order: l[i][j] for kept columns i, j.
+    let mut kept: Vec<usize> = Vec::with_capacity(n);
+    let mut l: Vec<Vec<f64>> = Vec::with_capacity(n);
+    let mut last_pivot = f64::NAN;
+    for &c in order {
+        let mut new_row = Vec::with_capacity(kept.len() + 1);
+        for (i, &ki) in kept.iter().enumerate() {
+            let s: f64 = (0..i).map(|k| l[i][k] * new_row[k]).sum();
+            new_row.push((a[c * n + ki] - s) / l[i][i]);
+        }
+        let diagonal = a[c * n + c];
+        let pivot = diagonal - new_row.iter().map(|v| v * v).sum::<f64>();
+        if pivot < -1e-9 * diagonal.abs().max(1e-300) {
+            return None;
+        }
+        if pivot <= 1e-13 * diagonal.abs().max(1e-300) {
+            continue;
+        }
+        new_row.push(pivot.sqrt());
+        l.push(new_row);
+        kept.push(c);
+        last_pivot = pivot;
     }
-    let mut x = vec![0.0; n];
-    for i in (0..n).rev() {
-        let s: f64 = (i + 1..n).map(|k| l[k * n + i] * x[k]).sum();
-        x[i] = (y[i] - s) / l[i * n + i];
+    let m = kept.len();
+    let mut y = vec![0.0; m];
+    for i in 0..m {
+        let s: f64 = (0..i).map(|k| l[i][k] * y[k]).sum();
+        y[i] = (b[kept[i]] - s) / l[i][i];
     }
-    Some(x)
-}
-
-/// The (0,0) element of `A^{-1}`: the variance of the intercept in IRLS.
-pub fn inverse_00(a: &[f64], n: usize) -> Option<f64> {
-    let mut e = vec![0.0; n];
-    e[0] = 1.0;
-    cholesky_solve(a, &e, n).map(|x| x[0])
+    let mut x = vec![0.0; m];
+    for i in (0..m).rev() {
+        let s: f64 = (i + 1..m).map(|k| l[k][i] * x[k]).sum();
+        x[i] = (y[i] - s) / l[i][i];
+    }
+    let mut out = vec![None; n];
+    for (i, &c) in kept.iter().enumerate() {
+        out[c] = Some(x[i]);
+    }
+    Some((out, 1.0 / last_pivot))
 }
 
 /// Lower-triangular Cholesky factor of a symmetric positive definite `A` (row-major, n×n).
@@ -80,11 +110,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn solves_a_small_system() {
+    fn solves_a_small_system_and_leaves_out_dependent_columns() {
         let a = [4.0, 2.0, 2.0, 3.0];
-        let x = cholesky_solve(&a, &[2.0, 1.0], 2).unwrap();
-        assert!((x[0] - 0.5).abs() < 1e-12 && x[1].abs() < 1e-12);
-        assert!(cholesky_solve(&[1.0, 1.0, 1.0, 1.0], &[1.0, 1.0], 2).is_none());
+        let (x, inverse) = pivoted_solve(&a, &[2.0, 1.0], 2, &[1, 0]).unwrap();
+        assert!((x[0].unwrap() - 0.5).abs() < 1e-12 && x[1].unwrap().abs() < 1e-12);
+        // (A⁻¹)₀₀ = 3 / (4·3 − 2·2), whichever column comes first.
+        assert!((inverse - 0.375).abs() < 1e-12, "{inverse}");
+        // Column 1 repeats column 0: it is left out, and column 0 alone solves the system.
+        let (x, inverse) = pivoted_solve(&[1.0, 1.0, 1.0, 1.0], &[2.0, 2.0], 2, &[0, 1]).unwrap();
+        assert_eq!(x[1], None);
+        assert!((x[0].unwrap() - 2.0).abs() < 1e-12 && (inverse - 1.0).abs() < 1e-12);
+        // Not semi-definite.
+        assert!(pivoted_solve(&[1.0, 2.0, 2.0, 1.0], &[1.0, 1.0], 2, &[0, 1]).is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! unobserved cell, so N̂ = n + exp(β₀). Intervals come from the profile multinomial likelihood
 //! of N (Cormack 1992), which is asymmetric and never goes below n.
 
-use crate::linalg::{cholesky_solve, inverse_00, ln_gamma};
+use crate::linalg::{ln_gamma, pivoted_solve};
 
 /// χ²₁ 0.95 quantile: the profile-likelihood drop that bounds a 95% interval.
 pub const CHI2_95: f64 = 3.841_458_820_694_124;
@@ -255,6 +255,11 @@ pub struct Fit {
     pub log_likelihood: f64,
     /// Variance of the intercept, from the inverse Fisher information.
     pub var_intercept: f64,
+    /// Empty cells the fit drives to zero: the maximum-likelihood estimate lies on the edge of
+    /// the parameter space there (Fienberg & Rinaldo 2012), and the coefficients only those
+    /// cells determine run off to infinity, as in Rcapture's fits. The total still exists when
+    /// the intercept is identified from the other cells.
+    pub boundary: usize,
 }
 
 fn design_row(pattern: usize, t: usize, terms: &Terms) -> Vec<f64> {
@@ -279,35 +284,83 @@ fn design_row(pattern: usize, t: usize, terms: &Terms) -> Vec<f64> {
     row
 }
 
-/// Fits a Poisson log-linear GLM by iteratively reweighted least squares.
-/// Returns `None` when the design is singular or the fit runs off to the boundary (an
-/// interaction whose sufficient statistic is zero drives its coefficient to −∞).
+/// Fits a Poisson log-linear GLM by iteratively reweighted least squares (Newton's method).
+/// Returns `None` when the design is singular, when the fit does not converge, or when it runs
+/// off in a way that leaves the intercept unidentified or infinite. Empty cells that the fit
+/// drives to zero are handled as `glm` handles them: the fit converges on the other cells, and
+/// [`Fit::boundary`] counts them.
 pub fn fit_poisson(rows: &[Vec<f64>], y: &[f64]) -> Option<Fit> {
     let p = rows.first()?.len();
+    // The intercept goes last, so it is the column left out when the others already span it
+    // (then the number of people on no list is not identified) and its pivot gives its variance.
+    let order: Vec<usize> = (1..p).chain(std::iter::once(0)).collect();
+    // A design whose columns are dependent over all the cells (more parameters than the table
+    // can carry) is not a model of this table.
+    let mut xtx = vec![0.0; p * p];
+    for row in rows {
+        for a in 0..p {
+            for b in 0..p {
+                xtx[a * p + b] += row[a] * row[b];
+            }
+        }
+    }
+    let (independent, _) = pivoted_solve(&xtx, &vec![0.0; p], p, &order)?;
+    if independent.iter().any(Option::is_none) {
+        return None;
+    }
     let mut mu: Vec<f64> = y.iter().map(|v| v + 0.5).collect();
     let mut beta = vec![0.0; p];
+    // Empty cells whose fitted value the fit drives to zero: the maximum-likelihood estimate is
+    // on the boundary there (an extended MLE). They leave the normal equations, and the
+    // coefficients that only they determined stay where they are.
+    let mut boundary = vec![false; y.len()];
     let mut last_dev = f64::INFINITY;
     let mut converged = false;
     let mut xtwx = vec![0.0; p * p];
-    for _ in 0..200 {
-        let mut xtwz = vec![0.0; p];
+    for iteration in 0..200 {
+        let mut rhs = vec![0.0; p];
         xtwx.iter_mut().for_each(|v| *v = 0.0);
-        for ((row, &yi), &mi) in rows.iter().zip(y).zip(&mu) {
-            let z = mi.ln() + (yi - mi) / mi;
+        for (((row, &yi), &mi), _) in rows
+            .iter()
+            .zip(y)
+            .zip(&mu)
+            .zip(&boundary)
+            .filter(|(_, b)| !**b)
+        {
+            // The first step regresses the working response on the design (IRLS from
+            // μ = y + ½); later ones solve for the Newton step from the current β, which is
+            // the same in exact arithmetic and leaves left-out coefficients in place.
+            let r = if iteration == 0 {
+                mi * (mi.ln() + (yi - mi) / mi)
+            } else {
+                yi - mi
+            };
             for a in 0..p {
                 if row[a] == 0.0 {
                     continue;
                 }
-                xtwz[a] += row[a] * mi * z;
+                rhs[a] += row[a] * r;
                 for b in 0..p {
                     xtwx[a * p + b] += row[a] * mi * row[b];
                 }
             }
         }
-        beta = cholesky_solve(&xtwx, &xtwz, p)?;
-        for (row, m) in rows.iter().zip(mu.iter_mut()) {
+        let (step, _) = pivoted_solve(&xtwx, &rhs, p, &order)?;
+        for (b, s) in beta.iter_mut().zip(&step) {
+            match (iteration, s) {
+                (0, s) => *b = s.unwrap_or(0.0),
+                (_, Some(s)) => *b += s,
+                (_, None) => {}
+            }
+        }
+        for ((row, m), (&yi, at_boundary)) in rows
+            .iter()
+            .zip(mu.iter_mut())
+            .zip(y.iter().zip(boundary.iter_mut()))
+        {
             let eta: f64 = row.iter().zip(&beta).map(|(x, b)| x * b).sum();
             *m = eta.clamp(-700.0, 700.0).exp();
+            *at_boundary |= yi == 0.0 && *m < 1e-8;
         }
         let dev = deviance(y, &mu);
         if (last_dev - dev).abs() <= 1e-10 * (dev.abs() + 0.1) {
@@ -316,23 +369,37 @@ pub fn fit_poisson(rows: &[Vec<f64>], y: &[f64]) -> Option<Fit> {
         }
         last_dev = dev;
     }
-    if !converged || beta.iter().any(|b| !b.is_finite() || b.abs() > 30.0) {
+    let on_boundary = boundary.iter().filter(|b| **b).count();
+    // Off the boundary every coefficient must be finite and moderate; on it, those that only
+    // the empty cells determined have run off, and only the intercept's matters.
+    let runaway = |b: &f64| !b.is_finite() || b.abs() > 30.0;
+    if !converged || (on_boundary == 0 && beta.iter().any(runaway)) || runaway(&beta[0]) {
         return None;
     }
-    // Information at the final fitted values.
+    // Information at the final fitted values, from the cells off the boundary.
     xtwx.iter_mut().for_each(|v| *v = 0.0);
-    for (row, &mi) in rows.iter().zip(&mu) {
+    for ((row, &mi), _) in rows.iter().zip(&mu).zip(&boundary).filter(|(_, b)| !**b) {
         for a in 0..p {
             for b in 0..p {
                 xtwx[a * p + b] += row[a] * mi * row[b];
             }
         }
     }
-    let var_intercept = inverse_00(&xtwx, p)?;
+    let mut e0 = vec![0.0; p];
+    e0[0] = 1.0;
+    let (solution, var_intercept) = pivoted_solve(&xtwx, &e0, p, &order)?;
+    solution[0]?;
+    // On the boundary the fitted value is zero in the limit; the last step's is below 1e-8.
+    for (m, _) in mu.iter_mut().zip(&boundary).filter(|(_, b)| **b) {
+        *m = 0.0;
+    }
     let log_likelihood = y
         .iter()
         .zip(&mu)
-        .map(|(&yi, &mi)| yi * mi.ln() - mi - ln_gamma(yi + 1.0))
+        .map(|(&yi, &mi)| {
+            let observed = if yi > 0.0 { yi * mi.ln() } else { 0.0 };
+            observed - mi - ln_gamma(yi + 1.0)
+        })
         .sum();
     Some(Fit {
         beta,
@@ -340,6 +407,7 @@ pub fn fit_poisson(rows: &[Vec<f64>], y: &[f64]) -> Option<Fit> {
         fitted: mu,
         log_likelihood,
         var_intercept,
+        boundary: on_boundary,
     })
 }
 

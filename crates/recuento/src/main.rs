@@ -642,8 +642,12 @@ fn print_estimate_details(estimates: &[recuento::mse::Estimate]) {
                 }
             }
             if let Some((deviance, df)) = e.deviance {
+                let stderr = e
+                    .stderr
+                    .map(|s| format!(", standard error of the total {s:.1}"))
+                    .unwrap_or_default();
                 println!(
-                    "  {} ({}): deviance {deviance:.2} on {df} degrees of freedom, AIC {:.2}",
+                    "  {} ({}): deviance {deviance:.2} on {df} degrees of freedom, AIC {:.2}{stderr}",
                     e.method,
                     e.model,
                     e.aic.unwrap_or(f64::NAN)
