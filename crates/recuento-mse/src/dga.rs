@@ -218,6 +218,10 @@ pub struct DgaResult {
     pub cap: u64,
     /// Posterior mass in the top tenth of 0 … `cap`: when not small, the cap cuts the tail.
     pub tail_mass: f64,
+    /// Posterior weight of the graph that joins every list in one clique. Under it the table
+    /// is saturated: the lists say nothing about the people on no list, and that part of the
+    /// posterior of N is the prior's (δ and 1/N).
+    pub saturated_weight: f64,
     /// The δ used.
     pub delta: f64,
     /// Seeded draws of N from the averaged posterior.
@@ -510,6 +514,13 @@ fn posterior_within(
         })
         .collect();
     summaries.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+    let every_list = ((1u32 << t) - 1) as u16;
+    let saturated_weight = per_graph
+        .iter()
+        .zip(&weights)
+        .filter(|((gi, _, _), _)| graphs[*gi].cliques == [every_list])
+        .map(|(_, w)| *w)
+        .sum();
     Some(DgaResult {
         median: q(0.5),
         lower: q(0.025),
@@ -521,6 +532,7 @@ fn posterior_within(
         pmf_start: lo,
         cap,
         tail_mass,
+        saturated_weight,
         delta,
         draws,
     })

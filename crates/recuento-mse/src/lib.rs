@@ -417,12 +417,16 @@ pub fn prior_sensitivity(
         let moved = (after - before) / before;
         e.warnings.push(if moved.abs() >= PRIOR_MOVE {
             format!(
-                "with this prior the upper end of the latent-class interval moves from {before:.0} to {after:.0} ({:+.1}%): the lists do not pin it down, and the latent-class model's upper end rests on its prior; many people may be rarely listed",
+                "with this prior the upper end of the latent-class interval moves from {} to {} ({:+.1}%): the lists do not pin it down, and the latent-class model's upper end rests on its prior; many people may be rarely listed",
+                people(before),
+                people(after),
                 100.0 * moved
             )
         } else {
             format!(
-                "with this prior the upper end of the latent-class interval moves from {before:.0} to {after:.0} ({:+.1}%): it does not rest on the choice of prior here",
+                "with this prior the upper end of the latent-class interval moves from {} to {} ({:+.1}%): it does not rest on the choice of prior here",
+                people(before),
+                people(after),
                 100.0 * moved
             )
         });
@@ -563,6 +567,28 @@ fn stratum_seed(seed: u64, label: &str) -> u64 {
     seed ^ h
 }
 
+/// A number of people as documentation teams read it: rounded to a whole person, thousands
+/// separated by commas (`12,710,000`). The terminal, the report and the warnings all use it.
+pub fn people(x: f64) -> String {
+    let n = x.round() as i64;
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Posterior weight on the graph joining every list above which the `dga` estimate warns that
+/// it rests on the prior.
+const SATURATED_WARNING: f64 = 0.05;
+
 fn dga_estimate(table: &Table<'_>, options: &dga::DgaOptions) -> Estimate {
     let counts: Vec<u64> = table.counts.iter().map(|c| *c as u64).collect();
     let options = dga::DgaOptions {
@@ -583,6 +609,14 @@ fn dga_estimate(table: &Table<'_>, options: &dga::DgaOptions) -> Estimate {
             "{:.1}% of the posterior lies near the top of the range searched ({} people): the data barely bound the total from above, so the upper end of the interval is too low",
             100.0 * r.tail_mass,
             table.observed + r.cap
+        ));
+    }
+    if r.saturated_weight >= SATURATED_WARNING {
+        e.warnings.push(format!(
+            "{:.0}% of the posterior weight is on the graph that joins every list ({}): under it the lists say nothing about the people on no list, so that part of the estimate comes from the prior (δ = {}), not from the data; the overlaps fit no simpler dependence, so do not publish this estimate without the log-linear and latent-class ones",
+            100.0 * r.saturated_weight,
+            table.lists.join(":"),
+            r.delta
         ));
     }
     e.warnings.push(
@@ -744,7 +778,9 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     let mut averaged = table.blank("loglinear-averaged");
     averaged.warnings.extend(shared.iter().cloned());
     averaged.warnings.push(format!(
-        "the ten best-fitting models give totals from {spread_lo:.0} to {spread_hi:.0}; the interval includes this model uncertainty"
+        "the ten best-fitting models give totals from {} to {}; the interval includes this model uncertainty",
+        people(spread_lo),
+        people(spread_hi)
     ));
     averaged.warnings.push(
         "log-linear models assume a closed population and model dependence between lists only through the interactions included; heterogeneity that all lists share (some victims more visible to every list) biases the total downwards".into(),
@@ -776,16 +812,31 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     ];
     // The classic models of Rcapture's closedp.t: Mth (list effects plus one heterogeneity
     // column), then M0 and Mh, whose lists share one effect.
-    for h in loglinear::Heterogeneity::ALL {
-        if let Some((f, w)) = heterogeneity_fit(counts, t, observed, Some(h), ListEffects::PerList)
-        {
-            out.push(model_estimate(table, "loglinear-heterogeneity", &f, w));
-        }
-    }
-    for h in std::iter::once(None).chain(loglinear::Heterogeneity::ALL.map(Some)) {
-        if let Some((f, mut w)) = heterogeneity_fit(counts, t, observed, h, ListEffects::Shared) {
-            w.push(equal_lists_test(table, &f));
-            out.push(model_estimate(table, "loglinear-heterogeneity", &f, w));
+    let forms = loglinear::Heterogeneity::ALL
+        .map(|h| (Some(h), ListEffects::PerList))
+        .into_iter()
+        .chain(
+            std::iter::once(None)
+                .chain(loglinear::Heterogeneity::ALL.map(Some))
+                .map(|h| (h, ListEffects::Shared)),
+        );
+    for (h, effects) in forms {
+        match heterogeneity_fit(counts, t, observed, h, effects) {
+            Some((f, mut w)) => {
+                if effects == ListEffects::Shared {
+                    w.push(equal_lists_test(table, &f));
+                }
+                out.push(model_estimate(table, "loglinear-heterogeneity", &f, w));
+            }
+            // Said, not left out: a statistician comparing with Rcapture looks for every row.
+            None => {
+                let mut e = table.blank("loglinear-heterogeneity");
+                e.model = loglinear::Terms(Vec::new(), h, effects).describe(&table.lists);
+                e.warnings.push(
+                    "this model cannot be fitted to this table: its estimate runs off to infinity or past a thousand times the people seen (too few people on several lists at once)".into(),
+                );
+                out.push(e);
+            }
         }
     }
     out

@@ -184,7 +184,7 @@ fn prior_sensitivity_reruns_the_latent_class_model_with_jeffreys_prior() {
         "{jeffreys:?} vs {uniform:?}"
     );
     // It compares itself with the model's own interval, in words.
-    let said = format!("from {:.0} to", uniform.upper.unwrap());
+    let said = format!("from {} to", people(uniform.upper.unwrap()));
     assert!(
         jeffreys.warnings.iter().any(|w| w.contains(&said)),
         "{:?}",
@@ -250,6 +250,32 @@ fn heterogeneity_models_are_reported_and_fit_heterogeneous_data_better() {
     assert!(darroch.aic.unwrap() < independence.aic.unwrap() - 10.0);
     // Independence underestimates badly; the heterogeneity model moves towards the truth.
     assert!(darroch.estimate.unwrap() > independence.estimate.unwrap());
+}
+
+/// A heterogeneity model that cannot be fitted is still listed, with no number and the reason,
+/// as Rcapture lists every model: here nobody is on lists 2 and 3 together, or on all three.
+#[test]
+fn heterogeneity_models_that_run_off_are_listed_without_a_number() {
+    let mut counts = vec![0u64; 8];
+    (counts[1], counts[2], counts[3], counts[4], counts[5]) = (200, 150, 40, 3, 1);
+    let e = estimate(&from_counts(&counts, 3), &Options::default());
+    let rows: Vec<&Estimate> = e
+        .iter()
+        .filter(|e| e.method == "loglinear-heterogeneity")
+        .collect();
+    assert_eq!(rows.len(), 9);
+    let darroch = rows.iter().find(|e| e.model == "Mth Darroch").unwrap();
+    assert_eq!(darroch.estimate, None);
+    assert!(
+        darroch
+            .warnings
+            .iter()
+            .any(|w| w.contains("cannot be fitted")),
+        "{darroch:?}"
+    );
+    // Chao's model keeps its number (its one knot is dropped: it is then Mt).
+    let chao = rows.iter().find(|e| e.model == "Mth Chao (LB)").unwrap();
+    assert!(chao.estimate.is_some(), "{chao:?}");
 }
 
 #[test]
@@ -461,6 +487,23 @@ fn dga_covers_the_truth_when_one_list_refers_to_another() {
     assert!(covered >= 17, "covered {covered} of 20");
 }
 
+/// When only the graph joining every list fits (here far more people are on all three lists
+/// than any pairwise dependence explains), the `dga` estimate comes from the prior, and it says
+/// so; on independent lists it does not.
+#[test]
+fn dga_warns_when_the_saturated_graph_carries_the_posterior() {
+    let warned = |h: &CaptureHistories| {
+        let e = estimate(h, &Options::default());
+        let dga = e.iter().find(|e| e.method == "dga").unwrap().clone();
+        dga.warnings.iter().any(|w| w.contains("joins every list"))
+    };
+    let mut counts = vec![0u64; 8];
+    (counts[1], counts[2], counts[4]) = (500, 400, 300);
+    (counts[3], counts[5], counts[6], counts[7]) = (20, 20, 20, 300);
+    assert!(warned(&from_counts(&counts, 3)));
+    assert!(!warned(&simulate(4, 2000, &[0.3, 0.25, 0.35])));
+}
+
 #[test]
 fn dga_total_sums_the_strata_with_separate_streams() {
     let h = by_sex(
@@ -516,4 +559,12 @@ fn a_chosen_model_is_fitted_with_its_profile_interval() {
     let chosen = e.iter().find(|e| e.method == "loglinear-chosen").unwrap();
     assert!(chosen.estimate.is_none());
     assert!(chosen.warnings.iter().any(|w| w.contains("'l9'")));
+}
+
+#[test]
+fn people_are_written_with_thousands_separated() {
+    assert_eq!(people(12_710_000.4), "12,710,000");
+    assert_eq!(people(999.5), "1,000");
+    assert_eq!(people(0.0), "0");
+    assert_eq!(people(-1234.0), "-1,234");
 }

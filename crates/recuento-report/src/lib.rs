@@ -15,6 +15,8 @@ use std::fmt::Write;
 
 use recuento_model::CaptureHistories;
 use recuento_mse::Estimate;
+// Counts of people are written the same way everywhere.
+use recuento_mse::people as fmt_n;
 use serde::Serialize;
 
 /// One list as the report shows it.
@@ -117,19 +119,6 @@ pub fn esc(s: &str) -> String {
         }
     }
     out
-}
-
-fn fmt_n(x: f64) -> String {
-    let n = x.round() as i64;
-    let s = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use recuento::mse::people as n;
 use recuento::pipeline::{self, Project};
 use recuento_engine::Engine;
 
@@ -455,18 +456,6 @@ fn init(dir: &Path) -> Result<()> {
 }
 
 const INIT_TEMPLATE: &str = include_str!("init_template.toml");
-
-fn n(x: f64) -> String {
-    let s = (x.round() as i64).to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 fn print_files(s: &recuento::files::FilesSummary, out: &Path) {
     println!(
