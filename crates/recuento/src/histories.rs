@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
-use recuento_model::CaptureHistories;
+use anyhow::{Context, Result, anyhow, bail};
+use recuento_model::{CaptureHistories, ListSpec};
 
 /// Capture histories from a person per record: `person_of[i]` and `list_of[i]` for record `i`,
 /// `stratum_of[i]` the record's stratum values (the most common non-empty value among a person's
@@ -53,39 +53,131 @@ pub fn from_people(
     }
 }
 
-/// Reads a capture-history CSV: one 0/1 column per list, an optional `count` column, and the
-/// stratum columns named in `strata`. Every other column is a list.
+/// Names a count column may have (compared without case): `count`, R's `Freq` (from
+/// `as.data.frame(table(...))`), and the Spanish words documentation teams use.
+const COUNT_NAMES: [&str; 6] = [
+    "count",
+    "freq",
+    "frequency",
+    "frecuencia",
+    "conteo",
+    "cuenta",
+];
+
+/// Whether a cell says the person is on the list: `1`/`0`, and what spreadsheets and R write
+/// for them (`1.0`, `TRUE`/`FALSE`, `yes`/`no`, `sí`/`no`), without case.
+fn on_list(value: &str) -> Option<bool> {
+    match value.to_lowercase().as_str() {
+        "1" | "1.0" | "true" | "yes" | "sí" | "si" => Some(true),
+        "0" | "0.0" | "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// A count of people: a whole number, also when a spreadsheet wrote it as `12.0`.
+fn count(value: &str) -> Option<u64> {
+    if let Ok(n) = value.parse::<u64>() {
+        return Some(n);
+    }
+    let x: f64 = value.parse().ok()?;
+    (x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9e15).then_some(x as u64)
+}
+
+/// Reads a capture-history table from the file of [`read_file`], without its notes: for the
+/// tables recuento writes itself.
 ///
 /// # Errors
-/// Values other than 0/1, bad counts, too many lists; each names the line and column.
+/// As [`read_file`].
 pub fn read_csv(path: &Path, strata: &[String]) -> Result<CaptureHistories> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_path(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    let headers: Vec<String> = reader
-        .headers()?
+    read_file(path, strata).map(|(h, _)| h)
+}
+
+/// Reads a capture-history table: one column per list (`1`/`0`; `TRUE`/`FALSE`, `yes`/`no`
+/// and `sí`/`no` are read too), an optional count column (`count`, `Freq`, `frecuencia`,
+/// `conteo`; without one each row is one person) and the stratum columns named in `strata`.
+/// Every other column is a list. The file is read as list files are (CSV in any common
+/// encoding and delimiter, Excel, Parquet). Returns the table and notes on what was read
+/// differently from a plain table: a first column without a name (R's row labels) is left
+/// out, and a row on no list with no count or count 0 is skipped.
+///
+/// # Errors
+/// In words, naming the file, line and column: an unreadable file, a value that is not a
+/// presence mark, a count that is not a whole number, people counted on no list, a column
+/// without a name, a missing stratum column, fewer than 2 or more than 16 lists.
+pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Vec<String>)> {
+    let file = path.display().to_string();
+    let spec = ListSpec::plain("histories", &path.to_string_lossy());
+    let raw = recuento_engine::ingest::read_list(&spec, Path::new("")).map_err(|e| match e {
+        recuento_engine::Error::Unreadable { reason, .. } => {
+            anyhow!("cannot read {file}: {reason}")
+        }
+        other => anyhow!("{file}: {other}"),
+    })?;
+    let mut notes = Vec::new();
+    // Blank rows (a spreadsheet's trailing `,,,`) hold nobody: said, not fatal.
+    let (blank, problems): (Vec<_>, Vec<_>) = raw
+        .problems
         .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+        .partition(|p| p.message.starts_with("the row is empty"));
+    for p in blank {
+        notes.push(format!("{file}: line {}: blank row skipped", p.line));
+    }
+    if let Some(p) = problems.first() {
+        let column = if p.column.is_empty() {
+            String::new()
+        } else {
+            format!(", column '{}'", p.column)
+        };
+        bail!("{file}: line {}{column}: {}", p.line, p.message);
+    }
+    let headers = &raw.headers;
+    // R's write.csv puts row labels in a first column whose name is empty.
+    let first = usize::from(headers.first().is_some_and(String::is_empty));
+    if first == 1 {
+        notes.push(format!(
+            "{file}: the first column has no name; it was taken as row labels (as R's write.csv writes them) and not read"
+        ));
+    }
+    if let Some(i) = (first..headers.len()).find(|&i| headers[i].is_empty()) {
+        bail!(
+            "{file}: column {} has no name; name each list's column (or remove the column)",
+            i + 1
+        );
+    }
     for s in strata {
         if !headers.contains(s) {
             bail!(
-                "{}: there is no stratum column '{s}'; columns are: {}",
-                path.display(),
-                headers.join(", ")
+                "{file}: there is no stratum column '{s}'; columns are: {}",
+                headers[first..].join(", ")
             );
         }
     }
-    let count_col = headers.iter().position(|h| h == "count");
-    let list_cols: Vec<usize> = (0..headers.len())
+    let count_cols: Vec<usize> = (first..headers.len())
+        .filter(|&i| COUNT_NAMES.contains(&headers[i].to_lowercase().as_str()))
+        .collect();
+    if count_cols.len() > 1 {
+        bail!(
+            "{file}: more than one column could be the count of people ({}); keep one",
+            count_cols
+                .iter()
+                .map(|&i| headers[i].as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let count_col = count_cols.first().copied();
+    let list_cols: Vec<usize> = (first..headers.len())
         .filter(|&i| Some(i) != count_col && !strata.contains(&headers[i]))
         .collect();
     if list_cols.len() < 2 || list_cols.len() > 16 {
         bail!(
-            "{}: found {} list columns; recuento needs 2 to 16 lists",
-            path.display(),
-            list_cols.len()
+            "{file}: found {} list columns ({}); recuento needs 2 to 16 lists",
+            list_cols.len(),
+            list_cols
+                .iter()
+                .map(|&i| headers[i].as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     let stratum_cols: Vec<usize> = strata
@@ -93,51 +185,47 @@ pub fn read_csv(path: &Path, strata: &[String]) -> Result<CaptureHistories> {
         .filter_map(|s| headers.iter().position(|h| h == s))
         .collect();
     let mut counts: BTreeMap<(Vec<String>, u16), u64> = BTreeMap::new();
-    for (i, rec) in reader.records().enumerate() {
-        let line = i + 2;
-        let rec =
-            rec.with_context(|| format!("{}: line {line} could not be read", path.display()))?;
+    for (line, rec) in &raw.rows {
         let mut pattern = 0u16;
         for (bit, &c) in list_cols.iter().enumerate() {
-            match rec.get(c).map(str::trim) {
-                Some("1") => pattern |= 1 << bit,
-                Some("0") => {}
-                other => bail!(
-                    "{}: line {line}, column '{}': expected 0 or 1, found '{}'",
-                    path.display(),
-                    headers[c],
-                    other.unwrap_or("")
+            let value = rec.get(c).unwrap_or("");
+            match on_list(value) {
+                Some(true) => pattern |= 1 << bit,
+                Some(false) => {}
+                None => bail!(
+                    "{file}: line {line}, column '{}': expected 0 or 1 (TRUE/FALSE, yes/no and sí/no are read too), found '{value}'",
+                    headers[c]
                 ),
             }
         }
-        let n: u64 = match count_col {
-            Some(c) => {
-                let v = rec.get(c).unwrap_or("").trim();
-                v.parse().with_context(|| {
-                    format!(
-                        "{}: line {line}, column 'count': '{v}' is not a whole number",
-                        path.display()
-                    )
-                })?
-            }
-            None => 1,
+        let value = count_col.map_or("1", |c| rec.get(c).unwrap_or(""));
+        let missing = matches!(value, "" | "NA" | "." | "-");
+        let n = match count(value) {
+            Some(n) => n,
+            None if pattern == 0 && missing => 0,
+            None => bail!(
+                "{file}: line {line}, column '{}': '{value}' is not a whole number of people",
+                headers[count_col.unwrap_or(0)]
+            ),
         };
         if pattern == 0 {
             if n > 0 {
                 bail!(
-                    "{}: line {line}: a row on no list cannot be observed; remove it",
-                    path.display()
+                    "{file}: line {line}: {n} people counted on no list; nobody on no list can be observed, so remove the row (recuento estimates them itself)"
                 );
             }
+            notes.push(format!(
+                "{file}: line {line}: the row on no list (count '{value}') was skipped"
+            ));
             continue;
         }
         let values: Vec<String> = stratum_cols
             .iter()
-            .map(|&c| rec.get(c).unwrap_or("").trim().to_string())
+            .map(|&c| rec.get(c).unwrap_or("").to_string())
             .collect();
         *counts.entry((values, pattern)).or_default() += n;
     }
-    Ok(CaptureHistories {
+    let histories = CaptureHistories {
         lists: list_cols.iter().map(|&c| headers[c].clone()).collect(),
         strata: strata.to_vec(),
         rows: counts
@@ -145,7 +233,8 @@ pub fn read_csv(path: &Path, strata: &[String]) -> Result<CaptureHistories> {
             .filter(|(_, n)| *n > 0)
             .map(|((s, p), n)| (s, p, n))
             .collect(),
-    })
+    };
+    Ok((histories, notes))
 }
 
 /// Writes capture histories as CSV (the same format [`read_csv`] reads).
@@ -205,5 +294,58 @@ mod tests {
         std::fs::write(&p, "a,b\n1,2\n").unwrap();
         let err = read_csv(&p, &[]).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("'b'"), "{err}");
+    }
+
+    /// Tables as R, spreadsheets and Spanish-speaking teams write them read the same.
+    #[test]
+    fn tables_from_r_spreadsheets_and_spanish_locales_read_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let read = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            read_file(&p, &[])
+        };
+        let (plain, notes) = read("plain.csv", "a,b,c,count\n1,0,0,5\n1,1,0,2\n0,1,1,3\n").unwrap();
+        assert!(notes.is_empty());
+        // R's write.csv with row labels, logicals and its `Freq` column.
+        let (h, notes) = read(
+            "r.csv",
+            "\"\",\"a\",\"b\",\"c\",\"Freq\"\n\"1\",TRUE,FALSE,FALSE,5\n\"2\",TRUE,TRUE,FALSE,2\n\"3\",FALSE,TRUE,TRUE,3\n",
+        )
+        .unwrap();
+        assert_eq!(h, plain);
+        assert!(notes[0].contains("row labels"), "{notes:?}");
+        // A Spanish spreadsheet: semicolons, sí/no, `frecuencia`, counts written as 5.0, the
+        // row on no list left with no count, and a blank last row.
+        let (h, notes) = read(
+            "es.csv",
+            "a;b;c;frecuencia\nsí;no;no;5.0\nsí;sí;no;2\nno;sí;sí;3\nno;no;no;\n;;;\n",
+        )
+        .unwrap();
+        assert_eq!(h, plain);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        for line in ["line 5: the row on no list", "line 6: blank row"] {
+            assert!(notes.iter().any(|n| n.contains(line)), "{notes:?}");
+        }
+        // People counted on no list, two count columns and a column without a name are refused.
+        let err = read("zero.csv", "a,b,count\n1,0,4\n0,0,5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 3") && err.contains("on no list"),
+            "{err}"
+        );
+        let err = read("two.csv", "a,b,count,n,Freq\n1,0,4,1,4\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("count, Freq"), "{err}");
+        let err = read("unnamed.csv", "a,,b\n1,0,1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("column 2 has no name"), "{err}");
+        let err = read("bad.csv", "a,b,count\n1,0,2.5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2") && err.contains("'2.5'"), "{err}");
     }
 }

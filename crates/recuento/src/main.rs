@@ -247,7 +247,10 @@ async fn dispatch(command: Command) -> Result<()> {
         } => {
             let estimates = match histories {
                 Some(file) => {
-                    let h = recuento::histories::read_csv(&file, &strata)?;
+                    let (h, notes) = recuento::histories::read_file(&file, &strata)?;
+                    for note in notes {
+                        eprintln!("note: {note}");
+                    }
                     if let Some(text) = &model {
                         recuento::mse::loglinear::Terms::parse(text, &h.lists)
                             .map_err(|why| anyhow::anyhow!("--model: {why}"))?;
