@@ -221,6 +221,10 @@ pub struct EstimationConfig {
     /// Also run the Bayesian latent-class model (LCMCR) with 3 or more lists.
     #[serde(default)]
     pub lcmcr: bool,
+    /// Sweeps kept per chain of the latent-class model after burn-in; unset = 50,000. Raise it
+    /// when the estimate warns that the sampler may not have converged.
+    #[serde(default)]
+    pub lcmcr_sweeps: Option<usize>,
     /// Average over decomposable graphical models (Madigan & York; the dga package) with 3 to 6
     /// lists. On by default.
     #[serde(default = "default_true")]
@@ -261,6 +265,7 @@ impl Default for EstimationConfig {
             criterion: default_criterion(),
             strata: Vec::new(),
             lcmcr: false,
+            lcmcr_sweeps: None,
             dga: true,
             dga_delta: None,
             model: None,
@@ -361,6 +366,13 @@ impl ProjectConfig {
                 "[estimation] dga_delta must be a positive number of prior people per cell, not {d}"
             )));
         }
+        if let Some(n) = self.estimation.lcmcr_sweeps
+            && !(1_000..=100_000_000).contains(&n)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "[estimation] lcmcr_sweeps must be between 1000 and 100000000 sweeps per chain, not {n}"
+            )));
+        }
         if !(1..=3).contains(&self.estimation.max_order) {
             return Err(ConfigError::Invalid(
                 "[estimation] max_order must be 1, 2 or 3".into(),
@@ -433,6 +445,15 @@ full_name = "Nombre completo"
         );
         let err = with("dga_delta = 0").unwrap_err();
         assert!(err.contains("dga_delta must be a positive number"), "{err}");
+        assert_eq!(
+            with("lcmcr_sweeps = 200000")
+                .unwrap()
+                .estimation
+                .lcmcr_sweeps,
+            Some(200_000)
+        );
+        let err = with("lcmcr_sweeps = 10").unwrap_err();
+        assert!(err.contains("lcmcr_sweeps must be between"), "{err}");
     }
 
     #[test]

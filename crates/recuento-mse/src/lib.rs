@@ -653,7 +653,7 @@ fn lcmcr_estimate(table: &Table<'_>, options: &lcmcr::LcmcrOptions) -> Estimate 
     let mut e = table.blank("lcmcr");
     if r.r_hat > 1.05 || r.ess < 200.0 {
         e.warnings.push(format!(
-            "the sampler may not have converged (R-hat {:.3}, effective sample size {:.0}); run more sweeps before relying on this interval",
+            "the sampler may not have converged (R-hat {:.3}, effective sample size {:.0}); run more sweeps (`--sweeps` with `--histories`, `lcmcr_sweeps` in recuento.toml) before relying on this interval",
             r.r_hat, r.ess
         ));
     }

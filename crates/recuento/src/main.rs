@@ -64,6 +64,11 @@ enum Command {
         /// Also run the Bayesian latent-class model (with --histories).
         #[arg(long)]
         lcmcr: bool,
+        /// Sweeps kept per chain of the latent-class model after burn-in (with --histories;
+        /// default 50,000). Raise it when the estimate warns that the sampler may not have
+        /// converged.
+        #[arg(long)]
+        sweeps: Option<usize>,
         /// Seed of the sampler and of the posterior draws (with --histories).
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -237,6 +242,7 @@ async fn dispatch(command: Command) -> Result<()> {
             sensitivity,
             linkage_sensitivity,
             lcmcr,
+            sweeps,
             seed,
             no_dga,
             dga_delta,
@@ -260,8 +266,15 @@ async fn dispatch(command: Command) -> Result<()> {
                     {
                         bail!("--dga-delta must be a positive number of prior people per cell");
                     }
+                    if let Some(n) = sweeps
+                        && !(1_000..=100_000_000).contains(&n)
+                    {
+                        bail!("--sweeps must be between 1,000 and 100,000,000 sweeps per chain");
+                    }
                     let lcmcr = lcmcr.then(|| recuento::mse::lcmcr::LcmcrOptions {
                         seed,
+                        samples: sweeps
+                            .unwrap_or(recuento::mse::lcmcr::LcmcrOptions::default().samples),
                         ..Default::default()
                     });
                     let options = recuento::mse::Options {

@@ -614,6 +614,10 @@ pub fn options(config: &ProjectConfig) -> recuento_mse::Options {
             .lcmcr
             .then(|| recuento_mse::lcmcr::LcmcrOptions {
                 seed: config.project.seed,
+                samples: config
+                    .estimation
+                    .lcmcr_sweeps
+                    .unwrap_or(recuento_mse::lcmcr::LcmcrOptions::default().samples),
                 ..Default::default()
             }),
         min_list_count: config.estimation.min_list_count,

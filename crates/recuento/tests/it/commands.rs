@@ -54,6 +54,8 @@ fn estimate_from_a_capture_history_file() {
             "--histories",
             f.to_str().unwrap(),
             "--lcmcr",
+            "--sweeps",
+            "20000",
             "--seed",
             "3",
             "--json",
@@ -68,9 +70,25 @@ fn estimate_from_a_capture_history_file() {
         .find(|e| e["method"] == "lcmcr")
         .expect("lcmcr estimate");
     assert_eq!(l["mcmc"]["seed"], 3);
+    // --sweeps sets the sweeps kept per chain (after the 10,000 of burn-in).
+    assert_eq!(l["mcmc"]["sweeps"], 30_000);
     assert!(
         l["lower"].as_f64().unwrap() >= 447.0 && l["mcmc"]["r_hat"].as_f64().unwrap() < 1.1,
         "{l}"
+    );
+    assert_clear_failure(
+        &recuento(
+            tmp.path(),
+            &[
+                "estimate",
+                "--histories",
+                f.to_str().unwrap(),
+                "--lcmcr",
+                "--sweeps",
+                "10",
+            ],
+        ),
+        &["--sweeps must be between"],
     );
     std::fs::write(&f, "a,b\n1,2\n").unwrap();
     assert_clear_failure(
