@@ -509,6 +509,25 @@ fn estimate_stratum(
     if let Some(o) = &options.lcmcr {
         out.push(lcmcr_estimate(&table, o));
     }
+    // People seen only on lists left out are outside the table, so a model of it can put the
+    // total, or its lower end, below the people known to exist.
+    let in_table = table.counts.iter().sum::<f64>() as u64;
+    if in_table < observed {
+        let seen = observed as f64;
+        for e in &mut out {
+            let raised = e.estimate.is_some_and(|x| x < seen) || e.lower.is_some_and(|x| x < seen);
+            e.estimate = e.estimate.map(|x| x.max(seen));
+            e.lower = e.lower.map(|x| x.max(seen));
+            e.upper = e.upper.map(|x| x.max(seen));
+            if raised {
+                e.warnings.push(format!(
+                    "raised to the {} people seen: {} of them are only on the lists left out, which this model does not see",
+                    people(seen),
+                    people((observed - in_table) as f64)
+                ));
+            }
+        }
+    }
     out
 }
 

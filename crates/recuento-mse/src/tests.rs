@@ -278,6 +278,31 @@ fn heterogeneity_models_that_run_off_are_listed_without_a_number() {
     assert!(chao.estimate.is_some(), "{chao:?}");
 }
 
+/// People seen only on a list left out of a stratum (too few people) are still people: no
+/// estimate or lower end falls below the people seen, and a raised one says why.
+#[test]
+fn estimates_never_fall_below_the_people_seen_when_a_list_is_left_out() {
+    let mut counts = vec![0u64; 16];
+    (counts[1], counts[2], counts[3], counts[4]) = (50, 40, 10, 30);
+    (counts[5], counts[6], counts[7], counts[8]) = (5, 4, 2, 1);
+    let options = Options {
+        min_list_count: 3,
+        ..Options::default()
+    };
+    let e = estimate(&from_counts(&counts, 4), &options);
+    let mut raised = 0;
+    for x in e.iter().filter(|x| x.estimate.is_some()) {
+        assert_eq!(x.observed, 142);
+        assert!(
+            x.lower.unwrap() >= 142.0 && x.estimate.unwrap() >= 142.0,
+            "{x:?}"
+        );
+        raised += usize::from(x.warnings.iter().any(|w| w.contains("raised to the 142")));
+    }
+    // Here the Gamma models reach down to the 141 people in the table.
+    assert!(raised > 0);
+}
+
 #[test]
 fn leave_one_list_out_drops_each_list() {
     let h = simulate(6, 2000, &[0.3, 0.25, 0.35, 0.3]);
