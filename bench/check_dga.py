@@ -24,17 +24,14 @@ by more than one person or a graph weight by more than 1e-6.
 
 Usage: bench/check_dga.sh (sets up numpy and scipy in a virtual environment and runs this).
 """
-import csv
 import itertools
-import json
-import os
-import random
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 from scipy.special import gammaln
+
+import tables
 
 BIN = sys.argv[1]
 
@@ -134,37 +131,18 @@ def dga(counts, t, delta):
     return q(0.5), q(0.025), q(0.975), weights
 
 
-def simulate(seed, t, people):
-    rng = random.Random(seed)
-    counts = [0] * (1 << t)
-    for _ in range(people):
-        h = 0
-        for j in range(t):
-            p = 0.55 if j == 1 and h & 1 else 0.2 + 0.03 * j
-            if rng.random() < p:
-                h |= 1 << j
-        counts[h] += 1
-    counts[0] = 0
-    return counts
-
-
-def from_histpos(t, frequencies):
-    counts = [0] * (1 << t)
-    for row, f in enumerate(frequencies):
-        binary = (1 << t) - 1 - row
-        counts[sum(1 << j for j in range(t) if binary >> (t - 1 - j) & 1)] = f
-    return counts
+def refers(rng, j, h):
+    """List 2 refers people to list 1."""
+    return 0.55 if j == 1 and h & 1 else 0.2 + 0.03 * j
 
 
 TABLES = [
     # (name, lists, counts by pattern (bit j = list j + 1), delta or None for recuento's 2^-t)
-    ("Madigan & York 1997, 3 lists (dga's example)", 3, [0, 60, 49, 4, 247, 112, 142, 12], 1.0),
-    ("Madigan & York 1997, 5 lists (dga's example)", 5,
-     [0, 27, 37, 19, 4, 4, 1, 1, 97, 22, 37, 25, 2, 1, 3, 5, 83, 36, 34, 18, 3, 5, 0, 2, 30, 5, 23, 8, 0, 3, 0, 2], 0.5),
-    ("Bruno et al. 1994, 4 lists", 4,
-     from_histpos(4, [58, 157, 18, 104, 46, 650, 12, 709, 14, 20, 7, 74, 8, 182, 10]), None),
-    ("Cormack et al. 2000, 4 lists", 4, from_histpos(4, [72, 5, 29, 53, 24, 3, 12, 14, 0, 0, 0, 1, 0, 0, 2]), None),
-    ("simulated, 5 lists, list 2 refers to list 1", 5, simulate(5, 5, 3000), None),
+    (tables.MADIGAN_YORK_3[0] + " (dga's example)", 3, tables.MADIGAN_YORK_3[2], 1.0),
+    (tables.MADIGAN_YORK_5[0] + " (dga's example)", 5, tables.MADIGAN_YORK_5[2], 0.5),
+    (tables.BRUNO[0] + ", 4 lists", 4, tables.BRUNO[2], None),
+    (tables.CORMACK[0] + ", 4 lists", 4, tables.CORMACK[2], None),
+    ("simulated, 5 lists, list 2 refers to list 1", 5, tables.simulate(5, 5, 3000, refers), None),
 ]
 
 
@@ -174,19 +152,9 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for k, (name, t, counts, delta) in enumerate(TABLES):
             names = [f"l{j + 1}" for j in range(t)]
-            path = os.path.join(tmp, f"t{k}.csv")
-            with open(path, "w", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(names + ["count"])
-                for h, c in enumerate(counts):
-                    if h and c:
-                        w.writerow([h >> j & 1 for j in range(t)] + [c])
-            args = [BIN, "estimate", "--histories", path, "--json"]
             used = delta if delta is not None else 2.0 ** -t
-            if delta is not None:
-                args += ["--dga-delta", str(delta)]
-            out = subprocess.run(args, check=True, capture_output=True, text=True)
-            ours = next(e for e in json.loads(out.stdout) if e["method"] == "dga")
+            extra = ["--dga-delta", str(delta)] if delta is not None else []
+            ours = next(e for e in tables.estimate(BIN, tmp, f"t{k}", t, counts, *extra) if e["method"] == "dga")
             median, lower, upper, weights = dga(counts, t, used)
             dq = max(abs(ours["estimate"] - median), abs(ours["lower"] - lower), abs(ours["upper"] - upper))
             dw = 0.0

@@ -1,12 +1,4 @@
 #!/usr/bin/env bash
-# Sets up numpy and scipy (from PyPI) in a throwaway virtual environment and cross-checks
-# recuento's average over decomposable graphs against the dga package's formula, re-implemented
-# in numpy. See check_dga.py.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/recuento-target}"
-cargo build --locked -q -p recuento
-venv="${RECUENTO_BENCH_VENV:-$HOME/.cache/recuento-bench-venv}"
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q numpy scipy
-"$venv/bin/python" bench/check_dga.py "$CARGO_TARGET_DIR/debug/recuento"
+# Cross-checks recuento's average over decomposable graphs against the dga package's formula,
+# re-implemented in numpy. See check_dga.py.
+exec "$(dirname "$0")/run_check.sh" check_dga.py numpy scipy

@@ -20,15 +20,12 @@ shown. Prints a table; exits 1 when a median does not agree.
 Usage: bench/check_lcmcr.sh (sets up numpy in a virtual environment and runs this; about
 four minutes).
 """
-import csv
-import json
-import os
-import random
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+import tables
 
 BIN = sys.argv[1]
 K = 10
@@ -114,37 +111,24 @@ def lcmcr(counts, t, seed, sweeps):
     return draws, ess(chains)
 
 
-def simulate(seed, t, people, classes):
-    rng = random.Random(seed)
-    counts = [0] * (1 << t)
-    for _ in range(people):
-        u, acc = rng.random(), 0.0
-        for share, p in classes:
-            acc += share
-            if u < acc:
-                break
-        h = sum(1 << j for j in range(t) if rng.random() < p[j])
-        counts[h] += 1
-    counts[0] = 0
-    return counts
+def two_classes():
+    """30% of people about three times as visible to every list as the rest: each person's class
+    is drawn when list 1 is."""
+    high = [False]
 
-
-def from_histpos(t, frequencies):
-    counts = [0] * (1 << t)
-    for row, f in enumerate(frequencies):
-        binary = (1 << t) - 1 - row
-        counts[sum(1 << j for j in range(t) if binary >> (t - 1 - j) & 1)] = f
-    return counts
+    def probability(rng, j, h):
+        if j == 0:
+            high[0] = rng.random() < 0.3
+        return [0.5, 0.45, 0.55, 0.5, 0.4][j] if high[0] else [0.15, 0.2, 0.12, 0.18, 0.15][j]
+    return probability
 
 
 TABLES = [
     # (name, lists, counts by pattern, sweeps kept per chain by the numpy sampler): the diabetes
     # table mixes slowly in both samplers (a long right tail), so it gets ten times the sweeps.
-    ("Bruno et al. 1994, 4 lists", 4, from_histpos(4, [58, 157, 18, 104, 46, 650, 12, 709, 14, 20, 7, 74, 8, 182, 10]),
-     1_000_000),
-    ("Darroch et al. 1993, 3 lists", 3, from_histpos(3, [72, 155, 7, 71, 13, 53, 43]), 100_000),
-    ("simulated, 5 lists, two visibility classes (2,000 people)", 5,
-     simulate(3, 5, 2000, [(0.3, [0.5, 0.45, 0.55, 0.5, 0.4]), (0.7, [0.15, 0.2, 0.12, 0.18, 0.15])]), 100_000),
+    (tables.BRUNO[0] + ", 4 lists", 4, tables.BRUNO[2], 1_000_000),
+    (tables.DARROCH[0] + ", 3 lists", 3, tables.DARROCH[2], 100_000),
+    ("simulated, 5 lists, two visibility classes (2,000 people)", 5, tables.simulate(3, 5, 2000, two_classes()), 100_000),
 ]
 
 # Sweeps kept per chain by recuento (its `--sweeps`): ten times its default, so that its own
@@ -156,18 +140,9 @@ def main():
     rows, ok = [], True
     with tempfile.TemporaryDirectory() as tmp:
         for k, (name, t, counts, sweeps) in enumerate(TABLES):
-            names = [f"l{j + 1}" for j in range(t)]
-            path = os.path.join(tmp, f"t{k}.csv")
-            with open(path, "w", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(names + ["count"])
-                for h, c in enumerate(counts):
-                    if h and c:
-                        w.writerow([h >> j & 1 for j in range(t)] + [c])
-            out = subprocess.run([BIN, "estimate", "--histories", path, "--lcmcr", "--sweeps", str(RECUENTO_SWEEPS),
-                                  "--seed", "1", "--no-dga", "--json"],
-                                 check=True, capture_output=True, text=True)
-            ours = next(e for e in json.loads(out.stdout) if e["method"] == "lcmcr")
+            ours = next(e for e in tables.estimate(BIN, tmp, f"t{k}", t, counts, "--lcmcr", "--sweeps",
+                                                   str(RECUENTO_SWEEPS), "--seed", "1", "--no-dga")
+                        if e["method"] == "lcmcr")
             draws, their_ess = lcmcr(counts, t, 1000 + k, sweeps)
             median = float(np.median(draws))
             lo, hi = np.quantile(draws, [0.025, 0.975])

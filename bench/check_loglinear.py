@@ -13,55 +13,29 @@ difference exceeds 1e-6.
 
 Usage: bench/check_loglinear.sh (sets up statsmodels in a virtual environment and runs this).
 """
-import csv
-import json
-import os
 import random
 import re
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import statsmodels.api as sm
 
+import tables
+
 BIN = sys.argv[1]
 TOL = 1e-6
 
 
 def simulate(seed, t, n, dependent):
-    rng = random.Random(seed)
-    probs = [rng.uniform(0.15, 0.45) for _ in range(t)]
-    counts = {}
-    for _ in range(n):
-        h = 0
-        for j, p in enumerate(probs):
-            if dependent and j == 1 and h & 1:
-                p = min(0.9, p * 2.5)
-            if rng.random() < p:
-                h |= 1 << j
-        if h:
-            counts[h] = counts.get(h, 0) + 1
-    return counts
+    """Lists with capture probabilities drawn from 0.15-0.45; with `dependent`, list 2 lists
+    people on list 1 2.5 times as often."""
+    probs = random.Random(seed).uniform
+    chances = [probs(0.15, 0.45) for _ in range(t)]
 
-
-def from_histpos(t, frequencies):
-    """Counts per pattern (bit j = list j + 1) from frequencies in Rcapture's histpos.t order:
-    all lists first, then counting down in binary with list 1 as the highest digit."""
-    counts = {}
-    for row, f in enumerate(frequencies):
-        binary = (1 << t) - 1 - row
-        pattern = sum(1 << j for j in range(t) if binary & (1 << (t - 1 - j)))
-        if f:
-            counts[pattern] = f
-    return counts
-
-
-PUBLISHED = [
-    ("Darroch et al. 1993", 3, [72, 155, 7, 71, 13, 53, 43]),
-    ("Bruno et al. 1994", 4, [58, 157, 18, 104, 46, 650, 12, 709, 14, 20, 7, 74, 8, 182, 10]),
-    ("Cormack et al. 2000", 4, [72, 5, 29, 53, 24, 3, 12, 14, 0, 0, 0, 1, 0, 0, 2]),
-]
+    def probability(rng, j, h):
+        return min(0.9, chances[j] * 2.5) if dependent and j == 1 and h & 1 else chances[j]
+    return tables.simulate(seed + 1000, t, n, probability)
 
 
 def main():
@@ -69,20 +43,13 @@ def main():
     worst = 0.0
     cases = [(s, t, n, d) for s, (t, n, d) in enumerate(
         [(3, 800, False), (3, 1500, True), (4, 2000, False), (4, 3000, True), (5, 2500, False), (5, 4000, True)])]
-    tables = [(t, n, "yes" if d else "no", simulate(s, t, n, d)) for s, t, n, d in cases]
-    for source, t, frequencies in PUBLISHED:
-        tables.append((t, sum(frequencies), source, from_histpos(t, frequencies)))
+    checked = [(t, n, "yes" if d else "no", simulate(s, t, n, d)) for s, t, n, d in cases]
+    for source, t, counts in (tables.DARROCH, tables.BRUNO, tables.CORMACK):
+        checked.append((t, sum(counts), source, counts))
     with tempfile.TemporaryDirectory() as tmp:
-        for seed, (t, n, dependent, counts) in enumerate(tables):
+        for seed, (t, n, dependent, counts) in enumerate(checked):
             names = [f"l{j + 1}" for j in range(t)]
-            path = os.path.join(tmp, f"h{seed}.csv")
-            with open(path, "w", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(names + ["count"])
-                for h, c in sorted(counts.items()):
-                    w.writerow([(h >> j) & 1 for j in range(t)] + [c])
-            out = subprocess.run([BIN, "estimate", "--histories", path, "--json"], check=True, capture_output=True, text=True)
-            for est in json.loads(out.stdout):
+            for est in tables.estimate(BIN, tmp, f"h{seed}", t, counts):
                 if not est.get("cells"):
                     continue
                 parts = est["model"].split(" + ")
