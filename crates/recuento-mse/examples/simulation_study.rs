@@ -23,72 +23,14 @@
 //! prints, per scenario, its coverage, how far it moves the upper end of the interval, and how
 //! many of the latent-class intervals that miss the truth the rerun's interval covers.
 
+#[path = "../tests/scenarios/mod.rs"]
+mod scenarios;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use recuento_model::CaptureHistories;
-use recuento_mse::{
-    Estimate, Options, PRIOR_MOVE, estimate, lcmcr::LcmcrOptions, prior_sensitivity,
-};
-
-const T: usize = 5;
-
-/// The scenarios, in the order of the table.
-const SCENARIOS: [&str; 5] = [
-    "independent",
-    "two latent classes",
-    "three latent classes",
-    "referral",
-    "subgroup unseen",
-];
-
-fn draw(rng: &mut ChaCha8Rng, scenario: &str, people: usize) -> CaptureHistories {
-    let mut counts = vec![0u64; 1 << T];
-    for _ in 0..people {
-        let p: [f64; T] = match scenario {
-            "independent" => [0.25, 0.3, 0.2, 0.35, 0.25],
-            "two latent classes" => {
-                if rng.random::<f64>() < 0.3 {
-                    [0.5, 0.45, 0.55, 0.5, 0.4]
-                } else {
-                    [0.15, 0.2, 0.12, 0.18, 0.15]
-                }
-            }
-            "three latent classes" => match rng.random_range(0..10) {
-                0..=1 => [0.6, 0.55, 0.5, 0.65, 0.5],
-                2..=5 => [0.3, 0.25, 0.3, 0.35, 0.2],
-                _ => [0.1, 0.12, 0.08, 0.15, 0.1],
-            },
-            "subgroup unseen" => {
-                if rng.random::<f64>() < 0.15 {
-                    [0.02, 0.01, 0.02, 0.01, 0.02]
-                } else {
-                    [0.3, 0.3, 0.25, 0.35, 0.3]
-                }
-            }
-            _ => [0.3, 0.0, 0.25, 0.3, 0.25], // referral: list 2 below
-        };
-        let mut h = 0usize;
-        for (j, pj) in p.iter().enumerate() {
-            let pj = if scenario == "referral" && j == 1 {
-                if h & 1 != 0 { 0.6 } else { 0.15 }
-            } else {
-                *pj
-            };
-            if rng.random::<f64>() < pj {
-                h |= 1 << j;
-            }
-        }
-        counts[h] += 1;
-    }
-    CaptureHistories {
-        lists: (1..=T).map(|i| format!("list{i}")).collect(),
-        strata: vec![],
-        rows: (1..counts.len())
-            .filter(|&h| counts[h] > 0)
-            .map(|h| (vec![], h as u16, counts[h]))
-            .collect(),
-    }
-}
+use recuento_mse::{Estimate, PRIOR_MOVE, estimate, prior_sensitivity};
+use scenarios::{METHODS, SCENARIOS, T, Tally};
 
 fn main() {
     let profile_classes: Option<usize> =
@@ -119,14 +61,6 @@ fn main() {
         std::process::exit(2);
     }
     let n = people as f64;
-    let methods = [
-        "loglinear-averaged",
-        "loglinear-best",
-        "Mth Darroch",
-        "Mth Chao (LB)",
-        "dga",
-        "lcmcr",
-    ];
     println!(
         "N = {people}, {T} lists, {replicates} replicates per scenario, latent-class K = {classes}, capture prior Beta({capture_prior}, {capture_prior}); relative bias of the point estimate, coverage of the 95% interval, intervals wholly below the truth, mean interval width"
     );
@@ -141,22 +75,10 @@ fn main() {
         // Largest split R-hat and smallest effective sample size of N of the latent-class chains.
         let mut mixing = (0.0f64, f64::INFINITY);
         let mut rerun = Rerun::default();
-        let mut stats = vec![(0.0f64, 0usize, 0.0f64, 0usize, 0usize, 0usize); methods.len()];
+        let mut tallies = vec![Tally::default(); METHODS.len()];
         for r in 0..replicates {
-            let mut rng = ChaCha8Rng::seed_from_u64(1000 + r as u64);
-            let h = draw(&mut rng, scenario, people);
-            let options = Options {
-                lcmcr: Some(LcmcrOptions {
-                    burn_in: 5_000,
-                    samples: 30_000,
-                    thin: 5,
-                    seed: r as u64,
-                    classes,
-                    capture_prior,
-                    ..LcmcrOptions::default()
-                }),
-                ..Options::default()
-            };
+            let h = scenarios::replicate(scenario, people, r);
+            let options = scenarios::options(r, classes, capture_prior);
             if let Some(k) = profile_classes {
                 profile.add(&h, k, people, r as u64);
             }
@@ -168,36 +90,20 @@ fn main() {
                     rerun.add(u, j, n);
                 }
             }
-            for e in estimates {
-                if let Some(m) = &e.mcmc {
-                    mixing.0 = mixing.0.max(m.r_hat);
-                    mixing.1 = mixing.1.min(m.ess);
-                }
-                let Some(i) = methods.iter().position(|m| *m == e.method || *m == e.model) else {
-                    continue;
-                };
-                let s = &mut stats[i];
-                match (e.estimate, e.lower, e.upper) {
-                    (Some(x), Some(lo), Some(hi)) => {
-                        s.0 += (x - n) / n;
-                        s.1 += usize::from(lo <= n && n <= hi);
-                        s.2 += hi - lo;
-                        s.3 += 1;
-                        s.5 += usize::from(hi < n);
-                    }
-                    _ => s.4 += 1,
-                }
+            for m in estimates.iter().filter_map(|e| e.mcmc.as_ref()) {
+                mixing.0 = mixing.0.max(m.r_hat);
+                mixing.1 = mixing.1.min(m.ess);
             }
+            Tally::add(&mut tallies, &estimates, n);
         }
-        for (m, s) in methods.iter().zip(&stats) {
-            let fits = s.3.max(1) as f64;
+        for (m, s) in METHODS.iter().zip(&tallies) {
             println!(
                 "| {scenario} | {m} | {:+.1}% | {:.0}% | {:.0}% | {:.0} | {} |",
-                100.0 * s.0 / fits,
-                100.0 * s.1 as f64 / fits,
-                100.0 * s.5 as f64 / fits,
-                s.2 / fits,
-                s.4
+                100.0 * s.bias(),
+                100.0 * s.coverage(),
+                100.0 * s.below(),
+                s.width(),
+                s.missing
             );
         }
         profiles.push((scenario, profile));

@@ -1,0 +1,98 @@
+//! The simulation study of the estimators with known N, at CI size: the five scenarios of the
+//! example `simulation_study` (`scenarios/mod.rs`), 10 replicates each instead of 50. Seeded, so
+//! deterministic; the bounds leave room for what 10 replicates can show, and each states what a
+//! method must get right in that scenario (docs/benchmarks.md has the 50-replicate figures).
+
+mod scenarios;
+
+use recuento_mse::estimate;
+use scenarios::{METHODS, SCENARIOS, Tally};
+
+const REPLICATES: usize = 10;
+const PEOPLE: usize = 2_000;
+
+fn study(scenario: &str) -> Vec<Tally> {
+    let mut tallies = vec![Tally::default(); METHODS.len()];
+    for r in 0..REPLICATES {
+        let h = scenarios::replicate(scenario, PEOPLE, r);
+        Tally::add(
+            &mut tallies,
+            &estimate(&h, &scenarios::options(r, 10, 1.0)),
+            PEOPLE as f64,
+        );
+    }
+    for (m, t) in METHODS.iter().zip(&tallies) {
+        eprintln!(
+            "{scenario:<22} {m:<20} bias {:+.1}%  coverage {:.0}%  width {:.0}",
+            100.0 * t.bias(),
+            100.0 * t.coverage(),
+            t.width()
+        );
+        assert_eq!(t.missing, 0, "{scenario}: {m} gave no number");
+    }
+    tallies
+}
+
+fn method(tallies: &[Tally], name: &str) -> Tally {
+    tallies[METHODS.iter().position(|m| *m == name).unwrap()].clone()
+}
+
+#[test]
+fn every_method_does_what_it_claims_in_each_scenario() {
+    let [independent, two, three, referral, unseen] = SCENARIOS.map(study);
+    // Independent lists: every method is right, and its interval covers.
+    for m in METHODS {
+        let t = method(&independent, m);
+        assert!(t.bias().abs() < 0.02, "independent: {m} bias {}", t.bias());
+        assert!(
+            t.coverage() >= 0.8,
+            "independent: {m} coverage {}",
+            t.coverage()
+        );
+    }
+    // One list refers people to another: the methods that model dependence between lists stay
+    // right (the headline average, dga, and the latent-class model, whose classes absorb it).
+    for m in ["loglinear-averaged", "dga", "lcmcr"] {
+        let t = method(&referral, m);
+        assert!(t.bias().abs() < 0.02, "referral: {m} bias {}", t.bias());
+        assert!(
+            t.coverage() >= 0.8,
+            "referral: {m} coverage {}",
+            t.coverage()
+        );
+    }
+    // Visibility that varies between people: models without heterogeneity terms are low (dga,
+    // Chao's lower bound); the latent-class model and the averaged log-linear model are much
+    // closer.
+    for (name, tallies) in [("two classes", &two), ("three classes", &three)] {
+        let dga = method(tallies, "dga");
+        let chao = method(tallies, "Mth Chao (LB)");
+        let lcmcr = method(tallies, "lcmcr");
+        let averaged = method(tallies, "loglinear-averaged");
+        assert!(dga.bias() < -0.08, "{name}: dga bias {}", dga.bias());
+        assert!(chao.bias() < -0.05, "{name}: Chao bias {}", chao.bias());
+        assert!(
+            lcmcr.bias() > dga.bias() + 0.03,
+            "{name}: lcmcr {} vs dga {}",
+            lcmcr.bias(),
+            dga.bias()
+        );
+        assert!(
+            averaged.bias().abs() < 0.04,
+            "{name}: averaged {}",
+            averaged.bias()
+        );
+        assert!(
+            averaged.coverage() >= 0.7,
+            "{name}: averaged {}",
+            averaged.coverage()
+        );
+    }
+    // A subgroup that almost no list sees: nothing recovers it, every method is low, with its
+    // interval wholly below the truth.
+    for m in METHODS {
+        let t = method(&unseen, m);
+        assert!(t.bias() < -0.08, "subgroup unseen: {m} bias {}", t.bias());
+        assert!(t.below() >= 0.9, "subgroup unseen: {m} below {}", t.below());
+    }
+}
