@@ -1,8 +1,8 @@
 //! Small dense linear algebra for IRLS: at most a few dozen parameters.
 //!
 //! Hand-written rather than `faer`: the systems are at most ~40×40 and symmetric positive
-//! semi-definite, a plain Cholesky that leaves out dependent columns is exact enough and costs nothing to build; `faer` would add a
-//! large dependency for no measurable gain at this size.
+//! semi-definite, a plain Cholesky that leaves out dependent columns is exact enough and costs
+//! nothing to build; `faer` would add a large dependency for no measurable gain at this size.
 
 /// Solves `A x = b` for symmetric positive semi-definite `A` (row-major, n×n), taking the
 /// columns in `order` and leaving out each one that depends on those kept before it (its

@@ -42,14 +42,16 @@ enum Command {
     Estimate {
         #[command(flatten)]
         project: ProjectArg,
-        /// Estimate from a capture-history CSV instead of a project (0/1 column per list, optional `count`).
+        /// Estimate from a capture-history table instead of a project (0/1 column per list,
+        /// optional `count`). The options marked "with --histories" need it; in a project they
+        /// are set in recuento.toml, [estimation].
         #[arg(long)]
         histories: Option<PathBuf>,
         /// Stratum columns of the --histories file, comma separated.
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', requires = "histories")]
         strata: Vec<String>,
         /// Highest order of list interactions (with --histories).
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = 2, requires = "histories")]
         max_order: usize,
         /// Also estimate without each list in turn (leave-one-list-out), and, with the
         /// latent-class model on, run it again with Jeffreys' prior on the capture probabilities;
@@ -62,33 +64,33 @@ enum Command {
         #[arg(long)]
         linkage_sensitivity: bool,
         /// Also run the Bayesian latent-class model (with --histories).
-        #[arg(long)]
+        #[arg(long, requires = "histories")]
         lcmcr: bool,
         /// Sweeps kept per chain of the latent-class model after burn-in (with --histories;
         /// default 50,000). Raise it when the estimate warns that the sampler may not have
         /// converged.
-        #[arg(long)]
+        #[arg(long, requires = "histories")]
         sweeps: Option<usize>,
         /// Seed of the sampler and of the posterior draws (with --histories).
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, requires = "histories")]
         seed: u64,
         /// Leave out the average over decomposable graphical models (with --histories).
-        #[arg(long)]
+        #[arg(long, requires = "histories")]
         no_dga: bool,
         /// Prior people per cell of the dga hyper-Dirichlet prior (with --histories; default
         /// 2^-lists).
-        #[arg(long)]
+        #[arg(long, requires = "histories")]
         dga_delta: Option<f64>,
         /// A list with fewer people than this in a stratum is left out of it (with --histories).
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, requires = "histories")]
         min_list_count: u64,
         /// Also fit this log-linear model with its profile-likelihood interval, written with
         /// the list names, e.g. "ong:prensa + familias:legal" (with --histories).
-        #[arg(long)]
+        #[arg(long, requires = "histories")]
         model: Option<String>,
         /// `aic` or `bic`: picks the best log-linear model and weights the average (with
         /// --histories).
-        #[arg(long, default_value = "aic", value_parser = ["aic", "bic"])]
+        #[arg(long, default_value = "aic", value_parser = ["aic", "bic"], requires = "histories")]
         criterion: String,
         /// Print the estimates as JSON.
         #[arg(long)]

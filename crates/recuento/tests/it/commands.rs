@@ -90,6 +90,11 @@ fn estimate_from_a_capture_history_file() {
         ),
         &["--sweeps must be between"],
     );
+    // Options of the --histories mode are refused, not ignored, in a project.
+    assert_clear_failure(
+        &recuento(tmp.path(), &["estimate", "--sweeps", "200000"]),
+        &["--histories"],
+    );
     std::fs::write(&f, "a,b\n1,2\n").unwrap();
     assert_clear_failure(
         &recuento(
