@@ -721,12 +721,22 @@ fn chapman(table: &Table<'_>) -> Estimate {
             "only {m} people are on both lists: the estimate is very unstable"
         ));
     }
+    // One list inside the other: Chapman's variance is zero, and so is the interval's width.
+    for (inner, n, outer) in [(0, n1, 1), (1, n2, 0)] {
+        if n == m && m > 0.0 {
+            e.warnings.push(format!(
+                "every person on '{}' is also on '{}': Chapman's variance is then zero, so the interval shows no uncertainty at all; the real uncertainty is larger, and a list built from the other gives no information about the people on neither",
+                table.lists[inner], table.lists[outer]
+            ));
+        }
+    }
     Estimate {
         model: "independence (two lists)".into(),
         estimate: Some(n_hat),
         lower: Some(lower),
         upper: Some(upper),
         interval: "log-normal (Chao 1987)".into(),
+        stderr: Some(var.sqrt()),
         ..e
     }
 }

@@ -66,6 +66,21 @@ fn two_lists_use_chapman_with_a_warning() {
     assert_eq!(e.method, "chapman");
     assert!(e.warnings.iter().any(|w| w.contains("independent")));
     assert!((e.estimate.unwrap() - 1000.0).abs() < 150.0);
+    // Seber's (1982) standard error of Chapman's estimate.
+    let c: Vec<f64> = h.pattern_counts(None).iter().map(|x| *x as f64).collect();
+    let (n1, n2, m) = (c[1] + c[3], c[2] + c[3], c[3]);
+    let var = (n1 + 1.0) * (n2 + 1.0) * (n1 - m) * (n2 - m) / ((m + 1.0).powi(2) * (m + 2.0));
+    assert!((e.stderr.unwrap() - var.sqrt()).abs() < 1e-9);
+    // List l0 inside list l1: a zero-width interval, which the warning explains.
+    let e = &estimate(&from_counts(&[0, 0, 15, 3], 2), &Options::default())[0];
+    assert_eq!(e.lower, e.upper);
+    assert!(
+        e.warnings
+            .iter()
+            .any(|w| w.contains("every person on 'l0' is also on 'l1'")),
+        "{:?}",
+        e.warnings
+    );
 }
 
 #[test]

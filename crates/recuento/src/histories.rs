@@ -98,7 +98,8 @@ pub fn read_csv(path: &Path, strata: &[String]) -> Result<CaptureHistories> {
 /// Every other column is a list. The file is read as list files are (CSV in any common
 /// encoding and delimiter, Excel, Parquet). Returns the table and notes on what was read
 /// differently from a plain table: a first column without a name (R's row labels) is left
-/// out, and a row on no list with no count or count 0 is skipped.
+/// out, a row on no list with no count or count 0 is skipped, and rows without a stratum value
+/// go to stratum `unknown`, as people without one do in a project.
 ///
 /// # Errors
 /// In words, naming the file, line and column: an unreadable file, a value that is not a
@@ -185,6 +186,7 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
         .filter_map(|s| headers.iter().position(|h| h == s))
         .collect();
     let mut counts: BTreeMap<(Vec<String>, u16), u64> = BTreeMap::new();
+    let mut no_stratum = 0usize;
     for (line, rec) in &raw.rows {
         let mut pattern = 0u16;
         for (bit, &c) in list_cols.iter().enumerate() {
@@ -219,11 +221,23 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
             ));
             continue;
         }
+        // As in a project, a person with no value for a stratum is in its stratum `unknown`.
         let values: Vec<String> = stratum_cols
             .iter()
-            .map(|&c| rec.get(c).unwrap_or("").to_string())
+            .map(|&c| match rec.get(c).unwrap_or("") {
+                "" => {
+                    no_stratum += 1;
+                    "unknown".to_string()
+                }
+                v => v.to_string(),
+            })
             .collect();
         *counts.entry((values, pattern)).or_default() += n;
+    }
+    if no_stratum > 0 {
+        notes.push(format!(
+            "{file}: {no_stratum} row(s) have no value in a stratum column; they are in stratum 'unknown'"
+        ));
     }
     let histories = CaptureHistories {
         lists: list_cols.iter().map(|&c| headers[c].clone()).collect(),
@@ -343,6 +357,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("column 2 has no name"), "{err}");
+        // A row without a stratum value is in stratum `unknown`, as in a project.
+        let p = dir.path().join("strata.csv");
+        std::fs::write(&p, "a,b,sex,count\n1,0,F,4\n1,1,,2\n0,1,M,3\n").unwrap();
+        let (h, notes) = read_file(&p, &["sex".to_string()]).unwrap();
+        assert!(
+            h.rows.contains(&(vec!["unknown".to_string()], 3, 2)),
+            "{h:?}"
+        );
+        assert!(notes[0].contains("stratum 'unknown'"), "{notes:?}");
         let err = read("bad.csv", "a,b,count\n1,0,2.5\n")
             .unwrap_err()
             .to_string();
