@@ -357,6 +357,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("column 2 has no name"), "{err}");
+        // An Excel workbook, with numbers as numbers.
+        let p = dir.path().join("tabla.xlsx");
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for (c, h) in ["a", "b", "c", "count"].iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        for (r, row) in [[1, 0, 0, 5], [1, 1, 0, 2], [0, 1, 1, 3]]
+            .iter()
+            .enumerate()
+        {
+            for (c, v) in row.iter().enumerate() {
+                ws.write_number(r as u32 + 1, c as u16, f64::from(*v))
+                    .unwrap();
+            }
+        }
+        wb.save(&p).unwrap();
+        assert_eq!(read_file(&p, &[]).unwrap().0, plain);
         // A row without a stratum value is in stratum `unknown`, as in a project.
         let p = dir.path().join("strata.csv");
         std::fs::write(&p, "a,b,sex,count\n1,0,F,4\n1,1,,2\n0,1,M,3\n").unwrap();
