@@ -144,6 +144,11 @@ pub struct Estimate {
     /// people on no list plus the delta-method variance of exp(β₀), as Rcapture reports it.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub stderr: Option<f64>,
+    /// P-value of the deviance (single log-linear models with degrees of freedom left): the
+    /// chance of a deviance this large if the model were right (χ² on its degrees of freedom;
+    /// rough when many cells hold few people). Small values mean the table contradicts the model.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fit_p_value: Option<f64>,
     /// The capture-pattern table with the model's fitted values (best-model estimates only):
     /// one entry per observed pattern, `pattern` written as one 0/1 digit per list in list order.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
@@ -210,6 +215,7 @@ impl Table<'_> {
             bic: None,
             deviance: None,
             stderr: None,
+            fit_p_value: None,
             cells: Vec::new(),
             mcmc: None,
             models: Vec::new(),
@@ -552,6 +558,7 @@ fn chosen_model(table: &Table<'_>, text: &str) -> Estimate {
             warnings.push(
                 "one model chosen in advance: its interval does not include the uncertainty of the choice".into(),
             );
+            warnings.extend(poor_fit(&f, "the chosen model"));
             let mut chosen = model_estimate(table, "loglinear-chosen", &f, warnings);
             chosen.model = terms.describe(&table.lists);
             chosen
@@ -818,6 +825,7 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     best_warnings.push(
         "the interval of one selected model ignores the uncertainty of choosing it; prefer the averaged estimate".into(),
     );
+    best_warnings.extend(poor_fit(best, "even the best log-linear model"));
     let mut out = vec![
         Estimate {
             model: format!(
@@ -909,6 +917,20 @@ fn equal_lists_test(table: &Table<'_>, shared: &ModelFit) -> String {
             "this model gives every list the same chance of listing a person; the data do not contradict it here ({test})"
         )
     }
+}
+
+/// P-value of the deviance below which a model is said not to fit the table.
+const POOR_FIT: f64 = 0.001;
+
+/// A warning when the table contradicts the model (deviance p-value below [`POOR_FIT`]).
+fn poor_fit(f: &ModelFit, which: &str) -> Option<String> {
+    let p = linalg::chi2_sf(f.fit.deviance, f.df as f64);
+    (f.df > 0 && p < POOR_FIT).then(|| {
+        format!(
+            "{which} does not fit the table (deviance {:.1} on {} degrees of freedom, p = {p:.1e}): the lists' overlaps contradict it, so its total rests on assumptions the data reject; compare with the heterogeneity models (Mth) and the latent-class model, or stratify",
+            f.fit.deviance, f.df
+        )
+    })
 }
 
 /// Whether a fit gives an estimate: a missing cell a thousand times the observed count is not
@@ -1011,6 +1033,7 @@ fn model_estimate(
         bic: Some(fit.bic),
         deviance: Some((fit.fit.deviance, fit.df)),
         stderr: Some(fit.variance.sqrt()),
+        fit_p_value: (fit.df > 0).then(|| linalg::chi2_sf(fit.fit.deviance, fit.df as f64)),
         cells: (1..counts.len())
             .zip(&fit.fit.fitted)
             .map(|(h, f)| Cell {

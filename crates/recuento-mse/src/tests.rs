@@ -263,6 +263,18 @@ fn heterogeneity_models_are_reported_and_fit_heterogeneous_data_better() {
     }
     let darroch = mth[1];
     assert!(darroch.aic.unwrap() < independence.aic.unwrap() - 10.0);
+    // With only independence allowed, even the best model does not fit heterogeneous lists,
+    // and says so; the Darroch model does fit.
+    assert!(independence.fit_p_value.unwrap() < 0.001);
+    assert!(
+        independence
+            .warnings
+            .iter()
+            .any(|w| w.contains("does not fit the table")),
+        "{:?}",
+        independence.warnings
+    );
+    assert!(darroch.fit_p_value.unwrap() > 0.01, "{darroch:?}");
     // Independence underestimates badly; the heterogeneity model moves towards the truth.
     assert!(darroch.estimate.unwrap() > independence.estimate.unwrap());
 }

@@ -653,8 +653,12 @@ fn print_estimate_details(estimates: &[recuento::mse::Estimate]) {
                     .stderr
                     .map(|s| format!(", standard error of the total {s:.1}"))
                     .unwrap_or_default();
+                let fit = e
+                    .fit_p_value
+                    .map(|p| format!(" (p = {p:.2})"))
+                    .unwrap_or_default();
                 println!(
-                    "  {} ({}): deviance {deviance:.2} on {df} degrees of freedom, AIC {:.2}{stderr}",
+                    "  {} ({}): deviance {deviance:.2} on {df} degrees of freedom{fit}, AIC {:.2}{stderr}",
                     e.method,
                     e.model,
                     e.aic.unwrap_or(f64::NAN)
