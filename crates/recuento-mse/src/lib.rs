@@ -252,6 +252,7 @@ pub fn estimate(histories: &CaptureHistories, options: &Options) -> Vec<Estimate
                 options,
             ));
         }
+        out.extend(sum_of_headlines(&out, histories.stratum_values().len()));
         // Bayesian totals across strata: sum the strata's posterior draws.
         if options.dga.is_some() {
             out.extend(sum_of_strata(&out, "dga", histories.stratum_values().len()));
@@ -265,6 +266,66 @@ pub fn estimate(histories: &CaptureHistories, options: &Options) -> Vec<Estimate
         }
     }
     out
+}
+
+/// The headline total across strata: the sum of each stratum's headline estimate (the
+/// model-averaged log-linear estimate, or Chapman's where a stratum has two lists), with the
+/// strata's variances added (they are estimated independently) and Chao's log-normal interval
+/// on the sum of the unseen. Estimating each stratum apart and summing is what stratification
+/// is for: it absorbs visibility that differs between strata, which the pooled table (`all`)
+/// does not.
+fn sum_of_headlines(estimates: &[Estimate], strata: usize) -> Option<Estimate> {
+    // Each stratum's first estimate is its headline.
+    let mut parts: Vec<&Estimate> = Vec::new();
+    for e in estimates.iter().filter(|e| e.stratum != "all") {
+        if parts.last().is_none_or(|p| p.stratum != e.stratum) {
+            parts.push(e);
+        }
+    }
+    let first = parts.first()?;
+    let mut e = (*first).clone();
+    e.stratum = "all (sum of strata)".into();
+    e.observed = parts.iter().map(|p| p.observed).sum();
+    e.cells = Vec::new();
+    e.models = Vec::new();
+    e.aic = None;
+    e.bic = None;
+    e.deviance = None;
+    e.fit_p_value = None;
+    let usable = parts
+        .iter()
+        .filter(|p| p.estimate.is_some() && p.stderr.is_some())
+        .count();
+    if parts.len() != strata || usable != strata {
+        e.estimate = None;
+        e.lower = None;
+        e.upper = None;
+        e.stderr = None;
+        e.warnings = vec![format!(
+            "the total cannot be summed over strata: {usable} of {strata} strata have an estimate"
+        )];
+        return Some(e);
+    }
+    let total: f64 = parts.iter().filter_map(|p| p.estimate).sum();
+    let variance: f64 = parts.iter().filter_map(|p| p.stderr).map(|s| s * s).sum();
+    let (lower, upper) = log_normal_interval(e.observed as f64, total, variance);
+    let methods: std::collections::BTreeSet<&str> =
+        parts.iter().map(|p| p.method.as_str()).collect();
+    e.method = "loglinear-averaged".into();
+    e.model = format!(
+        "sum of the {} strata's estimates ({})",
+        parts.len(),
+        methods.into_iter().collect::<Vec<_>>().join(", ")
+    );
+    e.estimate = Some(total);
+    e.lower = Some(lower);
+    e.upper = Some(upper);
+    e.stderr = Some(variance.sqrt());
+    e.interval = "log-normal on the sum of the strata's unseen, their variances added".into();
+    e.warnings = vec![
+        "the strata are estimated apart and summed: this allows visibility to differ between strata, which the pooled table cannot; each stratum's own warnings are with its estimate".into(),
+    ];
+    Some(e)
 }
 
 /// A Bayesian method's total as the sum of the strata's posteriors: draw `i` of the total is the
@@ -837,6 +898,7 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
             lower: Some(avg_lo),
             upper: Some(avg_hi),
             interval: "log-normal with unconditional variance (Buckland et al. 1997)".into(),
+            stderr: Some(se),
             models: fits
                 .iter()
                 .zip(&weights)
