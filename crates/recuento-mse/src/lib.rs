@@ -986,8 +986,11 @@ const POOR_FIT: f64 = 0.001;
 
 /// A warning when the table contradicts the model (deviance p-value below [`POOR_FIT`]).
 fn poor_fit(f: &ModelFit, which: &str) -> Option<String> {
+    if f.df == 0 {
+        return None;
+    }
     let p = linalg::chi2_sf(f.fit.deviance, f.df as f64);
-    (f.df > 0 && p < POOR_FIT).then(|| {
+    (p < POOR_FIT).then(|| {
         format!(
             "{which} does not fit the table (deviance {:.1} on {} degrees of freedom, p = {p:.1e}): the lists' overlaps contradict it, so its total rests on assumptions the data reject; compare with the heterogeneity models (Mth) and the latent-class model, or stratify",
             f.fit.deviance, f.df
