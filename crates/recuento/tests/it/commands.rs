@@ -31,10 +31,13 @@ fn estimate_from_a_capture_history_file() {
         "a,b,c,count\n1,0,0,120\n0,1,0,110\n0,0,1,100\n1,1,0,40\n1,0,1,35\n0,1,1,30\n1,1,1,12\n",
     )
     .unwrap();
-    let o = recuento(
-        tmp.path(),
-        &["estimate", "--histories", f.to_str().unwrap(), "--json"],
-    );
+    // `recuento estimate --histories h.csv` with these arguments.
+    let estimate = |args: &[&str]| {
+        let mut all = vec!["estimate", "--histories", f.to_str().unwrap()];
+        all.extend_from_slice(args);
+        recuento(tmp.path(), &all)
+    };
+    let o = estimate(&["--json"]);
     assert!(o.status.success(), "{:?}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let e = &v[0];
@@ -47,20 +50,7 @@ fn estimate_from_a_capture_history_file() {
     );
     assert!(447.0 <= lo && lo <= x && x <= hi, "{lo} {x} {hi}");
     // The latent-class model, on request, with its sampler diagnostics and seed.
-    let o = recuento(
-        tmp.path(),
-        &[
-            "estimate",
-            "--histories",
-            f.to_str().unwrap(),
-            "--lcmcr",
-            "--sweeps",
-            "20000",
-            "--seed",
-            "3",
-            "--json",
-        ],
-    );
+    let o = estimate(&["--lcmcr", "--sweeps", "20000", "--seed", "3", "--json"]);
     assert!(o.status.success(), "{:?}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let l = v
@@ -77,17 +67,7 @@ fn estimate_from_a_capture_history_file() {
         "{l}"
     );
     assert_clear_failure(
-        &recuento(
-            tmp.path(),
-            &[
-                "estimate",
-                "--histories",
-                f.to_str().unwrap(),
-                "--lcmcr",
-                "--sweeps",
-                "10",
-            ],
-        ),
+        &estimate(&["--lcmcr", "--sweeps", "10"]),
         &["--sweeps must be between"],
     );
     // Options of the --histories mode are refused, not ignored, in a project.
@@ -96,13 +76,7 @@ fn estimate_from_a_capture_history_file() {
         &["--histories"],
     );
     std::fs::write(&f, "a,b\n1,2\n").unwrap();
-    assert_clear_failure(
-        &recuento(
-            tmp.path(),
-            &["estimate", "--histories", f.to_str().unwrap()],
-        ),
-        &["line 2", "expected 0 or 1"],
-    );
+    assert_clear_failure(&estimate(&[]), &["line 2", "expected 0 or 1"]);
 }
 
 /// A published table from the command line (Cormack, Chang & Smith 2000, Table 3a; four lists,
