@@ -6,7 +6,9 @@
 //! on list 2); a subgroup (15%) that almost no list sees. Run:
 //! `cargo run --release -p recuento-mse --example simulation_study -- [replicates] [classes]
 //! [people] [scenarios]` (defaults 50; K = 10 latent classes at most for the latent-class model;
-//! N = 2,000 people; every scenario, or those named, separated by commas).
+//! N = 2,000 people; every scenario, or those named, separated by commas). It also prints how
+//! often the headline warns that the methods disagree, and how often the headline interval
+//! misses the truth with and without that warning.
 //!
 //! With `profile=K` among the arguments, it also prints, per scenario, what the likelihood of a
 //! K-class latent-class model says about N without any prior: the profile deviance of N (the
@@ -70,12 +72,16 @@ fn main() {
     let mut profiles = Vec::new();
     let mut mixings = Vec::new();
     let mut reruns = Vec::new();
+    let mut disagreements = Vec::new();
     for scenario in SCENARIOS.iter().filter(|s| chosen.iter().any(|c| c == *s)) {
         let mut profile = Profiled::default();
         // Largest split R-hat and smallest effective sample size of N of the latent-class chains.
         let mut mixing = (0.0f64, f64::INFINITY);
         let mut rerun = Rerun::default();
         let mut tallies = vec![Tally::default(); METHODS.len()];
+        // Replicates whose headline says the methods disagree, and the headline's misses with
+        // and without that warning.
+        let mut disagree = (0usize, 0usize, 0usize);
         for r in 0..replicates {
             let h = scenarios::replicate(scenario, people, r);
             let options = scenarios::options(r, classes, capture_prior);
@@ -95,7 +101,21 @@ fn main() {
                 mixing.1 = mixing.1.min(m.ess);
             }
             Tally::add(&mut tallies, &estimates, n);
+            let headline = &estimates[0];
+            let missed = !(headline.lower.is_some_and(|lo| lo <= n)
+                && headline.upper.is_some_and(|hi| n <= hi));
+            if headline
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("the methods disagree"))
+            {
+                disagree.0 += 1;
+                disagree.1 += usize::from(missed);
+            } else {
+                disagree.2 += usize::from(missed);
+            }
         }
+        disagreements.push((scenario, disagree));
         for (m, s) in METHODS.iter().zip(&tallies) {
             println!(
                 "| {scenario} | {m} | {:+.1}% | {:.0}% | {:.0}% | {:.0} | {} |",
@@ -119,6 +139,21 @@ fn main() {
     println!("|---|---|---|");
     for (scenario, (r_hat, ess)) in mixings {
         println!("| {scenario} | {r_hat:.3} | {ess:.0} |");
+    }
+    println!();
+    println!(
+        "Headline warnings that the methods disagree (95% intervals of the log-linear average, dga and the latent-class model apart), and the headline interval's misses"
+    );
+    println!();
+    println!(
+        "| scenario | replicates warned | headline misses when warned | headline misses otherwise |"
+    );
+    println!("|---|---|---|---|");
+    for (scenario, (warned, missed_warned, missed_otherwise)) in disagreements {
+        println!(
+            "| {scenario} | {warned} of {replicates} | {missed_warned} of {warned} | {missed_otherwise} of {} |",
+            replicates - warned
+        );
     }
     if jeffreys {
         println!();

@@ -586,6 +586,9 @@ fn estimate_stratum(
             e.estimate = e.estimate.map(|x| x.max(seen));
             e.lower = e.lower.map(|x| x.max(seen));
             e.upper = e.upper.map(|x| x.max(seen));
+            for d in &mut e.draws {
+                *d = d.max(seen);
+            }
             if raised {
                 e.warnings.push(format!(
                     "raised to the {} people seen: {} of them are only on the lists left out, which this model does not see",
@@ -595,7 +598,56 @@ fn estimate_stratum(
             }
         }
     }
+    if let Some(w) = methods_disagree(&out) {
+        out[0].warnings.push(w);
+    }
     out
+}
+
+/// The methods that rest on different assumptions, whose disagreement a reader must hear of:
+/// the log-linear average (dependence between lists through interactions), the average over
+/// decomposable graphs (the same, Bayesian) and the latent-class model (heterogeneity, lists
+/// independent within a class).
+const PRINCIPAL_METHODS: [&str; 3] = ["loglinear-averaged", "dga", "lcmcr"];
+
+/// A warning for the headline when two principal methods' 95% intervals do not overlap: then the
+/// lists do not settle the total, and the choice of method, not the data, decides the number.
+fn methods_disagree(estimates: &[Estimate]) -> Option<String> {
+    let intervals: Vec<(&str, f64, f64)> = estimates
+        .iter()
+        .filter(|e| PRINCIPAL_METHODS.contains(&e.method.as_str()))
+        .filter_map(|e| {
+            Some((
+                e.method.as_str(),
+                e.lower?,
+                e.upper.unwrap_or(f64::INFINITY),
+            ))
+        })
+        .collect();
+    let apart = intervals.iter().enumerate().find_map(|(i, a)| {
+        intervals[i + 1..]
+            .iter()
+            .find(|b| a.2 < b.1 || b.2 < a.1)
+            .map(|b| (a, b))
+    })?;
+    let show = |(method, lo, hi): &(&str, f64, f64)| {
+        let hi = if hi.is_finite() {
+            people(*hi)
+        } else {
+            "unbounded".into()
+        };
+        format!("{method} {} – {hi}", people(*lo))
+    };
+    let why = if apart.0.0 == "lcmcr" || apart.1.0 == "lcmcr" {
+        "They rest on different assumptions (the log-linear models and dga: lists depend on each other in ways their interactions describe; the latent-class model: some people are more visible to every list), and the lists alone cannot show which holds"
+    } else {
+        "Both model dependence between lists but weigh the possible dependences differently (the log-linear average: hierarchical models weighted by their AIC or BIC; dga: decomposable graphs weighted by their posterior probability under its prior), and the lists do not settle between them"
+    };
+    Some(format!(
+        "the methods disagree: the 95% intervals of {} and {} do not overlap. {why}, so no one method's interval covers the uncertainty: publish the range of the methods, and see the sensitivity analysis",
+        show(apart.0),
+        show(apart.1)
+    ))
 }
 
 /// The model the user chose, with its profile-likelihood interval, or the reason it cannot be.
@@ -1003,28 +1055,52 @@ fn estimable(f: &ModelFit, observed: u64) -> bool {
 
 /// Fits a model; for Chao's lower bound, drops the knots whose coefficient comes out negative
 /// (a negative one would make the bound a guess) and refits, the lowest such knot first, one at
-/// a time, as Rcapture's `Chao.neg` does. Each drop is said in a warning.
+/// a time, as Rcapture's `Chao.neg` does. The knots dropped are said in one warning, in the
+/// order they were dropped.
 fn fit_dropping_negative_knots(
     counts: &[f64],
     t: usize,
     terms: &loglinear::Terms,
 ) -> Result<(ModelFit, Vec<String>), loglinear::FitProblem> {
     let mut terms = terms.clone();
-    let mut warnings = Vec::new();
+    let mut dropped = Vec::new();
     loop {
         let f = loglinear::fit_model(counts, t, &terms)?;
-        let Some(form @ loglinear::Heterogeneity::ChaoLb(mask)) = terms.1 else {
-            return Ok((f, warnings));
+        let knot = match terms.1 {
+            Some(form @ loglinear::Heterogeneity::ChaoLb(_)) => {
+                let gammas = &f.fit.beta[f.fit.beta.len() - form.columns(t)..];
+                gammas
+                    .iter()
+                    .zip(form.knots(t))
+                    .find(|(g, _)| **g < 0.0)
+                    .map(|(_, knot)| knot)
+            }
+            _ => None,
         };
-        let gammas = &f.fit.beta[f.fit.beta.len() - form.columns(t)..];
-        let Some((_, &knot)) = gammas.iter().zip(&form.knots(t)).find(|(g, _)| **g < 0.0) else {
-            return Ok((f, warnings));
+        let (Some(knot), Some(loglinear::Heterogeneity::ChaoLb(mask))) = (knot, terms.1) else {
+            return Ok((f, knots_dropped_warning(&dropped).into_iter().collect()));
         };
-        warnings.push(format!(
-            "Chao's model: the term for people on more than {knot} lists had a negative coefficient and was dropped"
-        ));
+        dropped.push(knot);
         terms.1 = Some(loglinear::Heterogeneity::ChaoLb(mask & !(1 << knot)));
     }
+}
+
+/// "the term for people on more than 2 lists" or "the terms for people on more than 4, 5 and 2
+/// lists", in the order they were dropped.
+fn knots_dropped_warning(knots: &[u32]) -> Option<String> {
+    let (last, rest) = knots.split_last()?;
+    let which = if rest.is_empty() {
+        format!(
+            "the term for people on more than {last} lists had a negative coefficient and was dropped"
+        )
+    } else {
+        let rest: Vec<String> = rest.iter().map(u32::to_string).collect();
+        format!(
+            "the terms for people on more than {} and {last} lists had negative coefficients and were dropped one at a time, in that order",
+            rest.join(", ")
+        )
+    };
+    Some(format!("Chao's model: {which}, as Rcapture does"))
 }
 
 /// Fits model Mth (or, with shared list effects, Mh) with heterogeneity form `h`, or M0 when

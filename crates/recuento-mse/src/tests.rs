@@ -329,7 +329,7 @@ fn estimates_never_fall_below_the_people_seen_when_a_list_is_left_out() {
     (counts[5], counts[6], counts[7], counts[8]) = (5, 4, 2, 1);
     let options = Options {
         min_list_count: 3,
-        ..Options::default()
+        ..quick_lcmcr()
     };
     let e = estimate(&from_counts(&counts, 4), &options);
     let mut raised = 0;
@@ -339,6 +339,8 @@ fn estimates_never_fall_below_the_people_seen_when_a_list_is_left_out() {
             x.lower.unwrap() >= 142.0 && x.estimate.unwrap() >= 142.0,
             "{x:?}"
         );
+        // The draws that sum strata are raised too, so no total across strata counts fewer.
+        assert!(x.draws.iter().all(|d| *d >= 142.0), "{}", x.method);
         raised += usize::from(x.warnings.iter().any(|w| w.contains("raised to the 142")));
     }
     // Here the Gamma models reach down to the 141 people in the table.
@@ -498,7 +500,7 @@ fn chao_lower_bound_matches_the_closed_form_on_a_symmetric_table() {
 #[test]
 fn chao_drops_a_knot_with_a_negative_coefficient() {
     // Log-counts concave in the number of lists (too few people on 3 lists): the knot at 2
-    // would be negative, so it is dropped and said.
+    // would be negative, and once it is gone the one at 3, so both are dropped and said.
     let per_pattern = [0.0, 150.0, 60.0, 5.0, 4.0];
     let counts: Vec<u64> = (0..16usize)
         .map(|h| per_pattern[h.count_ones() as usize] as u64)
@@ -507,11 +509,69 @@ fn chao_drops_a_knot_with_a_negative_coefficient() {
     let e = estimate(&h, &Options::default());
     let chao = e.iter().find(|e| e.model == "Mth Chao (LB)").unwrap();
     assert!(
-        chao.warnings.iter().any(|w| w.contains("was dropped")),
+        chao.warnings
+            .iter()
+            .any(|w| w.contains("more than 2 and 3 lists") && w.contains("dropped")),
         "{:?}",
         chao.warnings
     );
     assert!(chao.estimate.is_some());
+}
+
+#[test]
+fn knots_dropped_are_said_in_one_warning_in_their_order() {
+    assert_eq!(knots_dropped_warning(&[]), None);
+    assert_eq!(
+        knots_dropped_warning(&[2]).unwrap(),
+        "Chao's model: the term for people on more than 2 lists had a negative coefficient and was dropped, as Rcapture does"
+    );
+    assert!(
+        knots_dropped_warning(&[4, 5, 2])
+            .unwrap()
+            .contains("the terms for people on more than 4, 5 and 2 lists had negative coefficients and were dropped one at a time, in that order")
+    );
+}
+
+/// An estimate of `method` with only a 95% interval, for the checks that read intervals.
+fn interval(method: &str, lower: f64, upper: Option<f64>) -> Estimate {
+    let table = Table {
+        counts: Vec::new(),
+        t: 0,
+        label: "all",
+        observed: 100,
+        lists: Vec::new(),
+        warnings: Vec::new(),
+    };
+    Estimate {
+        estimate: Some(lower),
+        lower: Some(lower),
+        upper,
+        ..table.blank(method)
+    }
+}
+
+#[test]
+fn methods_whose_intervals_do_not_overlap_are_said_to_disagree() {
+    let headline = interval("loglinear-averaged", 9_831.0, Some(14_009.0));
+    let overlapping = interval("dga", 10_233.0, Some(26_195.0));
+    assert_eq!(
+        methods_disagree(&[headline.clone(), overlapping.clone()]),
+        None
+    );
+    let apart = interval("lcmcr", 16_868.0, Some(33_736.0));
+    let w = methods_disagree(&[headline.clone(), overlapping.clone(), apart.clone()]).unwrap();
+    assert!(
+        w.contains("loglinear-averaged 9,831 – 14,009 and lcmcr 16,868 – 33,736"),
+        "{w}"
+    );
+    // The heterogeneity models are many and often contradicted: they are not compared.
+    let mth = interval("loglinear-heterogeneity", 20_000.0, Some(30_000.0));
+    assert_eq!(methods_disagree(&[headline.clone(), mth]), None);
+    // An interval with no upper end reaches every higher one.
+    let open = interval("dga", 15_000.0, None);
+    assert_eq!(methods_disagree(&[open.clone(), apart]), None);
+    let w = methods_disagree(&[headline, open]).unwrap();
+    assert!(w.contains("dga 15,000 – unbounded"), "{w}");
 }
 
 #[test]

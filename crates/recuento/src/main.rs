@@ -638,8 +638,14 @@ fn print_estimate_details(estimates: &[recuento::mse::Estimate]) {
         for e in &here {
             if let Some(m) = &e.mcmc {
                 println!(
-                    "  {}: R-hat {:.3}, effective draws of N {:.0}, {} chains x {} sweeps, {} classes, seed {}",
-                    e.method, m.r_hat, m.ess, m.chains, m.sweeps, m.classes, m.seed
+                    "  {}: R-hat {:.3}, effective draws of N {}, {} chains x {} sweeps, {} classes, seed {}",
+                    e.method,
+                    m.r_hat,
+                    n(m.ess),
+                    m.chains,
+                    n(m.sweeps as f64),
+                    m.classes,
+                    m.seed
                 );
             }
             if e.method == "dga" && !e.models.is_empty() {
@@ -655,7 +661,13 @@ fn print_estimate_details(estimates: &[recuento::mse::Estimate]) {
                     .unwrap_or_default();
                 let fit = e
                     .fit_p_value
-                    .map(|p| format!(" (p = {p:.2})"))
+                    .map(|p| {
+                        if p < 0.001 {
+                            " (p < 0.001)".to_string()
+                        } else {
+                            format!(" (p = {p:.3})")
+                        }
+                    })
                     .unwrap_or_default();
                 println!(
                     "  {} ({}): deviance {deviance:.2} on {df} degrees of freedom{fit}, AIC {:.2}{stderr}",
