@@ -63,7 +63,8 @@ def main():
                 }.get(form)
                 if form == "Mth Chao (LB)":
                     # Knots whose coefficient came out negative were dropped; the warnings say which.
-                    dropped = {int(m) for m in re.findall(r"more than (\d+) lists had a negative", " ".join(est["warnings"]))}
+                    said = re.findall(r"more than ([\d, and]+) lists had (?:a )?negative", " ".join(est["warnings"]))
+                    dropped = {int(m) for knots in said for m in re.findall(r"\d+", knots)}
                     knots = [j for j in range(2, t) if j not in dropped]
                     het = lambda k, knots=knots: [float(max(k - j, 0)) for j in knots]
                 terms = [[names.index(x) for x in part.split(":")] for part in parts[1:]]

@@ -874,17 +874,25 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     let use_bic = options.criterion == "bic";
     let crit = |f: &ModelFit| if use_bic { f.bic } else { f.aic };
     let candidates = loglinear::candidate_terms(t, options.max_order);
+    // Forward selection fits every model it visits; those fits are kept for the average rather
+    // than fitted twice (with many lists, fitting is nearly all of the time).
+    let selected = std::cell::RefCell::new(std::collections::HashMap::new());
     let models = loglinear::all_hierarchical(&candidates).unwrap_or_else(|| {
         loglinear::forward_selection(&candidates, &|terms| {
-            loglinear::fit_model(counts, t, terms)
-                .ok()
-                .map(|f| crit(&f))
+            let fit = loglinear::fit_model(counts, t, terms);
+            let score = fit.as_ref().ok().map(&crit);
+            selected.borrow_mut().insert(terms.0.clone(), fit);
+            score
         })
     });
+    let mut selected = selected.into_inner();
     let mut fits = Vec::new();
     let mut not_estimable = 0usize;
     for terms in &models {
-        match loglinear::fit_model(counts, t, terms) {
+        let fit = selected
+            .remove(&terms.0)
+            .unwrap_or_else(|| loglinear::fit_model(counts, t, terms));
+        match fit {
             Ok(f) if estimable(&f, observed) => fits.push(f),
             _ => not_estimable += 1,
         }

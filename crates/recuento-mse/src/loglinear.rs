@@ -294,16 +294,25 @@ pub fn fit_poisson(rows: &[Vec<f64>], y: &[f64]) -> Option<Fit> {
     // The intercept goes last, so it is the column left out when the others already span it
     // (then the number of people on no list is not identified) and its pivot gives its variance.
     let order: Vec<usize> = (1..p).chain(std::iter::once(0)).collect();
+    // Each cell's row has few non-zero entries (the lists it is on and the interactions among
+    // them), so the sums below run over those only: with many lists that is most of the cost.
+    let sparse: Vec<Vec<(usize, f64)>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .filter(|(_, x)| **x != 0.0)
+                .map(|(a, x)| (a, *x))
+                .collect()
+        })
+        .collect();
     // A design whose columns are dependent over all the cells (more parameters than the table
     // can carry) is not a model of this table.
     let mut xtx = vec![0.0; p * p];
-    for row in rows {
-        for a in 0..p {
-            for b in 0..p {
-                xtx[a * p + b] += row[a] * row[b];
-            }
-        }
+    for row in &sparse {
+        add_outer(&mut xtx, p, row, 1.0);
     }
+    mirror(&mut xtx, p);
     let (independent, _) = pivoted_solve(&xtx, &vec![0.0; p], p, &order)?;
     if independent.iter().any(Option::is_none) {
         return None;
@@ -320,7 +329,7 @@ pub fn fit_poisson(rows: &[Vec<f64>], y: &[f64]) -> Option<Fit> {
     for iteration in 0..200 {
         let mut rhs = vec![0.0; p];
         xtwx.iter_mut().for_each(|v| *v = 0.0);
-        for (((row, &yi), &mi), _) in rows
+        for (((row, &yi), &mi), _) in sparse
             .iter()
             .zip(y)
             .zip(&mu)
@@ -335,16 +344,12 @@ pub fn fit_poisson(rows: &[Vec<f64>], y: &[f64]) -> Option<Fit> {
             } else {
                 yi - mi
             };
-            for a in 0..p {
-                if row[a] == 0.0 {
-                    continue;
-                }
-                rhs[a] += row[a] * r;
-                for b in 0..p {
-                    xtwx[a * p + b] += row[a] * mi * row[b];
-                }
+            for &(a, x) in row {
+                rhs[a] += x * r;
             }
+            add_outer(&mut xtwx, p, row, mi);
         }
+        mirror(&mut xtwx, p);
         let (step, _) = pivoted_solve(&xtwx, &rhs, p, &order)?;
         for (b, s) in beta.iter_mut().zip(&step) {
             match (iteration, s) {
@@ -353,12 +358,12 @@ pub fn fit_poisson(rows: &[Vec<f64>], y: &[f64]) -> Option<Fit> {
                 (_, None) => {}
             }
         }
-        for ((row, m), (&yi, at_boundary)) in rows
+        for ((row, m), (&yi, at_boundary)) in sparse
             .iter()
             .zip(mu.iter_mut())
             .zip(y.iter().zip(boundary.iter_mut()))
         {
-            let eta: f64 = row.iter().zip(&beta).map(|(x, b)| x * b).sum();
+            let eta: f64 = row.iter().map(|&(a, x)| x * beta[a]).sum();
             *m = eta.clamp(-700.0, 700.0).exp();
             *at_boundary |= yi == 0.0 && *m < 1e-8;
         }
@@ -378,13 +383,10 @@ pub fn fit_poisson(rows: &[Vec<f64>], y: &[f64]) -> Option<Fit> {
     }
     // Information at the final fitted values, from the cells off the boundary.
     xtwx.iter_mut().for_each(|v| *v = 0.0);
-    for ((row, &mi), _) in rows.iter().zip(&mu).zip(&boundary).filter(|(_, b)| !**b) {
-        for a in 0..p {
-            for b in 0..p {
-                xtwx[a * p + b] += row[a] * mi * row[b];
-            }
-        }
+    for ((row, &mi), _) in sparse.iter().zip(&mu).zip(&boundary).filter(|(_, b)| !**b) {
+        add_outer(&mut xtwx, p, row, mi);
     }
+    mirror(&mut xtwx, p);
     let mut e0 = vec![0.0; p];
     e0[0] = 1.0;
     let (solution, var_intercept) = pivoted_solve(&xtwx, &e0, p, &order)?;
@@ -409,6 +411,26 @@ pub fn fit_poisson(rows: &[Vec<f64>], y: &[f64]) -> Option<Fit> {
         var_intercept,
         boundary: on_boundary,
     })
+}
+
+/// Adds `w · x xᵀ` to the upper triangle of the `p × p` matrix `m`, for a row `x` given by its
+/// non-zero entries in column order; [`mirror`] completes the matrix once every row is in.
+fn add_outer(m: &mut [f64], p: usize, row: &[(usize, f64)], w: f64) {
+    for (i, &(a, xa)) in row.iter().enumerate() {
+        let wa = w * xa;
+        for &(b, xb) in &row[i..] {
+            m[a * p + b] += wa * xb;
+        }
+    }
+}
+
+/// Copies the upper triangle of the symmetric `p × p` matrix `m` onto its lower triangle.
+fn mirror(m: &mut [f64], p: usize) {
+    for a in 0..p {
+        for b in 0..a {
+            m[a * p + b] = m[b * p + a];
+        }
+    }
 }
 
 fn deviance(y: &[f64], mu: &[f64]) -> f64 {
