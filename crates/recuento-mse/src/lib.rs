@@ -1074,19 +1074,13 @@ fn fit_dropping_negative_knots(
     let mut dropped = Vec::new();
     loop {
         let f = loglinear::fit_model(counts, t, &terms)?;
-        let knot = match terms.1 {
-            Some(form @ loglinear::Heterogeneity::ChaoLb(_)) => {
-                let gammas = &f.fit.beta[f.fit.beta.len() - form.columns(t)..];
-                gammas
-                    .iter()
-                    .zip(form.knots(t))
-                    .find(|(g, _)| **g < 0.0)
-                    .map(|(_, knot)| knot)
-            }
-            _ => None,
+        let done = |f| Ok((f, knots_dropped_warning(&dropped).into_iter().collect()));
+        let Some(form @ loglinear::Heterogeneity::ChaoLb(mask)) = terms.1 else {
+            return done(f);
         };
-        let (Some(knot), Some(loglinear::Heterogeneity::ChaoLb(mask))) = (knot, terms.1) else {
-            return Ok((f, knots_dropped_warning(&dropped).into_iter().collect()));
+        let gammas = &f.fit.beta[f.fit.beta.len() - form.columns(t)..];
+        let Some((_, knot)) = gammas.iter().zip(form.knots(t)).find(|(g, _)| **g < 0.0) else {
+            return done(f);
         };
         dropped.push(knot);
         terms.1 = Some(loglinear::Heterogeneity::ChaoLb(mask & !(1 << knot)));
