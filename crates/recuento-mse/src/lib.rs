@@ -724,6 +724,16 @@ pub fn people(x: f64) -> String {
     out
 }
 
+/// A p-value as a reader takes it in: `p < 0.001`, or `p = 0.042`. The terminal and the
+/// warnings use it.
+pub fn p_value(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".into()
+    } else {
+        format!("p = {p:.3}")
+    }
+}
+
 /// Posterior weight on the graph joining every list above which the `dga` estimate warns that
 /// it rests on the prior.
 const SATURATED_WARNING: f64 = 0.05;
@@ -1019,13 +1029,9 @@ fn equal_lists_test(table: &Table<'_>, shared: &ModelFit) -> String {
     };
     let statistic = (shared.fit.deviance - wider.fit.deviance).max(0.0);
     let p = linalg::chi2_sf(statistic, df as f64);
-    let shown = if p < 0.001 {
-        "p < 0.001".to_string()
-    } else {
-        format!("p = {p:.3}")
-    };
     let test = format!(
-        "likelihood-ratio test against {name}: {statistic:.1} on {df} degrees of freedom, {shown}"
+        "likelihood-ratio test against {name}: {statistic:.1} on {df} degrees of freedom, {}",
+        p_value(p)
     );
     if p < 0.05 {
         format!(

@@ -262,25 +262,38 @@ pub struct Fit {
     pub boundary: usize,
 }
 
-fn design_row(pattern: usize, t: usize, terms: &Terms) -> Vec<f64> {
-    let mut row = Vec::with_capacity(terms.parameters(t));
-    row.push(1.0);
+/// One cell's row of the design matrix, given by its non-zero entries (column, value) in column
+/// order: a cell is on few lists and in few interactions, so most entries are zero.
+fn design_row(pattern: usize, t: usize, terms: &Terms) -> Vec<(usize, f64)> {
+    let k = pattern.count_ones();
+    let mut row = vec![(0, 1.0)];
+    let mut column = 1;
     match terms.2 {
         ListEffects::PerList => {
-            for i in 0..t {
-                row.push(f64::from(u8::from(pattern & (1 << i) != 0)));
-            }
+            row.extend(
+                (0..t)
+                    .filter(|i| pattern & (1 << i) != 0)
+                    .map(|i| (column + i, 1.0)),
+            );
+            column += t;
         }
-        ListEffects::Shared => row.push(f64::from(pattern.count_ones())),
+        ListEffects::Shared => {
+            row.push((column, f64::from(k)));
+            column += 1;
+        }
     }
-    for &term in &terms.0 {
-        row.push(f64::from(u8::from(
-            pattern & usize::from(term) == usize::from(term),
-        )));
+    for (j, &term) in terms.0.iter().enumerate() {
+        if pattern & usize::from(term) == usize::from(term) {
+            row.push((column + j, 1.0));
+        }
     }
+    column += terms.0.len();
     if let Some(h) = terms.1 {
-        h.push_columns(pattern.count_ones(), t, &mut row);
+        let mut values = Vec::new();
+        h.push_columns(k, t, &mut values);
+        row.extend((column..).zip(values));
     }
+    row.retain(|(_, x)| *x != 0.0);
     row
 }
 
@@ -288,28 +301,20 @@ fn design_row(pattern: usize, t: usize, terms: &Terms) -> Vec<f64> {
 /// Returns `None` when the design is singular, when the fit does not converge, or when it runs
 /// off in a way that leaves the intercept unidentified or infinite. Empty cells that the fit
 /// drives to zero are handled as `glm` handles them: the fit converges on the other cells, and
-/// [`Fit::boundary`] counts them.
-pub fn fit_poisson(rows: &[Vec<f64>], y: &[f64]) -> Option<Fit> {
-    let p = rows.first()?.len();
+/// [`Fit::boundary`] counts them. `rows` holds each cell's row of the `p`-column design matrix
+/// by its non-zero entries (column, value), in column order; column 0 is the intercept.
+pub fn fit_poisson(rows: &[Vec<(usize, f64)>], p: usize, y: &[f64]) -> Option<Fit> {
+    if rows.is_empty() || p == 0 {
+        return None;
+    }
     // The intercept goes last, so it is the column left out when the others already span it
     // (then the number of people on no list is not identified) and its pivot gives its variance.
     let order: Vec<usize> = (1..p).chain(std::iter::once(0)).collect();
-    // Each cell's row has few non-zero entries (the lists it is on and the interactions among
-    // them), so the sums below run over those only: with many lists that is most of the cost.
-    let sparse: Vec<Vec<(usize, f64)>> = rows
-        .iter()
-        .map(|row| {
-            row.iter()
-                .enumerate()
-                .filter(|(_, x)| **x != 0.0)
-                .map(|(a, x)| (a, *x))
-                .collect()
-        })
-        .collect();
     // A design whose columns are dependent over all the cells (more parameters than the table
     // can carry) is not a model of this table.
     let mut xtx = vec![0.0; p * p];
-    for row in &sparse {
+    // Sums over each row's non-zero entries only: with many lists they are most of the cost.
+    for row in rows {
         add_outer(&mut xtx, p, row, 1.0);
     }
     mirror(&mut xtx, p);
@@ -329,7 +334,7 @@ pub fn fit_poisson(rows: &[Vec<f64>], y: &[f64]) -> Option<Fit> {
     for iteration in 0..200 {
         let mut rhs = vec![0.0; p];
         xtwx.iter_mut().for_each(|v| *v = 0.0);
-        for (((row, &yi), &mi), _) in sparse
+        for (((row, &yi), &mi), _) in rows
             .iter()
             .zip(y)
             .zip(&mu)
@@ -358,7 +363,7 @@ pub fn fit_poisson(rows: &[Vec<f64>], y: &[f64]) -> Option<Fit> {
                 (_, None) => {}
             }
         }
-        for ((row, m), (&yi, at_boundary)) in sparse
+        for ((row, m), (&yi, at_boundary)) in rows
             .iter()
             .zip(mu.iter_mut())
             .zip(y.iter().zip(boundary.iter_mut()))
@@ -383,7 +388,7 @@ pub fn fit_poisson(rows: &[Vec<f64>], y: &[f64]) -> Option<Fit> {
     }
     // Information at the final fitted values, from the cells off the boundary.
     xtwx.iter_mut().for_each(|v| *v = 0.0);
-    for ((row, &mi), _) in sparse.iter().zip(&mu).zip(&boundary).filter(|(_, b)| !**b) {
+    for ((row, &mi), _) in rows.iter().zip(&mu).zip(&boundary).filter(|(_, b)| !**b) {
         add_outer(&mut xtwx, p, row, mi);
     }
     mirror(&mut xtwx, p);
@@ -487,9 +492,9 @@ pub fn fit_model(counts: &[f64], t: usize, terms: &Terms) -> Result<ModelFit, Fi
             return Err(FitProblem::EmptyMargin(term));
         }
     }
-    let rows: Vec<Vec<f64>> = (1..counts.len()).map(|h| design_row(h, t, terms)).collect();
+    let rows: Vec<_> = (1..counts.len()).map(|h| design_row(h, t, terms)).collect();
     let y = &counts[1..];
-    let fit = fit_poisson(&rows, y).ok_or(FitProblem::NoConvergence)?;
+    let fit = fit_poisson(&rows, terms.parameters(t), y).ok_or(FitProblem::NoConvergence)?;
     let observed: f64 = y.iter().sum();
     let missing = fit.beta[0].exp();
     let p = terms.parameters(t) as f64;
@@ -513,10 +518,10 @@ fn profile_log_likelihood(counts: &[f64], t: usize, terms: &Terms, n_total: f64)
     if z0 < 0.0 {
         return None;
     }
-    let rows: Vec<Vec<f64>> = (0..counts.len()).map(|h| design_row(h, t, terms)).collect();
+    let rows: Vec<_> = (0..counts.len()).map(|h| design_row(h, t, terms)).collect();
     let mut y = counts.to_vec();
     y[0] = z0;
-    let fit = fit_poisson(&rows, &y)?;
+    let fit = fit_poisson(&rows, terms.parameters(t), &y)?;
     let total: f64 = fit.fitted.iter().sum();
     let mut ll = ln_gamma(n_total + 1.0) - ln_gamma(z0 + 1.0);
     for (yi, mi) in y.iter().zip(&fit.fitted) {

@@ -695,3 +695,10 @@ fn people_are_written_with_thousands_separated() {
     assert_eq!(people(0.0), "0");
     assert_eq!(people(-1234.0), "-1,234");
 }
+
+#[test]
+fn p_values_are_written_as_read() {
+    assert_eq!(p_value(0.0004), "p < 0.001");
+    assert_eq!(p_value(0.001), "p = 0.001");
+    assert_eq!(p_value(0.04213), "p = 0.042");
+}

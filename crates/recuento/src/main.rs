@@ -661,13 +661,7 @@ fn print_estimate_details(estimates: &[recuento::mse::Estimate]) {
                     .unwrap_or_default();
                 let fit = e
                     .fit_p_value
-                    .map(|p| {
-                        if p < 0.001 {
-                            " (p < 0.001)".to_string()
-                        } else {
-                            format!(" (p = {p:.3})")
-                        }
-                    })
+                    .map(|p| format!(" ({})", recuento::mse::p_value(p)))
                     .unwrap_or_default();
                 println!(
                     "  {} ({}): deviance {deviance:.2} on {df} degrees of freedom{fit}, AIC {:.2}{stderr}",
