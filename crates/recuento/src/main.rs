@@ -307,7 +307,8 @@ async fn dispatch(command: Command) -> Result<()> {
                         estimates.extend(runs);
                     }
                     if linkage_sensitivity {
-                        let alternatives = pipeline::linkage_sensitivity(&project, &engine).await?;
+                        let relink = pipeline::Relinker::new(&project, &engine).await?;
+                        let alternatives = pipeline::linkage_sensitivity(&project, &relink)?;
                         if !json {
                             println!("linkage uncertainty (out/linkage_sensitivity.json):");
                             for a in &alternatives {
@@ -320,7 +321,7 @@ async fn dispatch(command: Command) -> Result<()> {
                                 );
                             }
                         }
-                        let draws = pipeline::linkage_draws(&project, &engine).await?;
+                        let draws = pipeline::linkage_draws(&project, &relink)?;
                         if !json {
                             let mut totals: Vec<f64> =
                                 draws.iter().filter_map(|d| d.estimate.estimate).collect();

@@ -437,29 +437,20 @@ pub const ALTERNATIVE_THRESHOLDS: [f64; 6] = [0.5, 0.7, 0.8, 0.9, 0.95, 0.99];
 /// `out/linkage_sensitivity.json`.
 ///
 /// # Errors
-/// No linkage yet (run `recuento link`), write failures.
-pub async fn linkage_sensitivity(
+/// Write failures.
+pub fn linkage_sensitivity(
     project: &Project,
-    engine: &Engine,
+    relink: &Relinker,
 ) -> Result<Vec<LinkageAlternative>> {
-    let relink = Relinker::new(project, engine).await?;
-    let mut thresholds: Vec<f64> = ALTERNATIVE_THRESHOLDS.to_vec();
-    thresholds.push(project.config.linkage.threshold);
-    thresholds.sort_by(f64::total_cmp);
-    thresholds.dedup();
     let mut alternatives = Vec::new();
-    for threshold in thresholds {
-        let links = engine.pairs_above(&relink.pairs, threshold).await?;
-        let edges: Vec<(usize, usize)> = links
-            .iter()
-            .map(|&(a, b, _)| (a as usize, b as usize))
-            .collect();
+    for threshold in relink.thresholds.iter().copied() {
+        let edges = relink.links_from(threshold);
         let Some((persons, estimate)) = relink.estimate(&edges) else {
             continue;
         };
         alternatives.push(LinkageAlternative {
             threshold,
-            links: links.len(),
+            links: edges.len(),
             persons,
             estimate,
         });
@@ -471,11 +462,15 @@ pub async fn linkage_sensitivity(
     Ok(alternatives)
 }
 
-/// What re-estimating from other linkages of the same scored pairs needs: the pairs, the records'
-/// lists, and the estimation options.
-struct Relinker {
-    /// `out/pairs.parquet`.
-    pairs: PathBuf,
+/// What re-estimating from other linkages of the same scored pairs needs, read once for the
+/// thresholds of [`linkage_sensitivity`] and the draws of [`linkage_draws`]: the scored pairs
+/// any of them can link, the records' lists, and the estimation options.
+pub struct Relinker {
+    /// Scored pairs (rids and match probability) at or above the lowest probability any
+    /// threshold or draw links, ordered by rids as [`Engine::pairs_above`] orders them.
+    candidates: Vec<(i64, i64, f64)>,
+    /// [`ALTERNATIVE_THRESHOLDS`] and the project's own, in increasing order.
+    thresholds: Vec<f64>,
     /// Records, whose rids are 0..records.
     records: usize,
     lists: Vec<String>,
@@ -485,7 +480,11 @@ struct Relinker {
 }
 
 impl Relinker {
-    async fn new(project: &Project, engine: &Engine) -> Result<Relinker> {
+    /// Reads the scored pairs and the records' lists.
+    ///
+    /// # Errors
+    /// No linkage yet (run `recuento link`), unreadable outputs.
+    pub async fn new(project: &Project, engine: &Engine) -> Result<Relinker> {
         let pairs = project.out()?.join("pairs.parquet");
         require(&pairs, "link")?;
         ensure_records(project, engine).await?;
@@ -495,8 +494,14 @@ impl Relinker {
             .iter()
             .map(|(_, l, _)| lists.iter().position(|x| x == l).unwrap_or(0))
             .collect();
+        let mut thresholds: Vec<f64> = ALTERNATIVE_THRESHOLDS.to_vec();
+        thresholds.push(project.config.linkage.threshold);
+        thresholds.sort_by(f64::total_cmp);
+        thresholds.dedup();
+        let floor = thresholds[0].min(DRAW_FLOOR);
         Ok(Relinker {
-            pairs,
+            candidates: engine.pairs_above(&pairs, floor).await?,
+            thresholds,
             records: index.len(),
             lists,
             list_of,
@@ -507,6 +512,15 @@ impl Relinker {
                 ..options(&project.config)
             },
         })
+    }
+
+    /// The links of every pair at or above `threshold`.
+    fn links_from(&self, threshold: f64) -> Vec<(usize, usize)> {
+        self.candidates
+            .iter()
+            .filter(|&&(_, _, p)| p >= threshold)
+            .map(|&(a, b, _)| (a as usize, b as usize))
+            .collect()
     }
 
     /// People (the connected components of `links`, as in `recuento link`) and the headline
@@ -549,17 +563,16 @@ pub const DRAW_FLOOR: f64 = 0.01;
 /// `out/linkage_draws.json`.
 ///
 /// # Errors
-/// No linkage yet (run `recuento link`), write failures.
-pub async fn linkage_draws(project: &Project, engine: &Engine) -> Result<Vec<LinkageDraw>> {
+/// Write failures.
+pub fn linkage_draws(project: &Project, relink: &Relinker) -> Result<Vec<LinkageDraw>> {
     use rand::{Rng, SeedableRng};
-    let relink = Relinker::new(project, engine).await?;
-    let candidates = engine.pairs_above(&relink.pairs, DRAW_FLOOR).await?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(project.config.project.seed);
     let mut draws = Vec::new();
     for draw in 1..=LINKAGE_DRAWS {
-        let edges: Vec<(usize, usize)> = candidates
+        let edges: Vec<(usize, usize)> = relink
+            .candidates
             .iter()
-            .filter(|&&(_, _, p)| rng.random::<f64>() < p)
+            .filter(|&&(_, _, p)| p >= DRAW_FLOOR && rng.random::<f64>() < p)
             .map(|&(a, b, _)| (a as usize, b as usize))
             .collect();
         let Some((persons, estimate)) = relink.estimate(&edges) else {
