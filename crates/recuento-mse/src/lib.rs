@@ -170,6 +170,17 @@ pub struct Estimate {
 }
 
 impl Estimate {
+    /// What a table or a warning calls this estimate: its method, or for the heterogeneity
+    /// models (which share the method `loglinear-heterogeneity`) the model's name, so that M0's
+    /// warning is not read as Mh Darroch's.
+    pub fn label(&self) -> &str {
+        if self.method == "loglinear-heterogeneity" {
+            &self.model
+        } else {
+            &self.method
+        }
+    }
+
     /// Whether the estimate comes from a model in which every list is equally likely to list a
     /// person (M0 or an Mh model), an assumption human-rights lists rarely meet: such estimates
     /// carry a test of it, and summaries may set them aside.

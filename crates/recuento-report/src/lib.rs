@@ -178,7 +178,7 @@ fn headline(h: &mut String, d: &ReportData) {
             let _ = writeln!(
                 h,
                 "<p class=\"headline\">No estimate of the total can be given: {}</p>",
-                esc(&e.warnings.join(" "))
+                esc(&e.warnings.join("; "))
             );
         }
     }
@@ -419,12 +419,7 @@ fn estimate_section(h: &mut String, d: &ReportData) {
                 h,
                 "<text x=\"160\" y=\"{:.0}\" text-anchor=\"end\" font-size=\"12\">{}</text><line x1=\"{:.1}\" y1=\"{y:.0}\" x2=\"{:.1}\" y2=\"{y:.0}\" stroke=\"#446\" stroke-width=\"3\"/><circle cx=\"{:.1}\" cy=\"{y:.0}\" r=\"5\" fill=\"#446\"/><text x=\"{:.1}\" y=\"{:.0}\" font-size=\"11\">{}</text>",
                 y + 4.0,
-                // The heterogeneity models share a method; their model name says which one.
-                esc(if e.method == "loglinear-heterogeneity" {
-                    &e.model
-                } else {
-                    &e.method
-                }),
+                esc(e.label()),
                 x(el),
                 x(eh),
                 x(e.estimate.unwrap_or(lo)),
@@ -436,12 +431,15 @@ fn estimate_section(h: &mut String, d: &ReportData) {
         h.push_str("</svg>\n");
     }
     diagnostics(h, &d.estimates);
+    // A warning several estimates share (the model uncertainty of the log-linear average and
+    // of the best model, say) is shown once, under the first estimate that carries it.
+    let mut seen = std::collections::BTreeSet::new();
     for e in d.estimates.iter().filter(|e| e.stratum == "all") {
-        for w in &e.warnings {
+        for w in e.warnings.iter().filter(|w| seen.insert(w.as_str())) {
             let _ = write!(
                 h,
                 "<div class=\"warn\"><strong>{}:</strong> {}</div>",
-                esc(&e.method),
+                esc(e.label()),
                 esc(w)
             );
         }

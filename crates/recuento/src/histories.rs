@@ -83,6 +83,66 @@ fn count(value: &str) -> Option<u64> {
     (x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9e15).then_some(x as u64)
 }
 
+/// How many problems a refusal lists before it counts the rest.
+const PROBLEMS_SHOWN: usize = 20;
+
+/// The refusal of a table with problems: every problem up to [`PROBLEMS_SHOWN`], the count of
+/// the others, and a hint when a column looks like something other than a list.
+fn problems_message(file: &str, errors: &[String], hint: &str) -> String {
+    let mut message = match errors {
+        [one] => format!("{file}: {one}"),
+        _ => {
+            let mut m = format!(
+                "{file}: {} problems, so nothing was estimated:",
+                errors.len()
+            );
+            for e in errors.iter().take(PROBLEMS_SHOWN) {
+                m.push_str("\n  ");
+                m.push_str(e);
+            }
+            if errors.len() > PROBLEMS_SHOWN {
+                m.push_str(&format!("\n  … and {} more", errors.len() - PROBLEMS_SHOWN));
+            }
+            m
+        }
+    };
+    message.push_str(hint);
+    message
+}
+
+/// When most rows of a column are not presence marks, the column is likely not a list: say
+/// so, and how to tell recuento (every column other than the count and the strata is read as
+/// a list).
+fn not_marks_hint(
+    list_cols: &[usize],
+    headers: &[String],
+    not_marks: &[usize],
+    rows: usize,
+) -> String {
+    let suspects: Vec<&str> = list_cols
+        .iter()
+        .zip(not_marks)
+        .filter(|&(_, &bad)| bad > 0 && 2 * bad >= rows)
+        .map(|(&c, _)| headers[c].as_str())
+        .collect();
+    if suspects.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\nEvery column other than the count and the strata is read as a list. Most values of {} are not 0 or 1: if {} not a list, name it with --strata (a stratum) or remove it from the file",
+        suspects
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        if suspects.len() == 1 {
+            "it is"
+        } else {
+            "they are"
+        }
+    )
+}
+
 /// Reads a capture-history table from the file of [`read_file`], without its notes: for the
 /// tables recuento writes itself.
 ///
@@ -104,7 +164,9 @@ pub fn read_csv(path: &Path, strata: &[String]) -> Result<CaptureHistories> {
 /// # Errors
 /// In words, naming the file, line and column: an unreadable file, a value that is not a
 /// presence mark, a count that is not a whole number, people counted on no list, a column
-/// without a name, a missing stratum column, fewer than 2 or more than 16 lists.
+/// without a name, a missing stratum column, fewer than 2 or more than 16 lists. The problems
+/// of the rows are said together (the first 20 and how many more), with a hint when a column
+/// is mostly not presence marks.
 pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Vec<String>)> {
     let file = path.display().to_string();
     let spec = ListSpec::plain("histories", &path.to_string_lossy());
@@ -123,14 +185,18 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
     for p in blank {
         notes.push(format!("{file}: line {}: blank row skipped", p.line));
     }
-    if let Some(p) = problems.first() {
-        let column = if p.column.is_empty() {
-            String::new()
-        } else {
-            format!(", column '{}'", p.column)
-        };
-        bail!("{file}: line {}{column}: {}", p.line, p.message);
-    }
+    // Every problem is collected and said at once, so that one pass over the file mends it.
+    let mut errors: Vec<String> = problems
+        .iter()
+        .map(|p| {
+            let column = if p.column.is_empty() {
+                String::new()
+            } else {
+                format!(", column '{}'", p.column)
+            };
+            format!("line {}{column}: {}", p.line, p.message)
+        })
+        .collect();
     let headers = &raw.headers;
     // R's write.csv puts row labels in a first column whose name is empty.
     let first = usize::from(headers.first().is_some_and(String::is_empty));
@@ -187,17 +253,25 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
         .collect();
     let mut counts: BTreeMap<(Vec<String>, u16), u64> = BTreeMap::new();
     let mut no_stratum = 0usize;
-    for (line, rec) in &raw.rows {
+    // Per list column, the rows whose value is not a presence mark: a column that is mostly
+    // such values is likely not a list at all (an identifier, a date, a stratum).
+    let mut not_marks = vec![0usize; list_cols.len()];
+    'rows: for (line, rec) in &raw.rows {
         let mut pattern = 0u16;
+        let mut readable = true;
         for (bit, &c) in list_cols.iter().enumerate() {
             let value = rec.get(c).unwrap_or("");
             match on_list(value) {
                 Some(true) => pattern |= 1 << bit,
                 Some(false) => {}
-                None => bail!(
-                    "{file}: line {line}, column '{}': expected 0 or 1 (TRUE/FALSE, yes/no and sí/no are read too), found '{value}'",
-                    headers[c]
-                ),
+                None => {
+                    not_marks[bit] += 1;
+                    readable = false;
+                    errors.push(format!(
+                        "line {line}, column '{}': expected 0 or 1 (TRUE/FALSE, yes/no and sí/no are read too), found '{value}'",
+                        headers[c]
+                    ));
+                }
             }
         }
         let value = count_col.map_or("1", |c| rec.get(c).unwrap_or(""));
@@ -205,20 +279,27 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
         let n = match count(value) {
             Some(n) => n,
             None if pattern == 0 && missing => 0,
-            None => bail!(
-                "{file}: line {line}, column '{}': '{value}' is not a whole number of people",
-                headers[count_col.unwrap_or(0)]
-            ),
+            None => {
+                errors.push(format!(
+                    "line {line}, column '{}': '{value}' is not a whole number of people",
+                    headers[count_col.unwrap_or(0)]
+                ));
+                continue 'rows;
+            }
         };
+        if !readable {
+            continue;
+        }
         if pattern == 0 {
             if n > 0 {
-                bail!(
-                    "{file}: line {line}: {n} people counted on no list; nobody on no list can be observed, so remove the row (recuento estimates them itself)"
-                );
+                errors.push(format!(
+                    "line {line}: {n} people counted on no list; nobody on no list can be observed, so remove the row (recuento estimates them itself)"
+                ));
+            } else {
+                notes.push(format!(
+                    "{file}: line {line}: the row on no list (count '{value}') was skipped"
+                ));
             }
-            notes.push(format!(
-                "{file}: line {line}: the row on no list (count '{value}') was skipped"
-            ));
             continue;
         }
         // As in a project, a person with no value for a stratum is in its stratum `unknown`.
@@ -233,6 +314,16 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
             })
             .collect();
         *counts.entry((values, pattern)).or_default() += n;
+    }
+    if !errors.is_empty() {
+        bail!(
+            "{}",
+            problems_message(
+                &file,
+                &errors,
+                &not_marks_hint(&list_cols, headers, &not_marks, raw.rows.len())
+            )
+        );
     }
     if no_stratum > 0 {
         notes.push(format!(
@@ -388,5 +479,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 2") && err.contains("'2.5'"), "{err}");
+        // Every problem is said at once, and a column of identifiers is named as one.
+        let err = read(
+            "many.csv",
+            "id,a,b,count\n1,1,x,3\n2,1,0,2.5\n0,0,0,4\n4,1,1,5\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for part in [
+            "5 problems",
+            "line 2, column 'b'",
+            "line 3, column 'count': '2.5'",
+            "line 4: 4 people counted on no list",
+            "line 5, column 'id'",
+            "'id' are not 0 or 1",
+            "--strata",
+        ] {
+            assert!(err.contains(part), "{part}: {err}");
+        }
+        assert!(!err.contains("'b' are not"), "{err}");
     }
 }

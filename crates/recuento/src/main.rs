@@ -576,12 +576,7 @@ fn print_link(s: &pipeline::LinkSummary) {
 fn print_estimates(estimates: &[recuento::mse::Estimate], truth: Option<usize>) {
     println!("estimate:");
     for e in estimates {
-        // The heterogeneity models share a method; their model name says which one.
-        let label = if e.method == "loglinear-heterogeneity" {
-            &e.model
-        } else {
-            &e.method
-        };
+        let label = e.label();
         match (e.estimate, e.lower, e.upper) {
             (Some(x), Some(lo), hi) => {
                 let inside = truth.map(|t| {
@@ -606,7 +601,8 @@ fn print_estimates(estimates: &[recuento::mse::Estimate], truth: Option<usize>) 
                 "  [{}] {:<20} no estimate: {}",
                 e.stratum,
                 label,
-                e.warnings.join(" ")
+                // Each reason is a sentence without a full stop; "; " keeps them apart.
+                e.warnings.join("; ")
             ),
         }
     }
@@ -676,7 +672,7 @@ fn print_estimate_details(estimates: &[recuento::mse::Estimate]) {
         for e in &here {
             for w in &e.warnings {
                 if seen.insert(w.as_str()) {
-                    println!("  warning ({}): {w}", e.method);
+                    println!("  warning ({}): {w}", e.label());
                 }
             }
         }
