@@ -126,6 +126,7 @@ h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-to
 table{border-collapse:collapse;margin:1em 0;font-size:.92em}th,td{border:1px solid #ddd;padding:.3em .6em;text-align:left;vertical-align:top}
 th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .headline{font-size:1.3em;background:#f7f7ff;border-left:4px solid #446;padding:.8em 1em}
+.headline-es{font-size:1.1em;background:#f7f7ff;border-left:4px solid #446;padding:.6em 1em;margin-top:-.6em}
 .warn{background:#fff8e5;border-left:4px solid #c90;padding:.4em .8em;margin:.3em 0}
 pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.85em}svg text{font-family:inherit}";
 
@@ -157,6 +158,8 @@ pub fn render(d: &ReportData) -> String {
     h
 }
 
+/// The total first, in English and then in Spanish for the documentation teams who read the
+/// report (the rest of the report, written for the statistician, is in English).
 fn headline(h: &mut String, d: &ReportData) {
     let Some(e) = d.estimates.iter().find(|e| e.stratum == "all") else {
         return;
@@ -173,6 +176,16 @@ fn headline(h: &mut String, d: &ReportData) {
                 esc(&e.method),
                 esc(&e.model)
             );
+            let _ = writeln!(
+                h,
+                "<p class=\"headline-es\" lang=\"es\">Total estimado: <strong>{}</strong> personas (intervalo del 95\u{a0}%: de {} a {}), de las cuales {} figuran en al menos una lista. Método: {} ({}).</p>",
+                people_es(x),
+                people_es(lo),
+                people_es(hi),
+                people_es(e.observed as f64),
+                esc(&e.method),
+                esc(&e.model)
+            );
         }
         _ => {
             let _ = writeln!(
@@ -180,7 +193,24 @@ fn headline(h: &mut String, d: &ReportData) {
                 "<p class=\"headline\">No estimate of the total can be given: {}</p>",
                 esc(&e.warnings.join("; "))
             );
+            let _ = writeln!(
+                h,
+                "<p class=\"headline-es\" lang=\"es\">Con estos datos no se puede estimar el total; el motivo está arriba, en inglés. Personas que figuran en al menos una lista: {}.</p>",
+                people_es(e.observed as f64)
+            );
         }
+    }
+}
+
+/// A count of people as Spanish writes it (RAE, *Ortografía* 2010): no separator in four
+/// digits, a no-break space between groups of three from five digits on (`2000`, `12\u{a0}500`);
+/// a comma or a point would be read as a decimal sign by one reader or another.
+fn people_es(x: f64) -> String {
+    let s = fmt_n(x);
+    if s.trim_start_matches('-').len() <= 5 {
+        s.replace(',', "")
+    } else {
+        s.replace(',', "\u{a0}")
     }
 }
 
@@ -646,5 +676,10 @@ mod tests {
     fn thousands_separators() {
         assert_eq!(fmt_n(1234567.4), "1,234,567");
         assert_eq!(fmt_n(999.0), "999");
+        // Spanish: four digits together, groups of three apart from five digits on.
+        assert_eq!(people_es(2000.0), "2000");
+        assert_eq!(people_es(-2000.0), "-2000");
+        assert_eq!(people_es(12500.0), "12\u{a0}500");
+        assert_eq!(people_es(1234567.0), "1\u{a0}234\u{a0}567");
     }
 }

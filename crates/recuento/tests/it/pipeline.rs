@@ -73,7 +73,10 @@ fn run_recovers_the_truth_and_is_reproducible() {
     // The report is one self-contained file.
     let html = std::fs::read_to_string(a.join("out/report.html")).unwrap();
     assert!(
-        html.contains("Estimated total") && html.contains("<svg") && html.contains("config_blake3")
+        html.contains("Estimated total")
+            && html.contains("Total estimado")
+            && html.contains("<svg")
+            && html.contains("config_blake3")
     );
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
 
