@@ -1,3 +1,3 @@
 #!/usr/bin/env bash
 # Cross-checks recuento's log-linear fits against statsmodels (from PyPI). See check_loglinear.py.
-exec "$(dirname "$0")/run_check.sh" check_loglinear.py statsmodels numpy
+exec "$(dirname "$0")/run_check.sh" check_loglinear.py statsmodels numpy scipy

@@ -1013,7 +1013,7 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
                 let mut e = table.blank("loglinear-heterogeneity");
                 e.model = loglinear::Terms(Vec::new(), h, effects).describe(&table.lists);
                 e.warnings.push(
-                    "this model cannot be fitted to this table: its estimate runs off to infinity or past a thousand times the people seen (too few people on several lists at once)".into(),
+                    "this model cannot be fitted to this table: its estimate runs off (to infinity, past a thousand times the people seen, or down to nobody unseen at all), which happens when too few people are on several lists at once".into(),
                 );
                 out.push(e);
             }

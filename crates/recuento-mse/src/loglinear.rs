@@ -330,6 +330,7 @@ pub fn fit_poisson(rows: &[Vec<(usize, f64)>], p: usize, y: &[f64]) -> Option<Fi
     let mut boundary = vec![false; y.len()];
     let mut last_dev = f64::INFINITY;
     let mut converged = false;
+    let people: f64 = y.iter().sum();
     let mut xtwx = vec![0.0; p * p];
     for iteration in 0..200 {
         let mut rhs = vec![0.0; p];
@@ -373,17 +374,22 @@ pub fn fit_poisson(rows: &[Vec<(usize, f64)>], p: usize, y: &[f64]) -> Option<Fi
             *at_boundary |= yi == 0.0 && *m < 1e-8;
         }
         let dev = deviance(y, &mu);
-        if (last_dev - dev).abs() <= 1e-10 * (dev.abs() + 0.1) {
+        // Relative to the deviance, and to the people in the table: a model that fits millions
+        // of people almost exactly has a deviance near zero whose rounding noise (each cell's
+        // y·ln(y/μ) is exact to about 1e-16·y) is far above 1e-10·0.1, and would never settle.
+        if (last_dev - dev).abs() <= 1e-10 * (dev.abs() + 0.1) + 1e-13 * people {
             converged = true;
             break;
         }
         last_dev = dev;
     }
     let on_boundary = boundary.iter().filter(|b| **b).count();
-    // Off the boundary every coefficient must be finite and moderate; on it, those that only
-    // the empty cells determined have run off, and only the intercept's matters.
-    let runaway = |b: &f64| !b.is_finite() || b.abs() > 30.0;
-    if !converged || (on_boundary == 0 && beta.iter().any(runaway)) || runaway(&beta[0]) {
+    // Only the intercept's size matters: it is the log of the people on no list, and past
+    // e^30 the total has run off. The other coefficients may be large in a fit that has
+    // converged (a heterogeneity column nearly proportional to the number of lists, as
+    // Gamma3.5's is, needs a large coefficient balanced by the lists' effects), and those that
+    // only empty cells determine run off on the boundary, where their cells are fitted as zero.
+    if !converged || beta.iter().any(|b| !b.is_finite()) || beta[0].abs() > 30.0 {
         return None;
     }
     // Information at the final fitted values, from the cells off the boundary.
@@ -562,8 +568,14 @@ pub fn profile_interval(counts: &[f64], t: usize, terms: &Terms, point: f64) -> 
             break;
         }
     }
-    let n_max = 0.5 * (a + b);
-    let l_max = ll(n_max).max(ll(observed));
+    let mut n_max = 0.5 * (a + b);
+    let mut l_max = ll(n_max);
+    if !l_max.is_finite() {
+        // The search ended where the complete-table fit fails: the point estimate is the
+        // maximum of a smooth profile too.
+        (n_max, l_max) = (point, ll(point));
+    }
+    let l_max = l_max.max(ll(observed));
     if !l_max.is_finite() {
         // The complete-table fit failed everywhere: the data give no interval under this model.
         return (observed, f64::INFINITY);
@@ -697,6 +709,52 @@ mod tests {
         assert!((fit.estimate - 200.0).abs() < 1e-6, "{}", fit.estimate);
         let (lo, hi) = profile_interval(&counts, 2, &Terms::interactions(vec![]), fit.estimate);
         assert!(lo < 200.0 && hi > 200.0 && lo >= 140.0, "{lo} {hi}");
+    }
+
+    /// Tens of millions of people (a registry, not a list of victims, but recuento must not
+    /// break on it): a model that fits the table almost exactly has a deviance near zero, which
+    /// used to stay above the convergence tolerance by rounding alone, so the fit at the
+    /// profile's maximum failed and the interval came out as [people seen, about the estimate].
+    /// Profile intervals shrink as 1/√people: 100 times the people, a tenth of the width.
+    #[test]
+    fn profile_intervals_scale_to_tens_of_millions_of_people() {
+        let table = [0.0, 100.0, 80.0, 30.0, 90.0, 25.0, 20.0, 8.0];
+        let terms = Terms::interactions(vec![0b011, 0b101, 0b110]);
+        let widths: Vec<f64> = [1_000.0, 100_000.0]
+            .iter()
+            .map(|k| {
+                let counts: Vec<f64> = table.iter().map(|c| c * k).collect();
+                let fit = fit_model(&counts, 3, &terms).unwrap();
+                // All three two-way terms: N̂ = n + n100·n010·n001·n111 / (n110·n101·n011).
+                let exact = 353.0 * k + 100.0 * 80.0 * 90.0 * 8.0 / (30.0 * 25.0 * 20.0) * k;
+                assert!(
+                    (fit.estimate / exact - 1.0).abs() < 1e-9,
+                    "{}",
+                    fit.estimate
+                );
+                let (lo, hi) = profile_interval(&counts, 3, &terms, fit.estimate);
+                assert!(lo < fit.estimate && fit.estimate < hi, "{k}: {lo} {hi}");
+                (hi - lo) / k
+            })
+            .collect();
+        let ratio = widths[0] / widths[1];
+        assert!((ratio - 10.0).abs() < 0.2, "{widths:?}");
+    }
+
+    /// Gamma3.5's column, −ln(1 + k/3.5), is nearly proportional to the number of lists, so a
+    /// converged fit can need a coefficient of −57 or −86 balanced by the lists' effects; such fits
+    /// used to be refused, which cut the profile interval short. The ends here are those of a
+    /// profile from statsmodels fits and scipy's brentq (as in bench/check_loglinear.py).
+    #[test]
+    fn large_coefficients_of_a_converged_fit_are_accepted() {
+        let counts = [0.0, 50.0, 40.0, 10.0, 30.0, 5.0, 4.0, 2.0];
+        let terms = Terms(vec![], Some(Heterogeneity::Gamma35), ListEffects::PerList);
+        // Inside the profile, at 150 people the Gamma coefficient of the complete table is −57.
+        assert!(profile_log_likelihood(&counts, 3, &terms, 150.0).is_some());
+        let fit = fit_model(&counts, 3, &terms).unwrap();
+        let (lo, hi) = profile_interval(&counts, 3, &terms, fit.estimate);
+        assert!((lo / 149.733_877_628_874_1 - 1.0).abs() < 1e-6, "{lo}");
+        assert!((hi / 10_437.492_327_558_84 - 1.0).abs() < 1e-6, "{hi}");
     }
 
     #[test]

@@ -324,9 +324,10 @@ fn heterogeneity_models_that_run_off_are_listed_without_a_number() {
 /// estimate or lower end falls below the people seen, and a raised one says why.
 #[test]
 fn estimates_never_fall_below_the_people_seen_when_a_list_is_left_out() {
+    // Lists that overlap so much that the 141 people in the table are about all there are.
     let mut counts = vec![0u64; 16];
-    (counts[1], counts[2], counts[3], counts[4]) = (50, 40, 10, 30);
-    (counts[5], counts[6], counts[7], counts[8]) = (5, 4, 2, 1);
+    (counts[1], counts[2], counts[3], counts[4]) = (5, 4, 40, 3);
+    (counts[5], counts[6], counts[7], counts[8]) = (30, 30, 29, 1);
     let options = Options {
         min_list_count: 3,
         ..quick_lcmcr()
@@ -343,7 +344,7 @@ fn estimates_never_fall_below_the_people_seen_when_a_list_is_left_out() {
         assert!(x.draws.iter().all(|d| *d >= 142.0), "{}", x.method);
         raised += usize::from(x.warnings.iter().any(|w| w.contains("raised to the 142")));
     }
-    // Here the Gamma models reach down to the 141 people in the table.
+    // Here most models reach down to the 141 people in the table.
     assert!(raised > 0);
 }
 
