@@ -236,6 +236,23 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
     let list_cols: Vec<usize> = (first..headers.len())
         .filter(|&i| Some(i) != count_col && !strata.contains(&headers[i]))
         .collect();
+    // Models are written with the lists' names (`a:b + c`), so a name holding ':' or '+' would
+    // make them unreadable.
+    if let Some(&c) = list_cols
+        .iter()
+        .find(|&&c| headers[c].contains(':') || headers[c].contains('+'))
+    {
+        bail!(
+            "{file}: column '{}': a list's name cannot contain ':' or '+', which write the models (a:b + c); rename the column (e.g. '{}')",
+            headers[c],
+            headers[c]
+                .replace(':', "")
+                .replace('+', "y")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
     if list_cols.len() < 2 || list_cols.len() > 16 {
         bail!(
             "{file}: found {} list columns ({}); recuento needs 2 to 16 lists",
@@ -444,6 +461,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("count, Freq"), "{err}");
+        let err = read("colon.csv", "Fiscalía,ONG: Cristosal,count\n1,0,1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'ONG: Cristosal'") && err.contains("'ONG Cristosal'"),
+            "{err}"
+        );
         let err = read("unnamed.csv", "a,,b\n1,0,1\n")
             .unwrap_err()
             .to_string();
