@@ -575,7 +575,12 @@ fn estimate_stratum(
         )];
     }
     if t == 2 {
-        return vec![chapman(&table)];
+        let mut e = chapman(&table);
+        // Said, not silently skipped: the user may have asked for them.
+        e.warnings.push(
+            "with two lists only Chapman's estimator applies: the log-linear models (and a model chosen with --model), the average over decomposable graphs and the latent-class model need three lists or more, and leaving one list out leaves nothing to estimate from".into(),
+        );
+        return vec![e];
     }
     let mut out = loglinear_estimates(&table, options);
     if let Some(text) = &options.model {

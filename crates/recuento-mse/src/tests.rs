@@ -65,6 +65,7 @@ fn two_lists_use_chapman_with_a_warning() {
     let e = &estimate(&h, &Options::default())[0];
     assert_eq!(e.method, "chapman");
     assert!(e.warnings.iter().any(|w| w.contains("independent")));
+    assert!(e.warnings.iter().any(|w| w.contains("need three lists")));
     assert!((e.estimate.unwrap() - 1000.0).abs() < 150.0);
     // Seber's (1982) standard error of Chapman's estimate.
     let c: Vec<f64> = h.pattern_counts(None).iter().map(|x| *x as f64).collect();
