@@ -178,13 +178,12 @@ fn headline(h: &mut String, d: &ReportData) {
             );
             let _ = writeln!(
                 h,
-                "<p class=\"headline-es\" lang=\"es\">Total estimado: <strong>{}</strong> personas (intervalo del 95\u{a0}%: de {} a {}), de las cuales {} figuran en al menos una lista. Método: {} ({}).</p>",
+                "<p class=\"headline-es\" lang=\"es\">Total estimado: <strong>{}</strong> personas (intervalo del 95\u{a0}%: de {} a {}), de las cuales {} figuran en al menos una lista. Método: {}.</p>",
                 people_es(x),
                 people_es(lo),
                 people_es(hi),
                 people_es(e.observed as f64),
-                esc(&e.method),
-                esc(&e.model)
+                esc(&method_es(&e.method, &e.model))
             );
         }
         _ => {
@@ -200,6 +199,30 @@ fn headline(h: &mut String, d: &ReportData) {
             );
         }
     }
+}
+
+/// The headline's method in Spanish, with its name in the outputs after it.
+fn method_es(method: &str, model: &str) -> String {
+    let what = match method {
+        "loglinear-averaged" => {
+            // recuento-mse writes "average of N models weighted by AIC".
+            let models = model
+                .strip_prefix("average of ")
+                .and_then(|rest| rest.split_once(" models weighted by "));
+            match models {
+                Some((n, criterion)) => {
+                    format!("promedio de {n} modelos log-lineales ponderados por {criterion}")
+                }
+                None => "promedio de modelos log-lineales".to_string(),
+            }
+        }
+        "loglinear-best" => format!("el modelo log-lineal de mejor ajuste ({model})"),
+        "dga" => "promedio bayesiano de modelos gráficos descomponibles".to_string(),
+        "lcmcr" => "modelo bayesiano de clases latentes".to_string(),
+        "chapman" => "estimador de Chapman (dos listas)".to_string(),
+        _ => model.to_string(),
+    };
+    format!("{what} ({method})")
 }
 
 /// A count of people as Spanish writes it (RAE, *Ortografía* 2010): no separator in four
@@ -681,5 +704,16 @@ mod tests {
         assert_eq!(people_es(-2000.0), "-2000");
         assert_eq!(people_es(12500.0), "12\u{a0}500");
         assert_eq!(people_es(1234567.0), "1\u{a0}234\u{a0}567");
+    }
+
+    #[test]
+    fn the_headline_method_is_named_in_spanish() {
+        assert_eq!(
+            method_es(
+                "loglinear-averaged",
+                "average of 1024 models weighted by AIC"
+            ),
+            "promedio de 1024 modelos log-lineales ponderados por AIC (loglinear-averaged)"
+        );
     }
 }
