@@ -136,7 +136,7 @@ def main():
     averages = []
     worst = 0.0
     cases = [(s, t, n, d) for s, (t, n, d) in enumerate(
-        [(3, 800, False), (3, 1500, True), (4, 2000, False), (4, 3000, True), (5, 2500, False), (5, 4000, True)])]
+        [(3, 800, False), (3, 1500, True), (4, 2000, False), (4, 3000, True), (5, 2500, False), (5, 4000, True), (5, 300, False), (4, 150, True)])]
     checked = [(t, n, "yes" if d else "no", simulate(s, t, n, d)) for s, t, n, d in cases]
     for source, t, counts in (tables.DARROCH, tables.BRUNO, tables.CORMACK):
         checked.append((t, sum(counts), source, counts))

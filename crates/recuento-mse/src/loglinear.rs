@@ -609,7 +609,9 @@ fn bisect(f: &dyn Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> f64 {
         } else {
             hi = mid;
         }
-        if hi - lo < 1e-4 {
+        // Relative: a hundredth of a person at ten thousand people, as fine for tables of ten
+        // people as of ten million.
+        if hi - lo < 1e-8 * hi.abs().max(1.0) {
             break;
         }
     }
