@@ -312,8 +312,11 @@ fn sum_of_headlines(estimates: &[Estimate], strata: usize) -> Option<Estimate> {
         e.lower = None;
         e.upper = None;
         e.stderr = None;
-        e.warnings = vec![format!(
-            "the total cannot be summed over strata: {usable} of {strata} strata have an estimate"
+        e.warnings = vec![cannot_sum(
+            estimates,
+            |p| p.estimate.is_some() && p.stderr.is_some(),
+            "an estimate",
+            strata,
         )];
         return Some(e);
     }
@@ -339,6 +342,44 @@ fn sum_of_headlines(estimates: &[Estimate], strata: usize) -> Option<Estimate> {
     Some(e)
 }
 
+/// Why a total over strata is not given: how many strata have what it sums, which do not (the
+/// first ten), and what to do instead.
+fn cannot_sum(
+    estimates: &[Estimate],
+    has: impl Fn(&Estimate) -> bool,
+    what: &str,
+    strata: usize,
+) -> String {
+    // The strata themselves: not `all`, nor a total over strata already made.
+    let mut names: Vec<&str> = Vec::new();
+    for e in estimates
+        .iter()
+        .filter(|e| e.stratum != "all" && !e.stratum.starts_with("all ("))
+    {
+        if !names.contains(&e.stratum.as_str()) {
+            names.push(&e.stratum);
+        }
+    }
+    let without: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|s| !estimates.iter().any(|e| e.stratum == *s && has(e)))
+        .collect();
+    let mut listed = without
+        .iter()
+        .take(10)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if without.len() > 10 {
+        listed.push_str(&format!(" and {} more", without.len() - 10));
+    }
+    format!(
+        "the total cannot be summed over strata: {} of {strata} strata have {what}; those without one ({listed}) say why in their own warnings, usually too few people or overlaps. Merge small strata into larger ones, or give the pooled total ('all'), which assumes visibility does not differ between strata",
+        strata - without.len().min(strata)
+    )
+}
+
 /// A Bayesian method's total as the sum of the strata's posteriors: draw `i` of the total is the
 /// sum of draw `i` of every stratum. The strata are estimated independently, each with its own
 /// random stream ([`stratum_seed`]), so this is a draw from the posterior of the sum.
@@ -357,9 +398,11 @@ fn sum_of_strata(estimates: &[Estimate], method: &str, strata: usize) -> Option<
         e.upper = None;
         e.mcmc = None;
         e.draws = Vec::new();
-        e.warnings = vec![format!(
-            "the total cannot be summed over strata: {} of {strata} strata have a {method} estimate",
-            parts.len()
+        e.warnings = vec![cannot_sum(
+            estimates,
+            |p| p.method == method && p.draws.len() == n && n > 0,
+            &format!("a {method} estimate"),
+            strata,
         )];
         return Some(e);
     }

@@ -141,6 +141,30 @@ fn strata_are_estimated_separately_and_together() {
     );
 }
 
+/// A stratum whose lists do not overlap has no estimate, so neither has the sum; the sum says
+/// which stratum lacks one and what to do instead.
+#[test]
+fn a_sum_over_strata_names_the_strata_without_an_estimate() {
+    let h = by_sex(
+        simulate(3, 1000, &[0.3, 0.3, 0.3]),
+        from_counts(&[0, 4, 3, 0, 2, 0, 0, 0], 3),
+    );
+    let e = estimate(&h, &Options::default());
+    for method in ["loglinear-averaged", "dga"] {
+        let sum = e
+            .iter()
+            .find(|e| e.method == method && e.stratum == "all (sum of strata)")
+            .unwrap();
+        assert!(sum.estimate.is_none());
+        assert!(
+            sum.warnings[0].contains("1 of 2 strata") && sum.warnings[0].contains("(sex=F)"),
+            "{:?}",
+            sum.warnings
+        );
+        assert!(sum.warnings[0].contains("Merge small strata"));
+    }
+}
+
 /// Options with a short latent-class run, enough for tests.
 fn quick_lcmcr() -> Options {
     Options {
