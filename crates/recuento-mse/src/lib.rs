@@ -1016,6 +1016,15 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
         "the interval of one selected model ignores the uncertainty of choosing it; prefer the averaged estimate".into(),
     );
     best_warnings.extend(poor_fit(best, "even the best log-linear model"));
+    // The average leans on the best model: when that does not fit, the headline must say so.
+    averaged
+        .warnings
+        .extend(poor_fit(best, "even the best log-linear model"));
+    if avg_hi - avg_lo < 1.0 {
+        averaged.warnings.push(
+            "this interval has no width: the models that carry the average put (almost) nobody on no list, with no uncertainty. That happens when they fit empty combinations of lists as zero (the edge of what the models allow) or when nearly everyone is on several lists; it is not evidence that every person was listed, so read the other methods and the upper end of loglinear-best before publishing it".into(),
+        );
+    }
     let mut out = vec![
         Estimate {
             model: format!(
@@ -1114,8 +1123,10 @@ fn poor_fit(f: &ModelFit, which: &str) -> Option<String> {
     let p = linalg::chi2_sf(f.fit.deviance, f.df as f64);
     (p < POOR_FIT).then(|| {
         format!(
-            "{which} does not fit the table (deviance {:.1} on {} degrees of freedom, p = {p:.1e}): the lists' overlaps contradict it, so its total rests on assumptions the data reject; compare with the heterogeneity models (Mth) and the latent-class model, or stratify",
-            f.fit.deviance, f.df
+            "{which} does not fit the table (deviance {:.1} on {} degrees of freedom, {}): the lists' overlaps contradict it, so its total rests on assumptions the data reject; compare with the heterogeneity models (Mth) and the latent-class model, or stratify",
+            f.fit.deviance,
+            f.df,
+            p_value(p)
         )
     })
 }
