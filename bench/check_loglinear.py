@@ -126,8 +126,8 @@ def relative(ours, theirs):
 def averaged(counts, t):
     """The AIC-weighted average of every hierarchical model with two-list terms, its
     unconditional standard error (Buckland et al. 1997) and Chao's (1987) log-normal interval,
-    from statsmodels fits (models whose unseen count runs past 1,000 times the people seen are
-    left out, as recuento leaves them out)."""
+    from statsmodels fits (models whose unseen count runs past 1,000 times the people seen, or
+    is not determined by the cells fitted, are left out, as recuento leaves them out)."""
     observed = float(sum(counts[1:]))
     cells = list(range(1, 1 << t))
     y = [counts[h] for h in cells]
@@ -139,7 +139,9 @@ def averaged(counts, t):
              for h in cells]
         fit = Extended(X, y)
         missing = float(np.exp(fit.params[0]))
-        if not np.isfinite(missing) or missing >= 1000 * observed:
+        # A model whose unseen count is on the edge (the cells it fits do not determine it)
+        # has no estimate, in recuento as in Fienberg & Rinaldo (2012).
+        if fit.unseen_on_edge or not np.isfinite(missing) or missing >= 1000 * observed:
             continue
         aic = -2.0 * fit.llf + 2.0 * len(X[0])
         variance = missing + missing ** 2 * fit.var_intercept
