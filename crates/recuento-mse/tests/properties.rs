@@ -1,0 +1,71 @@
+//! What must hold for any capture-pattern table, however far from a model: random tables of 2
+//! to 5 lists, 1 to a million people per cell, up to 80% of the cells empty (the CI-sized
+//! version of `bench/property_estimate.sh`, which also runs the latent-class model and
+//! `--sensitivity` through the command line). Every estimate is finite, at least the people
+//! seen and inside its own interval; every missing number says why. Seeded, so deterministic.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use recuento_model::CaptureHistories;
+use recuento_mse::{Options, estimate};
+
+/// A random table: the lists, and the people per capture pattern.
+fn table(rng: &mut ChaCha8Rng) -> CaptureHistories {
+    let t = [2, 3, 3, 4, 4, 5][rng.random_range(0..6)];
+    let scale = [1.0, 3.0, 10.0, 50.0, 300.0, 5_000.0, 1e6][rng.random_range(0..7)];
+    let empty = [0.0, 0.2, 0.5, 0.8][rng.random_range(0..4)];
+    let rows = (1..1u16 << t)
+        .filter_map(|h| {
+            if rng.random::<f64>() < empty {
+                return None;
+            }
+            // Fewer people on more lists, most of the time, as in real lists.
+            let shrink = if rng.random::<f64>() < 0.7 {
+                0.5f64.powi(h.count_ones() as i32 - 1)
+            } else {
+                1.0
+            };
+            let n = (-rng.random::<f64>().ln() * scale * shrink) as u64;
+            (n > 0).then_some((vec![], h, n))
+        })
+        .collect();
+    CaptureHistories {
+        lists: (0..t).map(|j| format!("l{j}")).collect(),
+        strata: vec![],
+        rows,
+    }
+}
+
+#[test]
+fn every_estimate_lies_inside_its_interval_and_above_the_people_seen() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut checked = 0;
+    for case in 0..150 {
+        let h = table(&mut rng);
+        let seen = h.observed() as f64;
+        for e in estimate(&h, &Options::default()) {
+            let what = format!("table {case} {:?}: {} ({})", h.rows, e.method, e.model);
+            let Some(x) = e.estimate else {
+                assert!(!e.warnings.is_empty(), "{what}: no number and no reason");
+                continue;
+            };
+            checked += 1;
+            let slack = 1e-6 * x.max(1.0);
+            assert!(
+                x.is_finite() && x >= seen - slack,
+                "{what}: {x} for {seen} seen"
+            );
+            if let Some(lo) = e.lower {
+                assert!(
+                    lo <= x + slack && lo >= seen - slack,
+                    "{what}: lower {lo}, {x}"
+                );
+            }
+            if let Some(hi) = e.upper {
+                assert!(hi >= x - slack, "{what}: upper {hi} below {x}");
+            }
+        }
+    }
+    // Most tables give numbers: the test checks estimates, not refusals.
+    assert!(checked > 1_000, "{checked}");
+}
