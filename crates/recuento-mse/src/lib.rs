@@ -1015,11 +1015,10 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     best_warnings.push(
         "the interval of one selected model ignores the uncertainty of choosing it; prefer the averaged estimate".into(),
     );
-    best_warnings.extend(poor_fit(best, "even the best log-linear model"));
-    // The average leans on the best model: when that does not fit, the headline must say so.
-    averaged
-        .warnings
-        .extend(poor_fit(best, "even the best log-linear model"));
+    // The average leans on the best model: when that does not fit, the headline says so too.
+    let best_misfit = poor_fit(best, "even the best log-linear model");
+    best_warnings.extend(best_misfit.clone());
+    averaged.warnings.extend(best_misfit);
     if avg_hi - avg_lo < 1.0 {
         averaged.warnings.push(
             "this interval has no width: the models that carry the average put (almost) nobody on no list, with no uncertainty. That happens when they fit empty combinations of lists as zero (the edge of what the models allow) or when nearly everyone is on several lists; it is not evidence that every person was listed, so read the other methods and the upper end of loglinear-best before publishing it".into(),

@@ -246,8 +246,8 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
             "{file}: column '{}': a list's name cannot contain ':' or '+', which write the models (a:b + c); rename the column (e.g. '{}')",
             headers[c],
             headers[c]
-                .replace(':', "")
-                .replace('+', "y")
+                .replace(':', " ")
+                .replace('+', " y ")
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ")
@@ -273,7 +273,7 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
     // Per list column, the rows whose value is not a presence mark: a column that is mostly
     // such values is likely not a list at all (an identifier, a date, a stratum).
     let mut not_marks = vec![0usize; list_cols.len()];
-    'rows: for (line, rec) in &raw.rows {
+    for (line, rec) in &raw.rows {
         let mut pattern = 0u16;
         let mut readable = true;
         for (bit, &c) in list_cols.iter().enumerate() {
@@ -301,7 +301,7 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
                     "line {line}, column '{}': '{value}' is not a whole number of people",
                     headers[count_col.unwrap_or(0)]
                 ));
-                continue 'rows;
+                continue;
             }
         };
         if !readable {

@@ -601,7 +601,7 @@ fn print_estimates(estimates: &[recuento::mse::Estimate], truth: Option<usize>) 
                 "  [{}] {:<20} no estimate: {}",
                 e.stratum,
                 label,
-                // Each reason is a sentence without a full stop; "; " keeps them apart.
+                // Reasons end without a full stop; "; " keeps them apart.
                 e.warnings.join("; ")
             ),
         }

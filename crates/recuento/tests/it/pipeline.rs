@@ -75,6 +75,8 @@ fn run_recovers_the_truth_and_is_reproducible() {
     assert!(
         html.contains("Estimated total")
             && html.contains("Total estimado")
+            // The Spanish method is read from recuento-mse's "average of N models weighted by".
+            && html.contains("modelos log-lineales ponderados por AIC")
             && html.contains("<svg")
             && html.contains("config_blake3")
     );
