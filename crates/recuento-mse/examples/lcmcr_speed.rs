@@ -85,6 +85,8 @@ fn main() {
                     seed,
                     ridge_moves,
                     visibility_moves,
+                    // A fixed run: the speed of a sweep is what is measured.
+                    target_ess: 0.0,
                     ..LcmcrOptions::default()
                 };
                 let started = std::time::Instant::now();

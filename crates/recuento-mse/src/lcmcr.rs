@@ -97,6 +97,18 @@ pub struct LcmcrOptions {
     /// always) see; the prior-sensitivity run uses ½ (Jeffreys' prior).
     #[serde(default = "default_capture_prior")]
     pub capture_prior: f64,
+    /// Effective draws of N to reach: while the kept draws hold fewer (or their split R-hat is
+    /// above [`TARGET_R_HAT`]), every chain goes on from where it stopped for as many sweeps
+    /// again as it has kept, up to [`LcmcrOptions::max_samples`]. 0 keeps exactly
+    /// [`LcmcrOptions::samples`]. The rule reads only the draws, so results stay determined by
+    /// the seed and the table.
+    #[serde(default)]
+    pub target_ess: f64,
+    /// The most kept sweeps per chain that [`LcmcrOptions::target_ess`] may reach; never fewer
+    /// than [`LcmcrOptions::samples`]. 0 (the default) means [`MAX_SAMPLES_FACTOR`] times
+    /// [`LcmcrOptions::samples`].
+    #[serde(default)]
+    pub max_samples: usize,
 }
 
 fn default_capture_prior() -> f64 {
@@ -114,6 +126,17 @@ fn default_visibility_moves() -> usize {
 /// Default [`LcmcrOptions::ridge_moves`] (see docs/benchmarks.md for how it was chosen).
 pub const RIDGE_MOVES: usize = 20;
 
+/// Default [`LcmcrOptions::target_ess`]: 400 effective draws, with split R-hat at most
+/// [`TARGET_R_HAT`], is what Vehtari et al. (2021, *Bayesian Analysis* 16(2)) advise before
+/// reading 2.5% and 97.5% quantiles.
+pub const TARGET_ESS: f64 = 400.0;
+
+/// The split R-hat that [`LcmcrOptions::target_ess`] also asks for (Vehtari et al. 2021).
+pub const TARGET_R_HAT: f64 = 1.01;
+
+/// [`LcmcrOptions::max_samples`] when it is 0, as a multiple of [`LcmcrOptions::samples`].
+pub const MAX_SAMPLES_FACTOR: usize = 20;
+
 impl Default for LcmcrOptions {
     fn default() -> Self {
         LcmcrOptions {
@@ -126,6 +149,8 @@ impl Default for LcmcrOptions {
             ridge_moves: RIDGE_MOVES,
             visibility_moves: VISIBILITY_MOVES,
             capture_prior: 1.0,
+            target_ess: TARGET_ESS,
+            max_samples: 0,
         }
     }
 }
@@ -147,6 +172,10 @@ pub struct LcmcrResult {
     pub ess: f64,
     /// Total kept draws.
     pub draws: usize,
+    /// Sweeps kept per chain after burn-in: [`LcmcrOptions::samples`], or more when
+    /// [`LcmcrOptions::target_ess`] asked for them.
+    #[serde(default)]
+    pub kept_sweeps: usize,
     /// Sweeps per second per chain (wall clock of the slowest chain).
     pub sweeps_per_second: f64,
     /// Share of the ridge moves accepted after burn-in (`None` when none were made).
@@ -528,6 +557,27 @@ fn multinomial(rng: &mut ChaCha8Rng, n: u64, weights: &[f64], out: &mut [u64]) {
 }
 
 impl<'a> Chain<'a> {
+    /// `sweeps` kept sweeps after the `done` already kept, each after its ridge and visibility
+    /// moves, pushing N at every `thin`-th sweep counted from the first kept one.
+    fn keep(
+        &mut self,
+        done: usize,
+        sweeps: usize,
+        thin: usize,
+        moves: usize,
+        vis_moves: usize,
+        draws: &mut Vec<f64>,
+    ) {
+        for s in done..done + sweeps {
+            self.ridge_moves(moves, false);
+            self.visibility_moves(vis_moves, false);
+            self.sweep();
+            if s % thin == 0 {
+                draws.push((self.n_obs + self.n0) as f64);
+            }
+        }
+    }
+
     fn new(
         t: usize,
         k: usize,
@@ -904,13 +954,14 @@ impl<'a> Chain<'a> {
     }
 }
 
-/// Runs the sampler on a capture-pattern count table (`counts[pattern]`, `counts[0]` ignored).
+/// Runs the sampler on a capture-pattern count table (`counts[pattern]`, `counts[0]` ignored):
+/// burn-in, [`LcmcrOptions::samples`] kept sweeps per chain, then more while the draws fall
+/// short of [`LcmcrOptions::target_ess`].
 pub fn sample(counts: &[u64], t: usize, options: &LcmcrOptions) -> LcmcrResult {
     let patterns: Vec<(usize, u64)> = (1..counts.len())
         .filter(|&h| counts[h] > 0)
         .map(|h| (h, counts[h]))
         .collect();
-    let n_obs: u64 = patterns.iter().map(|p| p.1).sum();
     let chains = options.chains.max(1);
     let thin = options.thin.max(1);
     // A Beta prior needs positive parameters; anything else falls back to LCMCR's uniform one.
@@ -919,10 +970,11 @@ pub fn sample(counts: &[u64], t: usize, options: &LcmcrOptions) -> LcmcrResult {
     } else {
         1.0
     };
-    // Per chain: the kept draws of N, sweeps per second, and the acceptance rates of the ridge
-    // and visibility moves.
-    type ChainResult = (Vec<f64>, f64, Option<f64>, Option<f64>);
-    let results: Vec<ChainResult> = std::thread::scope(|scope| {
+    let moves = options.ridge_moves;
+    let vis_moves = options.visibility_moves;
+    // Burn-in and the first `samples` kept sweeps, each chain in its own thread; the chains come
+    // back with their state, to go on if the target asks for more.
+    let mut chains: Vec<(Chain<'_>, Vec<f64>, f64)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..chains)
             .map(|c| {
                 let patterns = &patterns;
@@ -936,8 +988,6 @@ pub fn sample(counts: &[u64], t: usize, options: &LcmcrOptions) -> LcmcrResult {
                         options.seed,
                         c as u64,
                     );
-                    let moves = options.ridge_moves;
-                    let vis_moves = options.visibility_moves;
                     // The first eighth chooses the block of occupied classes, the second learns
                     // the proposal's covariance from Gibbs alone; the moves then start and the
                     // covariance is learnt again from what they explored (the Gibbs steps alone
@@ -969,39 +1019,65 @@ pub fn sample(counts: &[u64], t: usize, options: &LcmcrOptions) -> LcmcrResult {
                         }
                     }
                     let mut draws = Vec::with_capacity(options.samples / thin + 1);
-                    for s in 0..options.samples {
-                        chain.ridge_moves(moves, false);
-                        chain.visibility_moves(vis_moves, false);
-                        chain.sweep();
-                        if s % thin == 0 {
-                            draws.push((n_obs + chain.n0) as f64);
-                        }
-                    }
-                    let secs = started.elapsed().as_secs_f64().max(1e-9);
-                    let rate = |accepted: u64, proposed: u64| {
-                        (proposed > 0).then(|| accepted as f64 / proposed as f64)
-                    };
-                    (
-                        draws,
-                        (options.burn_in + options.samples) as f64 / secs,
-                        rate(chain.ridge.accepted, chain.ridge.proposed),
-                        rate(chain.visibility.accepted, chain.visibility.proposed),
-                    )
+                    chain.keep(0, options.samples, thin, moves, vis_moves, &mut draws);
+                    let secs = started.elapsed().as_secs_f64();
+                    (chain, draws, secs)
                 })
             })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or((Vec::new(), 0.0, None, None)))
+            .map(|h| h.join().expect("a latent-class chain panicked"))
             .collect()
     });
-    let samples: Vec<Vec<f64>> = results.iter().map(|r| r.0.clone()).collect();
-    let speed = results.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
+    // Go on while the draws fall short of the target: each round as long again as all kept so
+    // far, from where every chain stopped, so that a result depends only on the seed and table.
+    let max_samples = match options.max_samples {
+        0 => MAX_SAMPLES_FACTOR.saturating_mul(options.samples),
+        m => m,
+    }
+    .max(options.samples);
+    let mut kept = options.samples;
+    while options.target_ess > 0.0 && kept < max_samples {
+        let samples: Vec<Vec<f64>> = chains.iter().map(|c| c.1.clone()).collect();
+        let total_ess: f64 = samples.iter().map(|s| ess(s)).sum();
+        if total_ess >= options.target_ess && split_r_hat(&samples) <= TARGET_R_HAT {
+            break;
+        }
+        let more = kept.max(1).min(max_samples - kept);
+        std::thread::scope(|scope| {
+            for (chain, draws, secs) in chains.iter_mut() {
+                scope.spawn(move || {
+                    let started = std::time::Instant::now();
+                    chain.keep(kept, more, thin, moves, vis_moves, draws);
+                    *secs += started.elapsed().as_secs_f64();
+                });
+            }
+        });
+        kept += more;
+    }
+    let samples: Vec<Vec<f64>> = chains.iter().map(|c| c.1.clone()).collect();
+    let speed = chains
+        .iter()
+        .map(|c| (options.burn_in + kept) as f64 / c.2.max(1e-9))
+        .fold(f64::INFINITY, f64::min);
     let mean_rate = |rates: Vec<f64>| {
         (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
     };
-    let ridge_acceptance = mean_rate(results.iter().filter_map(|r| r.2).collect());
-    let visibility_acceptance = mean_rate(results.iter().filter_map(|r| r.3).collect());
+    let rate =
+        |accepted: u64, proposed: u64| (proposed > 0).then(|| accepted as f64 / proposed as f64);
+    let ridge_acceptance = mean_rate(
+        chains
+            .iter()
+            .filter_map(|c| rate(c.0.ridge.accepted, c.0.ridge.proposed))
+            .collect(),
+    );
+    let visibility_acceptance = mean_rate(
+        chains
+            .iter()
+            .filter_map(|c| rate(c.0.visibility.accepted, c.0.visibility.proposed))
+            .collect(),
+    );
     let mut all: Vec<f64> = samples.iter().flatten().copied().collect();
     all.sort_by(f64::total_cmp);
     let q = |p: f64| quantile(&all, p);
@@ -1013,6 +1089,7 @@ pub fn sample(counts: &[u64], t: usize, options: &LcmcrOptions) -> LcmcrResult {
         r_hat: split_r_hat(&samples),
         ess: samples.iter().map(|s| ess(s)).sum(),
         draws: all.len(),
+        kept_sweeps: kept,
         sweeps_per_second: speed,
         ridge_acceptance,
         visibility_acceptance,
@@ -1306,6 +1383,7 @@ mod tests {
                         ridge_moves,
                         visibility_moves,
                         capture_prior: a,
+                        target_ess: 0.0,
                         ..LcmcrOptions::default()
                     },
                 );
@@ -1339,6 +1417,7 @@ mod tests {
                     seed: 3,
                     ridge_moves,
                     visibility_moves,
+                    target_ess: 0.0,
                     ..LcmcrOptions::default()
                 },
             )
@@ -1401,6 +1480,7 @@ mod tests {
                     seed: 8,
                     ridge_moves: 0,
                     visibility_moves,
+                    target_ess: 0.0,
                     ..LcmcrOptions::default()
                 },
             );
@@ -1433,5 +1513,55 @@ mod tests {
         let a: Vec<f64> = (0..200).map(|i| (i % 7) as f64).collect();
         assert!((split_r_hat(&[a.clone(), a]) - 1.0).abs() < 0.05);
         assert_eq!(quantile(&[1.0, 2.0, 3.0], 0.5), 2.0);
+    }
+
+    #[test]
+    fn extends_until_the_target_and_continues_the_same_chains() {
+        let counts = heterogeneous(5, 2000);
+        // Plain Gibbs mixes slowly (LCMCR's effective draws are about 180 per 110,000 sweeps),
+        // so 2,000 kept sweeps fall far short of 400 effective draws.
+        let fixed = LcmcrOptions {
+            burn_in: 1_000,
+            samples: 2_000,
+            thin: 2,
+            seed: 4,
+            ridge_moves: 0,
+            visibility_moves: 0,
+            target_ess: 0.0,
+            ..LcmcrOptions::default()
+        };
+        let short = sample(&counts, 4, &fixed);
+        assert_eq!(short.kept_sweeps, 2_000);
+        assert!(short.ess < TARGET_ESS, "{}", short.ess);
+        let adaptive = LcmcrOptions {
+            target_ess: TARGET_ESS,
+            max_samples: 16_000,
+            ..fixed.clone()
+        };
+        let long = sample(&counts, 4, &adaptive);
+        // Doubling from 2,000: 4,000, 8,000, then the cap of 16,000 unless the target came first.
+        assert!(
+            [4_000, 8_000, 16_000].contains(&long.kept_sweeps),
+            "{}",
+            long.kept_sweeps
+        );
+        assert!(long.kept_sweeps == 16_000 || long.ess >= TARGET_ESS);
+        assert_eq!(long.draws, 2 * long.kept_sweeps / 2);
+        // The chains went on from where they stopped: the fixed run's draws come first.
+        for (a, b) in short.samples.iter().zip(&long.samples) {
+            assert_eq!(a[..], b[..a.len()]);
+        }
+        // The rule reads only the draws: the same seed gives the same result.
+        assert_eq!(sample(&counts, 4, &adaptive).samples, long.samples);
+        // A run that already holds its target is not extended.
+        let mixing = LcmcrOptions {
+            ridge_moves: RIDGE_MOVES,
+            visibility_moves: VISIBILITY_MOVES,
+            samples: 20_000,
+            ..adaptive.clone()
+        };
+        let r = sample(&counts, 4, &mixing);
+        assert_eq!(r.kept_sweeps, 20_000, "effective draws {}", r.ess);
+        assert!(r.ess >= TARGET_ESS && r.r_hat <= TARGET_R_HAT);
     }
 }

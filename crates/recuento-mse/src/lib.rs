@@ -99,7 +99,8 @@ pub struct Mcmc {
     pub chains: usize,
     /// Kept draws over all chains.
     pub draws: usize,
-    /// Sweeps per chain (burn-in included).
+    /// Sweeps per chain (burn-in included): more than asked for when the sampler went on to
+    /// reach its target of effective draws ([`lcmcr::LcmcrOptions::target_ess`]).
     pub sweeps: usize,
     /// Latent classes (truncation).
     pub classes: usize,
@@ -382,15 +383,17 @@ fn cannot_sum(
 
 /// A Bayesian method's total as the sum of the strata's posteriors: draw `i` of the total is the
 /// sum of draw `i` of every stratum. The strata are estimated independently, each with its own
-/// random stream ([`stratum_seed`]), so this is a draw from the posterior of the sum.
+/// random stream ([`stratum_seed`]), so this is a draw from the posterior of the sum. A stratum
+/// whose sampler ran longer (to reach its effective draws) gives evenly spaced draws, as many as
+/// the shortest stratum has.
 fn sum_of_strata(estimates: &[Estimate], method: &str, strata: usize) -> Option<Estimate> {
     let parts: Vec<&Estimate> = estimates
         .iter()
         .filter(|e| e.method == method && e.stratum != "all")
         .collect();
     let first = parts.first()?;
-    let n = first.draws.len();
-    if parts.len() != strata || n == 0 || parts.iter().any(|e| e.draws.len() != n) {
+    let n = parts.iter().map(|e| e.draws.len()).min().unwrap_or(0);
+    if parts.len() != strata || n == 0 {
         let mut e = (*first).clone();
         e.stratum = "all (sum of strata)".into();
         e.estimate = None;
@@ -400,7 +403,7 @@ fn sum_of_strata(estimates: &[Estimate], method: &str, strata: usize) -> Option<
         e.draws = Vec::new();
         e.warnings = vec![cannot_sum(
             estimates,
-            |p| p.method == method && p.draws.len() == n && n > 0,
+            |p| p.method == method && !p.draws.is_empty(),
             &format!("a {method} estimate"),
             strata,
         )];
@@ -408,8 +411,9 @@ fn sum_of_strata(estimates: &[Estimate], method: &str, strata: usize) -> Option<
     }
     let mut total = vec![0.0; n];
     for e in &parts {
-        for (t, d) in total.iter_mut().zip(&e.draws) {
-            *t += d;
+        let m = e.draws.len();
+        for (i, t) in total.iter_mut().enumerate() {
+            *t += e.draws[i * m / n];
         }
     }
     let mut sorted = total.clone();
@@ -861,8 +865,10 @@ fn lcmcr_estimate(table: &Table<'_>, options: &lcmcr::LcmcrOptions) -> Estimate 
     let mut e = table.blank("lcmcr");
     if r.r_hat > 1.05 || r.ess < 200.0 {
         e.warnings.push(format!(
-            "the sampler may not have converged (R-hat {:.3}, effective sample size {:.0}); run more sweeps (`--sweeps` with `--histories`, `lcmcr_sweeps` in recuento.toml) before relying on this interval",
-            r.r_hat, r.ess
+            "the sampler may not have converged (R-hat {:.3}, effective sample size {:.0} after {} kept sweeps per chain); run more sweeps (`--sweeps` with `--histories`, `lcmcr_sweeps` in recuento.toml) before relying on this interval",
+            r.r_hat,
+            r.ess,
+            people(r.kept_sweeps as f64)
         ));
     }
     e.warnings.push(
@@ -882,7 +888,7 @@ fn lcmcr_estimate(table: &Table<'_>, options: &lcmcr::LcmcrOptions) -> Estimate 
             ess: r.ess,
             chains: options.chains,
             draws: r.draws,
-            sweeps: options.burn_in + options.samples,
+            sweeps: options.burn_in + r.kept_sweeps,
             classes: options.classes,
             seed: options.seed,
             mean: r.mean,

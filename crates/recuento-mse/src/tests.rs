@@ -172,6 +172,8 @@ fn quick_lcmcr() -> Options {
             burn_in: 1_000,
             samples: 10_000,
             thin: 5,
+            // Short fixed runs keep the tests quick; `extends_until_the_target` tests the rule.
+            target_ess: 0.0,
             ..Default::default()
         }),
         ..Options::default()
@@ -416,6 +418,32 @@ fn latent_class_total_sums_the_strata_draws() {
     assert!(
         sum.lower.unwrap() <= 1600.0 && 1600.0 <= sum.upper.unwrap(),
         "{sum:?}"
+    );
+}
+
+#[test]
+fn strata_whose_samplers_ran_longer_are_summed_from_evenly_spaced_draws() {
+    let h = by_sex(
+        simulate(3, 1000, &[0.3, 0.3, 0.3]),
+        simulate(4, 600, &[0.4, 0.3, 0.35]),
+    );
+    let mut e = estimate(&h, &quick_lcmcr());
+    e.retain(|x| !x.stratum.starts_with("all ("));
+    let before = super::sum_of_strata(&e, "lcmcr", 2).expect("summed total");
+    // As when one stratum's sampler went on to reach its effective draws: twice the draws,
+    // each draw twice, so that its evenly spaced draws are exactly the ones it had.
+    for x in e
+        .iter_mut()
+        .filter(|x| x.method == "lcmcr" && x.stratum == "sex=M")
+    {
+        x.draws = x.draws.iter().flat_map(|&d| [d, d]).collect();
+    }
+    let after = super::sum_of_strata(&e, "lcmcr", 2).expect("summed total");
+    assert!(before.estimate.is_some());
+    assert_eq!(after.draws, before.draws);
+    assert_eq!(
+        (after.estimate, after.lower, after.upper),
+        (before.estimate, before.lower, before.upper)
     );
 }
 

@@ -66,9 +66,10 @@ enum Command {
         /// Also run the Bayesian latent-class model (with --histories).
         #[arg(long, requires = "histories")]
         lcmcr: bool,
-        /// Sweeps kept per chain of the latent-class model after burn-in (with --histories;
-        /// default 50,000). Raise it when the estimate warns that the sampler may not have
-        /// converged.
+        /// Sweeps kept per chain of the latent-class model after burn-in, at least (with
+        /// --histories; default 50,000). While the effective draws of N are fewer than 400 or
+        /// R-hat is above 1.01, the chains go on, doubling, up to 20 times this. Raise it when
+        /// the estimate still warns that the sampler may not have converged.
         #[arg(long, requires = "histories")]
         sweeps: Option<usize>,
         /// Seed of the sampler and of the posterior draws (with --histories).

@@ -145,6 +145,8 @@ pub fn replicate(r: u64, design: &Design) -> (Option<Replicate>, u64) {
         samples: design.samples,
         thin: 25,
         seed: r,
+        // A fixed run length: calibration checks the kernel, not the stopping rule.
+        target_ess: 0.0,
         ..LcmcrOptions::default()
     };
     let result = sample(&counts, t, &options);
