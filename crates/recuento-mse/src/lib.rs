@@ -164,13 +164,61 @@ pub struct Estimate {
     pub models: Vec<(String, f64, f64)>,
     /// Plain-words warnings: assumptions the data contradict, lists left out, sparse cells.
     pub warnings: Vec<String>,
+    /// The same warnings in Spanish, one for each of `warnings` and in the same order, for the
+    /// documentation teams who read the report.
+    #[serde(default)]
+    pub warnings_es: Vec<String>,
     /// Posterior draws of N, chain after chain (Bayesian estimates; kept in memory to sum strata,
     /// not written out).
     #[serde(skip)]
     pub draws: Vec<f64>,
 }
 
+/// A warning in English and in Spanish.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Said {
+    en: String,
+    es: String,
+}
+
+fn said(en: impl Into<String>, es: impl Into<String>) -> Said {
+    Said {
+        en: en.into(),
+        es: es.into(),
+    }
+}
+
 impl Estimate {
+    /// Adds a warning in both languages.
+    fn warn(&mut self, w: Said) {
+        self.warnings.push(w.en);
+        self.warnings_es.push(w.es);
+    }
+
+    /// Adds warnings in both languages.
+    fn warn_all(&mut self, w: impl IntoIterator<Item = Said>) {
+        for w in w {
+            self.warn(w);
+        }
+    }
+
+    /// Replaces the warnings.
+    fn set_warnings(&mut self, w: impl IntoIterator<Item = Said>) {
+        self.warnings.clear();
+        self.warnings_es.clear();
+        self.warn_all(w);
+    }
+
+    /// The warnings in both languages (an estimate read from a file without its Spanish ones
+    /// gets the English in their place).
+    fn said(&self) -> Vec<Said> {
+        self.warnings
+            .iter()
+            .enumerate()
+            .map(|(i, en)| said(en, self.warnings_es.get(i).unwrap_or(en)))
+            .collect()
+    }
+
     /// What a table or a warning calls this estimate: its method, or for the heterogeneity
     /// models (which share the method `loglinear-heterogeneity`) the model's name, so that M0's
     /// warning is not read as Mh Darroch's.
@@ -207,7 +255,7 @@ struct Table<'a> {
     /// Names of the lists kept.
     lists: Vec<String>,
     /// Warnings that apply to every estimate of the stratum.
-    warnings: Vec<String>,
+    warnings: Vec<Said>,
 }
 
 impl Table<'_> {
@@ -231,15 +279,16 @@ impl Table<'_> {
             cells: Vec::new(),
             mcmc: None,
             models: Vec::new(),
-            warnings: self.warnings.clone(),
+            warnings: self.warnings.iter().map(|w| w.en.clone()).collect(),
+            warnings_es: self.warnings.iter().map(|w| w.es.clone()).collect(),
             draws: Vec::new(),
         }
     }
 
     /// No number: `why`, in plain words.
-    fn refused(&self, why: &str) -> Estimate {
+    fn refused(&self, why: Said) -> Estimate {
         let mut e = self.blank("loglinear-averaged");
-        e.warnings.push(why.into());
+        e.warn(why);
         e
     }
 }
@@ -313,12 +362,12 @@ fn sum_of_headlines(estimates: &[Estimate], strata: usize) -> Option<Estimate> {
         e.lower = None;
         e.upper = None;
         e.stderr = None;
-        e.warnings = vec![cannot_sum(
+        e.set_warnings([cannot_sum(
             estimates,
             |p| p.estimate.is_some() && p.stderr.is_some(),
-            "an estimate",
+            ("an estimate", "estimación"),
             strata,
-        )];
+        )]);
         return Some(e);
     }
     let total: f64 = parts.iter().filter_map(|p| p.estimate).sum();
@@ -337,20 +386,21 @@ fn sum_of_headlines(estimates: &[Estimate], strata: usize) -> Option<Estimate> {
     e.upper = Some(upper);
     e.stderr = Some(variance.sqrt());
     e.interval = "log-normal on the sum of the strata's unseen, their variances added".into();
-    e.warnings = vec![
-        "the strata are estimated apart and summed: this allows visibility to differ between strata, which the pooled table cannot; each stratum's own warnings are with its estimate".into(),
-    ];
+    e.set_warnings([said(
+        "the strata are estimated apart and summed: this allows visibility to differ between strata, which the pooled table cannot; each stratum's own warnings are with its estimate",
+        "los estratos se estiman por separado y se suman: así la visibilidad puede variar de un estrato a otro, cosa que la tabla conjunta no permite; las advertencias de cada estrato acompañan a su propia estimación",
+    )]);
     Some(e)
 }
 
-/// Why a total over strata is not given: how many strata have what it sums, which do not (the
-/// first ten), and what to do instead.
+/// Why a total over strata is not given: how many strata have what it sums (`what`, in English
+/// and Spanish), which do not (the first ten), and what to do instead.
 fn cannot_sum(
     estimates: &[Estimate],
     has: impl Fn(&Estimate) -> bool,
-    what: &str,
+    what: (&str, &str),
     strata: usize,
-) -> String {
+) -> Said {
     // The strata themselves: not `all`, nor a total over strata already made.
     let mut names: Vec<&str> = Vec::new();
     for e in estimates
@@ -366,18 +416,32 @@ fn cannot_sum(
         .copied()
         .filter(|s| !estimates.iter().any(|e| e.stratum == *s && has(e)))
         .collect();
-    let mut listed = without
+    let listed = without
         .iter()
         .take(10)
         .copied()
         .collect::<Vec<_>>()
         .join(", ");
-    if without.len() > 10 {
-        listed.push_str(&format!(" and {} more", without.len() - 10));
-    }
-    format!(
-        "the total cannot be summed over strata: {} of {strata} strata have {what}; those without one ({listed}) say why in their own warnings, usually too few people or overlaps. Merge small strata into larger ones, or give the pooled total ('all'), which assumes visibility does not differ between strata",
-        strata - without.len().min(strata)
+    let more = without.len().saturating_sub(10);
+    let with = strata - without.len().min(strata);
+    let (what, what_es) = what;
+    said(
+        format!(
+            "the total cannot be summed over strata: {with} of {strata} strata have {what}; those without one ({listed}{}) say why in their own warnings, usually too few people or overlaps. Merge small strata into larger ones, or give the pooled total ('all'), which assumes visibility does not differ between strata",
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ),
+        format!(
+            "no se puede sumar el total sobre los estratos: {with} de {strata} estratos tienen {what_es}; los que no la tienen ({listed}{}) dicen por qué en sus propias advertencias, casi siempre por tener pocas personas o pocas coincidencias entre listas. Junte los estratos pequeños en otros mayores, o publique el total conjunto ('all'), que supone que la visibilidad no varía entre estratos",
+            if more > 0 {
+                format!(" y {more} más")
+            } else {
+                String::new()
+            }
+        ),
     )
 }
 
@@ -401,12 +465,15 @@ fn sum_of_strata(estimates: &[Estimate], method: &str, strata: usize) -> Option<
         e.upper = None;
         e.mcmc = None;
         e.draws = Vec::new();
-        e.warnings = vec![cannot_sum(
+        e.set_warnings([cannot_sum(
             estimates,
             |p| p.method == method && !p.draws.is_empty(),
-            &format!("a {method} estimate"),
+            (
+                &format!("a {method} estimate"),
+                &format!("estimación {method}"),
+            ),
             strata,
-        )];
+        )]);
         return Some(e);
     }
     let mut total = vec![0.0; n];
@@ -428,12 +495,12 @@ fn sum_of_strata(estimates: &[Estimate], method: &str, strata: usize) -> Option<
     e.interval = "posterior 2.5% and 97.5% quantiles of the sum of the strata's draws".into();
     e.mcmc = None;
     e.models = Vec::new();
-    e.warnings = parts
-        .iter()
-        .flat_map(|p| p.warnings.iter().cloned())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    e.set_warnings(
+        parts
+            .iter()
+            .flat_map(|p| p.said())
+            .collect::<std::collections::BTreeSet<_>>(),
+    );
     e.draws = total;
     Some(e)
 }
@@ -540,21 +607,31 @@ pub fn prior_sensitivity(
     );
     if let (Some(before), Some(after)) = (uniform.upper, e.upper) {
         let moved = (after - before) / before;
-        e.warnings.push(if moved.abs() >= PRIOR_MOVE {
-            format!(
-                "with this prior the upper end of the latent-class interval moves from {} to {} ({:+.1}%): the lists do not pin it down, and the latent-class model's upper end rests on its prior; many people may be rarely listed",
-                people(before),
-                people(after),
-                100.0 * moved
+        let (en, es) = if moved.abs() >= PRIOR_MOVE {
+            (
+                "the lists do not pin it down, and the latent-class model's upper end rests on its prior; many people may be rarely listed",
+                "las listas no lo fijan, y el extremo superior del modelo de clases latentes depende de su distribución a priori; puede haber muchas personas que casi nunca aparecen en las listas",
             )
         } else {
+            (
+                "it does not rest on the choice of prior here",
+                "aquí no depende de la distribución a priori elegida",
+            )
+        };
+        e.warn(said(
             format!(
-                "with this prior the upper end of the latent-class interval moves from {} to {} ({:+.1}%): it does not rest on the choice of prior here",
+                "with this prior the upper end of the latent-class interval moves from {} to {} ({:+.1}%): {en}",
                 people(before),
                 people(after),
                 100.0 * moved
-            )
-        });
+            ),
+            format!(
+                "con esta distribución a priori el extremo superior del intervalo de clases latentes pasa de {} a {} ({}): {es}",
+                people_es(before),
+                people_es(after),
+                percent_es(moved, 1, true)
+            ),
+        ));
     }
     vec![e]
 }
@@ -576,9 +653,16 @@ fn estimate_stratum(
             .map(|h| full[h])
             .sum();
         if n < options.min_list_count.max(1) {
-            warnings.push(format!(
-                "list '{name}' has {n} people in this stratum (minimum {}) and was left out",
-                options.min_list_count.max(1)
+            let min = options.min_list_count.max(1);
+            warnings.push(said(
+                format!(
+                    "list '{name}' has {n} people in this stratum (minimum {min}) and was left out"
+                ),
+                format!(
+                    "la lista '{name}' tiene {} personas en este estrato (mínimo {}) y se dejó fuera",
+                    people_es(n as f64),
+                    people_es(min as f64)
+                ),
             ));
         } else {
             keep.push(i);
@@ -607,9 +691,10 @@ fn estimate_stratum(
         warnings,
     };
     if t < 2 {
-        return vec![table.refused(
+        return vec![table.refused(said(
             "fewer than two lists have people in this stratum: no estimate of the unseen is possible",
-        )];
+            "menos de dos listas tienen personas en este estrato: no se puede estimar cuántas personas no figuran en ninguna",
+        ))];
     }
     // Lists that never overlap any other list give no information about the unseen.
     let overlaps: f64 = (1..table.counts.len())
@@ -617,16 +702,18 @@ fn estimate_stratum(
         .map(|h| table.counts[h])
         .sum();
     if overlaps == 0.0 {
-        return vec![table.refused(
+        return vec![table.refused(said(
             "no person is on more than one list in this stratum: the lists do not overlap, so the number of people on no list cannot be estimated",
-        )];
+            "en este estrato ninguna persona figura en más de una lista: las listas no coinciden en nadie, así que no se puede estimar cuántas personas no figuran en ninguna",
+        ))];
     }
     if t == 2 {
         let mut e = chapman(&table);
         // Said, not silently skipped: the user may have asked for them.
-        e.warnings.push(
-            "with two lists only Chapman's estimator applies: the log-linear models (and a model chosen with --model), the average over decomposable graphs and the latent-class model need three lists or more, and leaving one list out leaves nothing to estimate from".into(),
-        );
+        e.warn(said(
+            "with two lists only Chapman's estimator applies: the log-linear models (and a model chosen with --model), the average over decomposable graphs and the latent-class model need three lists or more, and leaving one list out leaves nothing to estimate from",
+            "con dos listas solo se aplica el estimador de Chapman: los modelos log-lineales (y un modelo elegido con --model), el promedio sobre grafos descomponibles y el modelo de clases latentes necesitan tres listas o más, y al dejar fuera una lista no queda con qué estimar",
+        ));
         return vec![e];
     }
     let mut out = loglinear_estimates(&table, options);
@@ -653,16 +740,24 @@ fn estimate_stratum(
                 *d = d.max(seen);
             }
             if raised {
-                e.warnings.push(format!(
-                    "raised to the {} people seen: {} of them are only on the lists left out, which this model does not see",
-                    people(seen),
-                    people((observed - in_table) as f64)
+                let only = (observed - in_table) as f64;
+                e.warn(said(
+                    format!(
+                        "raised to the {} people seen: {} of them are only on the lists left out, which this model does not see",
+                        people(seen),
+                        people(only)
+                    ),
+                    format!(
+                        "elevado a las {} personas registradas: {} de ellas solo figuran en las listas que se dejaron fuera, que este modelo no ve",
+                        people_es(seen),
+                        people_es(only)
+                    ),
                 ));
             }
         }
     }
     if let Some(w) = methods_disagree(&out) {
-        out[0].warnings.push(w);
+        out[0].warn(w);
     }
     out
 }
@@ -675,7 +770,7 @@ const PRINCIPAL_METHODS: [&str; 3] = ["loglinear-averaged", "dga", "lcmcr"];
 
 /// A warning for the headline when two principal methods' 95% intervals do not overlap: then the
 /// lists do not settle the total, and the choice of method, not the data, decides the number.
-fn methods_disagree(estimates: &[Estimate]) -> Option<String> {
+fn methods_disagree(estimates: &[Estimate]) -> Option<Said> {
     let intervals: Vec<(&str, f64, f64)> = estimates
         .iter()
         .filter(|e| PRINCIPAL_METHODS.contains(&e.method.as_str()))
@@ -693,23 +788,37 @@ fn methods_disagree(estimates: &[Estimate]) -> Option<String> {
             .find(|b| a.2 < b.1 || b.2 < a.1)
             .map(|b| (a, b))
     })?;
-    let show = |(method, lo, hi): &(&str, f64, f64)| {
-        let hi = if hi.is_finite() {
-            people(*hi)
-        } else {
-            "unbounded".into()
+    let show = |(method, lo, hi): &(&str, f64, f64), spanish: bool| {
+        let count = if spanish { people_es } else { people };
+        let hi = match (hi.is_finite(), spanish) {
+            (true, _) => count(*hi),
+            (false, false) => "unbounded".into(),
+            (false, true) => "sin límite".into(),
         };
-        format!("{method} {} – {hi}", people(*lo))
+        format!("{method} {} – {hi}", count(*lo))
     };
-    let why = if apart.0.0 == "lcmcr" || apart.1.0 == "lcmcr" {
-        "They rest on different assumptions (the log-linear models and dga: lists depend on each other in ways their interactions describe; the latent-class model: some people are more visible to every list), and the lists alone cannot show which holds"
+    let (why, why_es) = if apart.0.0 == "lcmcr" || apart.1.0 == "lcmcr" {
+        (
+            "They rest on different assumptions (the log-linear models and dga: lists depend on each other in ways their interactions describe; the latent-class model: some people are more visible to every list), and the lists alone cannot show which holds",
+            "Parten de supuestos distintos (los modelos log-lineales y dga: las listas dependen unas de otras como lo describen sus interacciones; el modelo de clases latentes: algunas personas son más visibles para todas las listas), y las listas por sí solas no pueden mostrar cuál se cumple",
+        )
     } else {
-        "Both model dependence between lists but weigh the possible dependences differently (the log-linear average: hierarchical models weighted by their AIC or BIC; dga: decomposable graphs weighted by their posterior probability under its prior), and the lists do not settle between them"
+        (
+            "Both model dependence between lists but weigh the possible dependences differently (the log-linear average: hierarchical models weighted by their AIC or BIC; dga: decomposable graphs weighted by their posterior probability under its prior), and the lists do not settle between them",
+            "Ambos modelan la dependencia entre listas, pero ponderan de forma distinta las dependencias posibles (el promedio log-lineal: modelos jerárquicos ponderados por su AIC o BIC; dga: grafos descomponibles ponderados por su probabilidad a posteriori bajo su distribución a priori), y las listas no deciden entre ellos",
+        )
     };
-    Some(format!(
-        "the methods disagree: the 95% intervals of {} and {} do not overlap. {why}, so no one method's interval covers the uncertainty: publish the range of the methods, and see the sensitivity analysis",
-        show(apart.0),
-        show(apart.1)
+    Some(said(
+        format!(
+            "the methods disagree: the 95% intervals of {} and {} do not overlap. {why}, so no one method's interval covers the uncertainty: publish the range of the methods, and see the sensitivity analysis",
+            show(apart.0, false),
+            show(apart.1, false)
+        ),
+        format!(
+            "los métodos no concuerdan: los intervalos del 95\u{a0}% de {} y de {} no se solapan. {why_es}, así que el intervalo de ningún método abarca toda la incertidumbre: publique el rango de los métodos y consulte el análisis de sensibilidad",
+            show(apart.0, true),
+            show(apart.1, true)
+        ),
     ))
 }
 
@@ -720,7 +829,8 @@ fn chosen_model(table: &Table<'_>, text: &str) -> Estimate {
     let terms = match loglinear::Terms::parse(text, &table.lists) {
         Ok(terms) => terms,
         Err(why) => {
-            e.warnings.push(why);
+            let es = format!("no se puede leer el modelo '{text}' (el motivo, en inglés: {why})");
+            e.warn(said(why, es));
             return e;
         }
     };
@@ -729,25 +839,42 @@ fn chosen_model(table: &Table<'_>, text: &str) -> Estimate {
             let mut warnings = dropped;
             warnings.extend(heterogeneity_warning(&f, table.t));
             if !table.warnings.is_empty() {
-                warnings.push("the lists of this stratum differ from the full table's; check that the model still means what was intended".into());
+                warnings.push(said(
+                    "the lists of this stratum differ from the full table's; check that the model still means what was intended",
+                    "las listas de este estrato no son las de la tabla completa; compruebe que el modelo sigue significando lo que se pretendía",
+                ));
             }
-            warnings.push(
-                "one model chosen in advance: its interval does not include the uncertainty of the choice".into(),
-            );
-            warnings.extend(poor_fit(&f, "the chosen model"));
+            warnings.push(said(
+                "one model chosen in advance: its interval does not include the uncertainty of the choice",
+                "un solo modelo elegido de antemano: su intervalo no incluye la incertidumbre de esa elección",
+            ));
+            warnings.extend(poor_fit(
+                &f,
+                ("the chosen model", "el modelo elegido no se ajusta"),
+            ));
             let mut chosen = model_estimate(table, "loglinear-chosen", &f, warnings);
             chosen.model = terms.describe(&table.lists);
             chosen
         }
         Ok(_) | Err(loglinear::FitProblem::NoConvergence) => {
-            e.warnings.push(format!(
-                "the model '{text}' cannot be fitted to this table: its estimate runs off to the boundary (too few people on some combination of lists)"
+            e.warn(said(
+                format!(
+                    "the model '{text}' cannot be fitted to this table: its estimate runs off to the boundary (too few people on some combination of lists)"
+                ),
+                format!(
+                    "el modelo '{text}' no se puede ajustar a esta tabla: su estimación se va al límite (hay muy pocas personas en alguna combinación de listas)"
+                ),
             ));
             e
         }
         Err(loglinear::FitProblem::EmptyMargin(_)) => {
-            e.warnings.push(format!(
-                "the model '{text}' has an interaction whose lists share nobody in this table: its estimate does not exist"
+            e.warn(said(
+                format!(
+                    "the model '{text}' has an interaction whose lists share nobody in this table: its estimate does not exist"
+                ),
+                format!(
+                    "el modelo '{text}' tiene una interacción entre listas que no comparten a nadie en esta tabla: su estimación no existe"
+                ),
             ));
             e
         }
@@ -797,6 +924,36 @@ pub fn p_value(p: f64) -> String {
     }
 }
 
+/// [`p_value`] as Spanish writes it, with a decimal comma: `p < 0,001`, `p = 0,023`.
+fn p_value_es(p: f64) -> String {
+    p_value(p).replace('.', ",")
+}
+
+/// A count of people as Spanish writes it (RAE, *Ortografía* 2010): no separator in four
+/// digits, a no-break space between groups of three from five digits on (`2000`, `12 500`
+/// with a no-break space); a comma or a point would be read as a decimal sign by one reader or
+/// another.
+pub fn people_es(x: f64) -> String {
+    let s = people(x);
+    if s.trim_start_matches('-').len() <= 5 {
+        s.replace(',', "")
+    } else {
+        s.replace(',', "\u{a0}")
+    }
+}
+
+/// A share as a Spanish percentage (`0.125` → `12,5 %`, with a no-break space), with `digits`
+/// decimals and, if `signed`, its sign.
+fn percent_es(share: f64, digits: usize, signed: bool) -> String {
+    let x = 100.0 * share;
+    let n = if signed {
+        format!("{x:+.digits$}")
+    } else {
+        format!("{x:.digits$}")
+    };
+    format!("{}\u{a0}%", n.replace('.', ","))
+}
+
 /// Posterior weight on the graph joining every list above which the `dga` estimate warns that
 /// it rests on the prior.
 const SATURATED_WARNING: f64 = 0.05;
@@ -810,30 +967,53 @@ fn dga_estimate(table: &Table<'_>, options: &dga::DgaOptions) -> Estimate {
     let mut e = table.blank("dga");
     e.model = "average over decomposable graphical models (Madigan & York 1997)".into();
     let Some(r) = dga::posterior(&counts, &table.lists, &options) else {
-        e.warnings.push(format!(
-            "the average over decomposable graphs needs 3 to 6 lists; this stratum has {}",
-            table.t
+        e.warn(said(
+            format!(
+                "the average over decomposable graphs needs 3 to 6 lists; this stratum has {}",
+                table.t
+            ),
+            format!(
+                "el promedio sobre grafos descomponibles necesita de 3 a 6 listas; este estrato tiene {}",
+                table.t
+            ),
         ));
         return e;
     };
     if r.tail_mass > 0.005 {
-        e.warnings.push(format!(
-            "{:.1}% of the posterior lies near the top of the range searched ({} people): the data barely bound the total from above, so the upper end of the interval is too low",
-            100.0 * r.tail_mass,
-            table.observed + r.cap
+        let top = (table.observed + r.cap) as f64;
+        e.warn(said(
+            format!(
+                "{:.1}% of the posterior lies near the top of the range searched ({} people): the data barely bound the total from above, so the upper end of the interval is too low",
+                100.0 * r.tail_mass,
+                people(top)
+            ),
+            format!(
+                "el {} de la distribución a posteriori está cerca del extremo superior del rango explorado ({} personas): los datos apenas acotan el total por arriba, así que el extremo superior del intervalo es demasiado bajo",
+                percent_es(r.tail_mass, 1, false),
+                people_es(top)
+            ),
         ));
     }
     if r.saturated_weight >= SATURATED_WARNING {
-        e.warnings.push(format!(
-            "{:.0}% of the posterior weight is on the graph that joins every list ({}): under it the lists say nothing about the people on no list, so that part of the estimate comes from the prior (δ = {}), not from the data; the overlaps fit no simpler dependence, so do not publish this estimate without the log-linear and latent-class ones",
-            100.0 * r.saturated_weight,
-            table.lists.join(":"),
-            r.delta
+        e.warn(said(
+            format!(
+                "{:.0}% of the posterior weight is on the graph that joins every list ({}): under it the lists say nothing about the people on no list, so that part of the estimate comes from the prior (δ = {}), not from the data; the overlaps fit no simpler dependence, so do not publish this estimate without the log-linear and latent-class ones",
+                100.0 * r.saturated_weight,
+                table.lists.join(":"),
+                r.delta
+            ),
+            format!(
+                "el {} del peso a posteriori está en el grafo que une todas las listas ({}): con él las listas no dicen nada de las personas que no figuran en ninguna, así que esa parte de la estimación viene de la distribución a priori (δ = {}), no de los datos; las coincidencias entre listas no se ajustan a ninguna dependencia más simple, así que no publique esta estimación sin las log-lineales y la de clases latentes",
+                percent_es(r.saturated_weight, 0, false),
+                table.lists.join(":"),
+                r.delta.to_string().replace('.', ",")
+            ),
         ));
     }
-    e.warnings.push(
-        "the average over decomposable graphs models dependence between lists (one list referring people to another) but not heterogeneity that all lists share; that biases the total downwards".into(),
-    );
+    e.warn(said(
+        "the average over decomposable graphs models dependence between lists (one list referring people to another) but not heterogeneity that all lists share; that biases the total downwards",
+        "el promedio sobre grafos descomponibles modela la dependencia entre listas (una lista que remite personas a otra), pero no la heterogeneidad que comparten todas las listas, que sesga el total hacia abajo",
+    ));
     Estimate {
         model: format!(
             "average over {} decomposable graphs (Madigan & York 1997), prior δ = {}",
@@ -864,16 +1044,25 @@ fn lcmcr_estimate(table: &Table<'_>, options: &lcmcr::LcmcrOptions) -> Estimate 
     let r = lcmcr::sample(&counts, table.t, options);
     let mut e = table.blank("lcmcr");
     if r.r_hat > 1.05 || r.ess < 200.0 {
-        e.warnings.push(format!(
-            "the sampler may not have converged (R-hat {:.3}, effective sample size {:.0} after {} kept sweeps per chain); run more sweeps (`--sweeps` with `--histories`, `lcmcr_sweeps` in recuento.toml) before relying on this interval",
-            r.r_hat,
-            r.ess,
-            people(r.kept_sweeps as f64)
+        e.warn(said(
+            format!(
+                "the sampler may not have converged (R-hat {:.3}, effective sample size {:.0} after {} kept sweeps per chain); run more sweeps (`--sweeps` with `--histories`, `lcmcr_sweeps` in recuento.toml) before relying on this interval",
+                r.r_hat,
+                r.ess,
+                people(r.kept_sweeps as f64)
+            ),
+            format!(
+                "puede que el muestreador no haya convergido (R-hat {}, tamaño muestral efectivo {:.0} tras {} iteraciones conservadas por cadena); haga más iteraciones (`--sweeps` con `--histories`, `lcmcr_sweeps` en recuento.toml) antes de fiarse de este intervalo",
+                format!("{:.3}", r.r_hat).replace('.', ","),
+                r.ess,
+                people_es(r.kept_sweeps as f64)
+            ),
         ));
     }
-    e.warnings.push(
-        "the latent-class model absorbs heterogeneity (people more visible to every list) but assumes lists are independent within each class. When many people are rarely listed, the lists fit much larger totals almost as well, and the model's priors favour the smaller ones: in simulations with a large, rarely listed group its interval fell wholly below the truth in 16% to 40% of cases (docs/benchmarks.md). Do not read its upper end as a ceiling: compare it with the log-linear and Mth estimates, and see how far it moves under another prior (recuento estimate --sensitivity)".into(),
-    );
+    e.warn(said(
+        "the latent-class model absorbs heterogeneity (people more visible to every list) but assumes lists are independent within each class. When many people are rarely listed, the lists fit much larger totals almost as well, and the model's priors favour the smaller ones: in simulations with a large, rarely listed group its interval fell wholly below the truth in 16% to 40% of cases (docs/benchmarks.md). Do not read its upper end as a ceiling: compare it with the log-linear and Mth estimates, and see how far it moves under another prior (recuento estimate --sensitivity)",
+        "el modelo de clases latentes absorbe la heterogeneidad (personas más visibles para todas las listas), pero supone que dentro de cada clase las listas son independientes. Cuando muchas personas casi nunca aparecen en las listas, estas se ajustan casi igual de bien a totales mucho mayores, y las distribuciones a priori del modelo favorecen los menores: en simulaciones con un grupo grande que casi nunca aparece, su intervalo quedó por completo por debajo de la verdad en el 16\u{a0}% al 40\u{a0}% de los casos (docs/benchmarks.md). No lea su extremo superior como un techo: compárelo con las estimaciones log-lineales y Mth, y vea cuánto se mueve con otra distribución a priori (recuento estimate --sensitivity)",
+    ));
     Estimate {
         model: format!(
             "latent classes, stick-breaking prior truncated at K = {} (Manrique-Vallier 2016)",
@@ -908,20 +1097,27 @@ fn chapman(table: &Table<'_>) -> Estimate {
     let var = (n1 + 1.0) * (n2 + 1.0) * (n1 - m) * (n2 - m) / ((m + 1.0).powi(2) * (m + 2.0));
     let (lower, upper) = log_normal_interval(table.observed as f64, n_hat, var);
     let mut e = table.blank("chapman");
-    e.warnings.push(
-        "only two lists: the estimate assumes the lists are independent and every person equally likely to be listed; if one list copies the other, or some people are more visible to both, the true total is higher than this".into(),
-    );
+    e.warn(said(
+        "only two lists: the estimate assumes the lists are independent and every person equally likely to be listed; if one list copies the other, or some people are more visible to both, the true total is higher than this",
+        "solo dos listas: la estimación supone que las listas son independientes y que todas las personas tienen la misma probabilidad de aparecer; si una lista copia a la otra, o algunas personas son más visibles para ambas, el total real es mayor que este",
+    ));
     if m < 7.0 {
-        e.warnings.push(format!(
-            "only {m} people are on both lists: the estimate is very unstable"
+        e.warn(said(
+            format!("only {m} people are on both lists: the estimate is very unstable"),
+            format!("solo {m} personas figuran en ambas listas: la estimación es muy inestable"),
         ));
     }
     // One list inside the other: Chapman's variance is zero, and so is the interval's width.
     for (inner, n, outer) in [(0, n1, 1), (1, n2, 0)] {
         if n == m && m > 0.0 {
-            e.warnings.push(format!(
-                "every person on '{}' is also on '{}': Chapman's variance is then zero, so the interval shows no uncertainty at all; the real uncertainty is larger, and a list built from the other gives no information about the people on neither",
-                table.lists[inner], table.lists[outer]
+            let (inner, outer) = (&table.lists[inner], &table.lists[outer]);
+            e.warn(said(
+                format!(
+                    "every person on '{inner}' is also on '{outer}': Chapman's variance is then zero, so the interval shows no uncertainty at all; the real uncertainty is larger, and a list built from the other gives no information about the people on neither"
+                ),
+                format!(
+                    "todas las personas de '{inner}' figuran también en '{outer}': la varianza de Chapman es entonces cero, así que el intervalo no muestra ninguna incertidumbre; la incertidumbre real es mayor, y una lista hecha a partir de la otra no informa de las personas que no están en ninguna"
+                ),
             ));
         }
     }
@@ -974,15 +1170,22 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     }
     let mut shared = Vec::new();
     if not_estimable > 0 {
-        shared.push(format!(
-            "{not_estimable} of {} models could not be fitted (empty or near-empty combinations of lists) and were left out",
-            models.len()
+        shared.push(said(
+            format!(
+                "{not_estimable} of {} models could not be fitted (empty or near-empty combinations of lists) and were left out",
+                models.len()
+            ),
+            format!(
+                "{not_estimable} de {} modelos no se pudieron ajustar (combinaciones de listas vacías o casi vacías) y se dejaron fuera",
+                models.len()
+            ),
         ));
     }
     if fits.is_empty() {
-        return vec![table.refused(
+        return vec![table.refused(said(
             "no log-linear model could be fitted: the overlaps between lists are too sparse in this stratum",
-        )];
+            "no se pudo ajustar ningún modelo log-lineal: en este estrato las coincidencias entre listas son demasiado escasas",
+        ))];
     }
     fits.sort_by(|a, b| crit(a).total_cmp(&crit(b)));
     let best = &fits[0];
@@ -1008,27 +1211,43 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
         .fold(f64::INFINITY, f64::min);
     let spread_hi = fits.iter().take(10).map(|f| f.estimate).fold(0.0, f64::max);
     let mut averaged = table.blank("loglinear-averaged");
-    averaged.warnings.extend(shared.iter().cloned());
-    averaged.warnings.push(format!(
-        "the ten best-fitting models give totals from {} to {}; the interval includes this model uncertainty",
-        people(spread_lo),
-        people(spread_hi)
+    averaged.warn_all(shared.iter().cloned());
+    averaged.warn(said(
+        format!(
+            "the ten best-fitting models give totals from {} to {}; the interval includes this model uncertainty",
+            people(spread_lo),
+            people(spread_hi)
+        ),
+        format!(
+            "los diez modelos que mejor se ajustan dan totales de {} a {}; el intervalo incluye esta incertidumbre sobre el modelo",
+            people_es(spread_lo),
+            people_es(spread_hi)
+        ),
     ));
-    averaged.warnings.push(
-        "log-linear models assume a closed population and model dependence between lists only through the interactions included; heterogeneity that all lists share (some victims more visible to every list) biases the total downwards".into(),
-    );
+    averaged.warn(said(
+        "log-linear models assume a closed population and model dependence between lists only through the interactions included; heterogeneity that all lists share (some victims more visible to every list) biases the total downwards",
+        "los modelos log-lineales suponen una población cerrada y modelan la dependencia entre listas solo mediante las interacciones incluidas; la heterogeneidad que comparten todas las listas (víctimas más visibles para todas ellas) sesga el total hacia abajo",
+    ));
     let mut best_warnings = shared.clone();
-    best_warnings.push(
-        "the interval of one selected model ignores the uncertainty of choosing it; prefer the averaged estimate".into(),
-    );
+    best_warnings.push(said(
+        "the interval of one selected model ignores the uncertainty of choosing it; prefer the averaged estimate",
+        "el intervalo de un solo modelo seleccionado ignora la incertidumbre de haberlo elegido; es preferible la estimación promediada",
+    ));
     // The average leans on the best model: when that does not fit, the headline says so too.
-    let best_misfit = poor_fit(best, "even the best log-linear model");
+    let best_misfit = poor_fit(
+        best,
+        (
+            "even the best log-linear model",
+            "ni siquiera el mejor modelo log-lineal se ajusta",
+        ),
+    );
     best_warnings.extend(best_misfit.clone());
-    averaged.warnings.extend(best_misfit);
+    averaged.warn_all(best_misfit);
     if avg_hi - avg_lo < 1.0 {
-        averaged.warnings.push(
-            "this interval has no width: the models that carry the average put (almost) nobody on no list, with no uncertainty. That happens when they fit empty combinations of lists as zero (the edge of what the models allow) or when nearly everyone is on several lists; it is not evidence that every person was listed, so read the other methods and the upper end of loglinear-best before publishing it".into(),
-        );
+        averaged.warn(said(
+            "this interval has no width: the models that carry the average put (almost) nobody on no list, with no uncertainty. That happens when they fit empty combinations of lists as zero (the edge of what the models allow) or when nearly everyone is on several lists; it is not evidence that every person was listed, so read the other methods and the upper end of loglinear-best before publishing it",
+            "este intervalo no tiene anchura: los modelos que pesan en el promedio no ponen a (casi) nadie fuera de todas las listas, y sin incertidumbre. Ocurre cuando ajustan como cero combinaciones de listas vacías (el límite de lo que los modelos admiten) o cuando casi todas las personas figuran en varias listas; no prueba que todas las personas estén registradas, así que lea los demás métodos y el extremo superior de loglinear-best antes de publicarlo",
+        ));
     }
     let mut out = vec![
         Estimate {
@@ -1074,9 +1293,10 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
             None => {
                 let mut e = table.blank("loglinear-heterogeneity");
                 e.model = loglinear::Terms(Vec::new(), h, effects).describe(&table.lists);
-                e.warnings.push(
-                    "this model cannot be fitted to this table: its estimate runs off (to infinity, past a thousand times the people seen, or down to nobody unseen at all), which happens when too few people are on several lists at once".into(),
-                );
+                e.warn(said(
+                    "this model cannot be fitted to this table: its estimate runs off (to infinity, past a thousand times the people seen, or down to nobody unseen at all), which happens when too few people are on several lists at once",
+                    "este modelo no se puede ajustar a esta tabla: su estimación se dispara (al infinito, a más de mil veces las personas registradas, o a nadie sin registrar), lo que ocurre cuando hay muy pocas personas en varias listas a la vez",
+                ));
                 out.push(e);
             }
         }
@@ -1086,7 +1306,7 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
 
 /// What the data say of a model whose lists share one effect (M0, Mh): the likelihood-ratio
 /// test against the same model with each list's own effect (Mt, Mth), which nests it.
-fn equal_lists_test(table: &Table<'_>, shared: &ModelFit) -> String {
+fn equal_lists_test(table: &Table<'_>, shared: &ModelFit) -> Said {
     let t = table.t;
     let per_list = loglinear::Terms(shared.terms.0.clone(), shared.terms.1, ListEffects::PerList);
     let name = match per_list.1 {
@@ -1096,8 +1316,13 @@ fn equal_lists_test(table: &Table<'_>, shared: &ModelFit) -> String {
     // The lists' t effects against one shared effect: t − 1 degrees of freedom.
     let df = t.saturating_sub(1);
     let Ok(wider) = loglinear::fit_model(&table.counts, t, &per_list) else {
-        return format!(
-            "this model gives every list the same chance of listing a person; that could not be tested here ({name} could not be fitted)"
+        return said(
+            format!(
+                "this model gives every list the same chance of listing a person; that could not be tested here ({name} could not be fitted)"
+            ),
+            format!(
+                "este modelo da a todas las listas la misma probabilidad de registrar a una persona; aquí no se pudo comprobar ({name} no se pudo ajustar)"
+            ),
         );
     };
     let statistic = (shared.fit.deviance - wider.fit.deviance).max(0.0);
@@ -1106,13 +1331,28 @@ fn equal_lists_test(table: &Table<'_>, shared: &ModelFit) -> String {
         "likelihood-ratio test against {name}: {statistic:.1} on {df} degrees of freedom, {}",
         p_value(p)
     );
+    let test_es = format!(
+        "prueba de razón de verosimilitudes frente a {name}: {} con {df} grados de libertad, {}",
+        format!("{statistic:.1}").replace('.', ","),
+        p_value_es(p)
+    );
     if p < 0.05 {
-        format!(
-            "this model gives every list the same chance of listing a person, and the data contradict it: the lists differ ({test}); prefer {name}"
+        said(
+            format!(
+                "this model gives every list the same chance of listing a person, and the data contradict it: the lists differ ({test}); prefer {name}"
+            ),
+            format!(
+                "este modelo da a todas las listas la misma probabilidad de registrar a una persona, y los datos lo contradicen: las listas difieren ({test_es}); es preferible {name}"
+            ),
         )
     } else {
-        format!(
-            "this model gives every list the same chance of listing a person; the data do not contradict it here ({test})"
+        said(
+            format!(
+                "this model gives every list the same chance of listing a person; the data do not contradict it here ({test})"
+            ),
+            format!(
+                "este modelo da a todas las listas la misma probabilidad de registrar a una persona; aquí los datos no lo contradicen ({test_es})"
+            ),
         )
     }
 }
@@ -1120,18 +1360,30 @@ fn equal_lists_test(table: &Table<'_>, shared: &ModelFit) -> String {
 /// P-value of the deviance below which a model is said not to fit the table.
 const POOR_FIT: f64 = 0.001;
 
-/// A warning when the table contradicts the model (deviance p-value below [`POOR_FIT`]).
-fn poor_fit(f: &ModelFit, which: &str) -> Option<String> {
+/// A warning when the table contradicts the model (deviance p-value below [`POOR_FIT`]);
+/// `which` names the model in English, and in Spanish says it does not fit (`el modelo elegido no
+/// se ajusta`: Spanish negates the verb unless the subject already does, as `ni siquiera`).
+fn poor_fit(f: &ModelFit, which: (&str, &str)) -> Option<Said> {
     if f.df == 0 {
         return None;
     }
     let p = linalg::chi2_sf(f.fit.deviance, f.df as f64);
     (p < POOR_FIT).then(|| {
-        format!(
-            "{which} does not fit the table (deviance {:.1} on {} degrees of freedom, {}): the lists' overlaps contradict it, so its total rests on assumptions the data reject; compare with the heterogeneity models (Mth) and the latent-class model, or stratify",
-            f.fit.deviance,
-            f.df,
-            p_value(p)
+        said(
+            format!(
+                "{} does not fit the table (deviance {:.1} on {} degrees of freedom, {}): the lists' overlaps contradict it, so its total rests on assumptions the data reject; compare with the heterogeneity models (Mth) and the latent-class model, or stratify",
+                which.0,
+                f.fit.deviance,
+                f.df,
+                p_value(p)
+            ),
+            format!(
+                "{} a la tabla (desviación {} con {} grados de libertad, {}): las coincidencias entre listas lo contradicen, así que su total se apoya en supuestos que los datos rechazan; compárelo con los modelos de heterogeneidad (Mth) y el de clases latentes, o estratifique",
+                which.1,
+                format!("{:.1}", f.fit.deviance).replace('.', ","),
+                f.df,
+                p_value_es(p)
+            ),
         )
     })
 }
@@ -1150,7 +1402,7 @@ fn fit_dropping_negative_knots(
     counts: &[f64],
     t: usize,
     terms: &loglinear::Terms,
-) -> Result<(ModelFit, Vec<String>), loglinear::FitProblem> {
+) -> Result<(ModelFit, Vec<Said>), loglinear::FitProblem> {
     let mut terms = terms.clone();
     let mut dropped = Vec::new();
     loop {
@@ -1170,20 +1422,33 @@ fn fit_dropping_negative_knots(
 
 /// "the term for people on more than 2 lists" or "the terms for people on more than 4, 5 and 2
 /// lists", in the order they were dropped.
-fn knots_dropped_warning(knots: &[u32]) -> Option<String> {
+fn knots_dropped_warning(knots: &[u32]) -> Option<Said> {
     let (last, rest) = knots.split_last()?;
-    let which = if rest.is_empty() {
-        format!(
-            "the term for people on more than {last} lists had a negative coefficient and was dropped"
+    let (which, which_es) = if rest.is_empty() {
+        (
+            format!(
+                "the term for people on more than {last} lists had a negative coefficient and was dropped"
+            ),
+            format!(
+                "el término de las personas en más de {last} listas tenía un coeficiente negativo y se quitó"
+            ),
         )
     } else {
         let rest: Vec<String> = rest.iter().map(u32::to_string).collect();
-        format!(
-            "the terms for people on more than {} and {last} lists had negative coefficients and were dropped one at a time, in that order",
-            rest.join(", ")
+        let rest = rest.join(", ");
+        (
+            format!(
+                "the terms for people on more than {rest} and {last} lists had negative coefficients and were dropped one at a time, in that order"
+            ),
+            format!(
+                "los términos de las personas en más de {rest} y {last} listas tenían coeficientes negativos y se quitaron de uno en uno, en ese orden"
+            ),
         )
     };
-    Some(format!("Chao's model: {which}, as Rcapture does"))
+    Some(said(
+        format!("Chao's model: {which}, as Rcapture does"),
+        format!("modelo de Chao: {which_es}, como hace Rcapture"),
+    ))
 }
 
 /// Fits model Mth (or, with shared list effects, Mh) with heterogeneity form `h`, or M0 when
@@ -1194,7 +1459,7 @@ fn heterogeneity_fit(
     observed: u64,
     h: Option<loglinear::Heterogeneity>,
     effects: ListEffects,
-) -> Option<(ModelFit, Vec<String>)> {
+) -> Option<(ModelFit, Vec<Said>)> {
     let terms = loglinear::Terms(Vec::new(), h, effects);
     let (f, mut warnings) = fit_dropping_negative_knots(counts, t, &terms).ok()?;
     if !estimable(&f, observed) {
@@ -1206,18 +1471,24 @@ fn heterogeneity_fit(
 
 /// What a fitted heterogeneity column says: Chao's model is a lower bound; a negative
 /// coefficient of the other forms means the data show no heterogeneity of that form.
-fn heterogeneity_warning(f: &ModelFit, t: usize) -> Option<String> {
+fn heterogeneity_warning(f: &ModelFit, t: usize) -> Option<Said> {
     let form = f.terms.1?;
     if let loglinear::Heterogeneity::ChaoLb(_) = form {
-        return Some(
-            "Chao's model gives a lower bound: it extrapolates the unseen from people on one and two lists only, so under heterogeneity the true total is likely higher".into(),
-        );
+        return Some(said(
+            "Chao's model gives a lower bound: it extrapolates the unseen from people on one and two lists only, so under heterogeneity the true total is likely higher",
+            "el modelo de Chao da una cota inferior: extrapola las personas no registradas solo a partir de las que están en una y en dos listas, así que con heterogeneidad el total real probablemente es mayor",
+        ));
     }
     let gammas = &f.fit.beta[f.fit.beta.len() - form.columns(t)..];
     gammas.iter().any(|g| *g < 0.0).then(|| {
-        format!(
-            "the heterogeneity coefficient of {} is negative: the data show no heterogeneity of this form, and the model is not meaningful here",
-            loglinear::Terms(Vec::new(), Some(form), f.terms.2).describe(&[])
+        let name = loglinear::Terms(Vec::new(), Some(form), f.terms.2).describe(&[]);
+        said(
+            format!(
+                "the heterogeneity coefficient of {name} is negative: the data show no heterogeneity of this form, and the model is not meaningful here"
+            ),
+            format!(
+                "el coeficiente de heterogeneidad de {name} es negativo: los datos no muestran heterogeneidad de esta forma, y aquí el modelo no tiene sentido"
+            ),
         )
     })
 }
@@ -1228,20 +1499,27 @@ fn model_estimate(
     table: &Table<'_>,
     method: &str,
     fit: &ModelFit,
-    warnings: Vec<String>,
+    warnings: Vec<Said>,
 ) -> Estimate {
     let (counts, t) = (&table.counts, table.t);
     let (lo, hi) = loglinear::profile_interval(counts, t, &fit.terms, fit.estimate);
     let mut e = table.blank(method);
-    e.warnings.extend(warnings);
+    e.warn_all(warnings);
     if hi.is_infinite() {
-        e.warnings
-            .push("the data do not bound the total from above under this model".into());
+        e.warn(said(
+            "the data do not bound the total from above under this model",
+            "con este modelo los datos no acotan el total por arriba",
+        ));
     }
     if fit.fit.boundary > 0 {
-        e.warnings.push(format!(
-            "the model expects nobody at all in {} combination(s) of lists that nobody is on: its fit lies on the edge of what the model allows (Fienberg & Rinaldo 2012); the total is still defined, as Rcapture gives it, but compare it with models without the interactions that cause this",
-            fit.fit.boundary
+        let cells = fit.fit.boundary;
+        e.warn(said(
+            format!(
+                "the model expects nobody at all in {cells} combination(s) of lists that nobody is on: its fit lies on the edge of what the model allows (Fienberg & Rinaldo 2012); the total is still defined, as Rcapture gives it, but compare it with models without the interactions that cause this"
+            ),
+            format!(
+                "el modelo no espera a nadie en {cells} combinación(es) de listas en las que no hay nadie: su ajuste está en el límite de lo que el modelo admite (Fienberg y Rinaldo 2012); el total sigue definido, como lo da Rcapture, pero compárelo con modelos sin las interacciones que lo causan"
+            ),
         ));
     }
     Estimate {

@@ -576,12 +576,13 @@ fn chao_drops_a_knot_with_a_negative_coefficient() {
 fn knots_dropped_are_said_in_one_warning_in_their_order() {
     assert_eq!(knots_dropped_warning(&[]), None);
     assert_eq!(
-        knots_dropped_warning(&[2]).unwrap(),
+        knots_dropped_warning(&[2]).unwrap().en,
         "Chao's model: the term for people on more than 2 lists had a negative coefficient and was dropped, as Rcapture does"
     );
     assert!(
         knots_dropped_warning(&[4, 5, 2])
             .unwrap()
+            .en
             .contains("the terms for people on more than 4, 5 and 2 lists had negative coefficients and were dropped one at a time, in that order")
     );
 }
@@ -615,8 +616,13 @@ fn methods_whose_intervals_do_not_overlap_are_said_to_disagree() {
     let apart = interval("lcmcr", 16_868.0, Some(33_736.0));
     let w = methods_disagree(&[headline.clone(), overlapping.clone(), apart.clone()]).unwrap();
     assert!(
-        w.contains("loglinear-averaged 9,831 – 14,009 and lcmcr 16,868 – 33,736"),
-        "{w}"
+        w.en.contains("loglinear-averaged 9,831 – 14,009 and lcmcr 16,868 – 33,736"),
+        "{w:?}"
+    );
+    // In Spanish, numbers as Spanish writes them.
+    assert!(
+        w.es.contains("loglinear-averaged 9831 – 14\u{a0}009 y de lcmcr 16\u{a0}868 – 33\u{a0}736"),
+        "{w:?}"
     );
     // The heterogeneity models are many and often contradicted: they are not compared.
     let mth = interval("loglinear-heterogeneity", 20_000.0, Some(30_000.0));
@@ -625,7 +631,8 @@ fn methods_whose_intervals_do_not_overlap_are_said_to_disagree() {
     let open = interval("dga", 15_000.0, None);
     assert_eq!(methods_disagree(&[open.clone(), apart]), None);
     let w = methods_disagree(&[headline, open]).unwrap();
-    assert!(w.contains("dga 15,000 – unbounded"), "{w}");
+    assert!(w.en.contains("dga 15,000 – unbounded"), "{w:?}");
+    assert!(w.es.contains("dga 15\u{a0}000 – sin límite"), "{w:?}");
 }
 
 #[test]
@@ -755,4 +762,46 @@ fn p_values_are_written_as_read() {
     assert_eq!(p_value(0.0004), "p < 0.001");
     assert_eq!(p_value(0.001), "p = 0.001");
     assert_eq!(p_value(0.04213), "p = 0.042");
+}
+
+/// Every warning, whatever path made it, is said in Spanish too: strata with a list left out,
+/// one without overlaps, sums that cannot be made, two lists, a chosen model (readable or not),
+/// the latent-class model and both sensitivity analyses.
+#[test]
+fn every_warning_is_said_in_spanish_too() {
+    let check = |estimates: &[Estimate]| {
+        assert!(!estimates.is_empty());
+        for e in estimates {
+            assert_eq!(e.warnings_es.len(), e.warnings.len(), "{e:?}");
+            for (en, es) in e.warnings.iter().zip(&e.warnings_es) {
+                assert_ne!(en, es, "not in Spanish");
+            }
+        }
+    };
+    // sex=F: no overlaps, and list l2 below the minimum count of 3.
+    let h = by_sex(
+        simulate(3, 1000, &[0.3, 0.3, 0.3, 0.4]),
+        from_counts(&[0, 4, 3, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0], 4),
+    );
+    for model in ["l0:l1", "l0:l9", "Mth Chao (LB)"] {
+        let options = Options {
+            min_list_count: 3,
+            model: Some(model.into()),
+            ..quick_lcmcr()
+        };
+        let e = estimate(&h, &options);
+        check(&e);
+        check(&leave_one_list_out(&h, &options));
+        check(&prior_sensitivity(&h, &options, &e));
+        assert!(
+            e.iter()
+                .any(|e| e.warnings_es.iter().any(|w| w.contains("se dejó fuera")))
+        );
+        assert!(e.iter().any(|e| {
+            e.warnings_es
+                .iter()
+                .any(|w| w.contains("no se puede sumar"))
+        }));
+    }
+    check(&estimate(&simulate(5, 300, &[0.3, 0.4]), &quick_lcmcr()));
 }

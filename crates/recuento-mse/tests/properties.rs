@@ -2,7 +2,8 @@
 //! to 5 lists, 1 to a million people per cell, up to 80% of the cells empty (the CI-sized
 //! version of `bench/property_estimate.sh`, which also runs the latent-class model and
 //! `--sensitivity` through the command line). Every estimate is finite, at least the people
-//! seen and inside its own interval; every missing number says why. Seeded, so deterministic.
+//! seen and inside its own interval; every missing number says why; every warning is said in
+//! Spanish too. Seeded, so deterministic.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -45,6 +46,11 @@ fn every_estimate_lies_inside_its_interval_and_above_the_people_seen() {
         let seen = h.observed() as f64;
         for e in estimate(&h, &Options::default()) {
             let what = format!("table {case} {:?}: {} ({})", h.rows, e.method, e.model);
+            // Every warning is said in Spanish too, for the documentation teams.
+            assert_eq!(e.warnings_es.len(), e.warnings.len(), "{what}");
+            for (en, es) in e.warnings.iter().zip(&e.warnings_es) {
+                assert_ne!(en, es, "{what}: not in Spanish");
+            }
             let Some(x) = e.estimate else {
                 assert!(!e.warnings.is_empty(), "{what}: no number and no reason");
                 continue;

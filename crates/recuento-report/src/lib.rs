@@ -17,6 +17,7 @@ use recuento_model::CaptureHistories;
 use recuento_mse::Estimate;
 // Counts of people are written the same way everywhere.
 use recuento_mse::people as fmt_n;
+use recuento_mse::people_es;
 use serde::Serialize;
 
 /// One list as the report shows it.
@@ -128,6 +129,7 @@ th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .headline{font-size:1.3em;background:#f7f7ff;border-left:4px solid #446;padding:.8em 1em}
 .headline-es{font-size:1.1em;background:#f7f7ff;border-left:4px solid #446;padding:.6em 1em;margin-top:-.6em}
 .warn{background:#fff8e5;border-left:4px solid #c90;padding:.4em .8em;margin:.3em 0}
+.warn .es{color:#444;font-style:italic}
 pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.85em}svg text{font-family:inherit}";
 
 /// Renders the report.
@@ -194,7 +196,8 @@ fn headline(h: &mut String, d: &ReportData) {
             );
             let _ = writeln!(
                 h,
-                "<p class=\"headline-es\" lang=\"es\">Con estos datos no se puede estimar el total; el motivo está arriba, en inglés. Personas que figuran en al menos una lista: {}.</p>",
+                "<p class=\"headline-es\" lang=\"es\">Con estos datos no se puede estimar el total: {}. Personas que figuran en al menos una lista: {}.</p>",
+                esc(&e.warnings_es.join("; ")),
                 people_es(e.observed as f64)
             );
         }
@@ -223,18 +226,6 @@ fn method_es(method: &str, model: &str) -> String {
         _ => model.to_string(),
     };
     format!("{what} ({method})")
-}
-
-/// A count of people as Spanish writes it (RAE, *Ortografía* 2010): no separator in four
-/// digits, a no-break space between groups of three from five digits on (`2000`, `12\u{a0}500`);
-/// a comma or a point would be read as a decimal sign by one reader or another.
-fn people_es(x: f64) -> String {
-    let s = fmt_n(x);
-    if s.trim_start_matches('-').len() <= 5 {
-        s.replace(',', "")
-    } else {
-        s.replace(',', "\u{a0}")
-    }
 }
 
 fn lists_section(h: &mut String, d: &ReportData) {
@@ -488,10 +479,17 @@ fn estimate_section(h: &mut String, d: &ReportData) {
     // of the best model, say) is shown once, under the first estimate that carries it.
     let mut seen = std::collections::BTreeSet::new();
     for e in d.estimates.iter().filter(|e| e.stratum == "all") {
-        for w in e.warnings.iter().filter(|w| seen.insert(w.as_str())) {
+        for (i, w) in e.warnings.iter().enumerate() {
+            if !seen.insert(w.as_str()) {
+                continue;
+            }
+            // The Spanish under the English, for the documentation teams.
+            let es = e.warnings_es.get(i).map_or(String::new(), |es| {
+                format!("<br><span class=\"es\" lang=\"es\">{}</span>", esc(es))
+            });
             let _ = write!(
                 h,
-                "<div class=\"warn\"><strong>{}:</strong> {}</div>",
+                "<div class=\"warn\"><strong>{}:</strong> {}{es}</div>",
                 esc(e.label()),
                 esc(w)
             );

@@ -77,6 +77,10 @@ fn run_recovers_the_truth_and_is_reproducible() {
             && html.contains("Total estimado")
             // The Spanish method is read from recuento-mse's "average of N models weighted by".
             && html.contains("modelos log-lineales ponderados por AIC")
+            // Every warning on an estimate has its Spanish under it.
+            && html.matches("<div class=\"warn\"><strong>").count()
+                == html.matches("<span class=\"es\" lang=\"es\">").count()
+            && html.contains("los modelos log-lineales suponen una población cerrada")
             && html.contains("<svg")
             && html.contains("config_blake3")
     );
