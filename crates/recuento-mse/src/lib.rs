@@ -495,12 +495,27 @@ fn sum_of_strata(estimates: &[Estimate], method: &str, strata: usize) -> Option<
     e.interval = "posterior 2.5% and 97.5% quantiles of the sum of the strata's draws".into();
     e.mcmc = None;
     e.models = Vec::new();
-    e.set_warnings(
-        parts
-            .iter()
-            .flat_map(|p| p.said())
-            .collect::<std::collections::BTreeSet<_>>(),
-    );
+    // Each stratum's warnings once, saying which strata they are from unless all are.
+    let mut from: Vec<(Said, Vec<&str>)> = Vec::new();
+    for p in &parts {
+        for w in p.said() {
+            match from.iter_mut().find(|(x, _)| *x == w) {
+                Some((_, strata)) => strata.push(&p.stratum),
+                None => from.push((w, vec![&p.stratum])),
+            }
+        }
+    }
+    e.set_warnings(from.into_iter().map(|(w, strata)| {
+        if strata.len() == parts.len() {
+            w
+        } else {
+            let strata = strata.join(", ");
+            said(
+                format!("in {strata}: {}", w.en),
+                format!("en {strata}: {}", w.es),
+            )
+        }
+    }));
     e.draws = total;
     Some(e)
 }
@@ -656,11 +671,13 @@ fn estimate_stratum(
             let min = options.min_list_count.max(1);
             warnings.push(said(
                 format!(
-                    "list '{name}' has {n} people in this stratum (minimum {min}) and was left out"
+                    "list '{name}' has {n} {} in this stratum (minimum {min}) and was left out",
+                    if n == 1 { "person" } else { "people" }
                 ),
                 format!(
-                    "la lista '{name}' tiene {} personas en este estrato (mínimo {}) y se dejó fuera",
+                    "la lista '{name}' tiene {} {} en este estrato (mínimo {}) y se dejó fuera",
                     people_es(n as f64),
+                    if n == 1 { "persona" } else { "personas" },
                     people_es(min as f64)
                 ),
             ));

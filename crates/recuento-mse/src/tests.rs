@@ -805,3 +805,42 @@ fn every_warning_is_said_in_spanish_too() {
     }
     check(&estimate(&simulate(5, 300, &[0.3, 0.4]), &quick_lcmcr()));
 }
+
+#[test]
+fn a_sum_of_draws_says_which_strata_its_warnings_come_from() {
+    // Women: list l2 has a handful of people, below the minimum of 10, so it is left out there.
+    let h = by_sex(
+        simulate(3, 1000, &[0.3, 0.3, 0.3, 0.4]),
+        simulate(4, 600, &[0.4, 0.3, 0.004, 0.35]),
+    );
+    let options = Options {
+        min_list_count: 10,
+        ..Options::default()
+    };
+    let e = estimate(&h, &options);
+    let sum = e
+        .iter()
+        .find(|e| e.method == "dga" && e.stratum == "all (sum of strata)")
+        .expect("summed total");
+    assert!(sum.estimate.is_some());
+    assert!(
+        sum.warnings
+            .iter()
+            .any(|w| w.starts_with("in sex=F: list 'l2' has")),
+        "{:?}",
+        sum.warnings
+    );
+    assert!(
+        sum.warnings_es
+            .iter()
+            .any(|w| w.starts_with("en sex=F: la lista 'l2' tiene"))
+    );
+    // What every stratum says is said once, as it is.
+    assert_eq!(
+        sum.warnings
+            .iter()
+            .filter(|w| w.starts_with("the average over decomposable graphs models"))
+            .count(),
+        1
+    );
+}

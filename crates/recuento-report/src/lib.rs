@@ -15,6 +15,7 @@ use std::fmt::Write;
 
 use recuento_model::CaptureHistories;
 use recuento_mse::Estimate;
+use std::collections::BTreeSet;
 // Counts of people are written the same way everywhere.
 use recuento_mse::people as fmt_n;
 use recuento_mse::people_es;
@@ -474,13 +475,60 @@ fn estimate_section(h: &mut String, d: &ReportData) {
         }
         h.push_str("</svg>\n");
     }
-    diagnostics(h, &d.estimates);
+    diagnostics(h, &d.estimates, "all");
     // A warning several estimates share (the model uncertainty of the log-linear average and
     // of the best model, say) is shown once, under the first estimate that carries it.
-    let mut seen = std::collections::BTreeSet::new();
-    for e in d.estimates.iter().filter(|e| e.stratum == "all") {
+    let mut shown = BTreeSet::new();
+    warnings(
+        h,
+        d.estimates.iter().filter(|e| e.stratum == "all"),
+        &mut shown,
+    );
+    // Each stratum, and the totals summed over them, folded: the same checks and warnings as
+    // the total's (a list left out, why a stratum has no estimate, why a sum cannot be made).
+    let mut strata: Vec<&str> = Vec::new();
+    for e in d.estimates.iter().filter(|e| e.stratum != "all") {
+        if !strata.contains(&e.stratum.as_str()) {
+            strata.push(&e.stratum);
+        }
+    }
+    if !strata.is_empty() {
+        h.push_str("<h3>By stratum</h3>\n");
+    }
+    for stratum in strata {
+        let of: Vec<&Estimate> = d
+            .estimates
+            .iter()
+            .filter(|e| e.stratum == stratum)
+            .collect();
+        let headline = of.first().map_or("none".to_string(), |e| {
+            e.estimate.map_or("no estimate".to_string(), |x| {
+                format!("{} ({})", fmt_n(x), e.method)
+            })
+        });
+        let _ = write!(
+            h,
+            "<details><summary>{}: {}; people seen {}</summary>",
+            esc(stratum),
+            esc(&headline),
+            fmt_n(of.first().map_or(0.0, |e| e.observed as f64))
+        );
+        diagnostics(h, &d.estimates, stratum);
+        warnings(h, of.into_iter(), &mut BTreeSet::new());
+        h.push_str("</details>\n");
+    }
+}
+
+/// The warnings of `estimates`, each under its estimate's label with its Spanish below, leaving
+/// out those already in `shown` (and adding the others to it).
+fn warnings<'a>(
+    h: &mut String,
+    estimates: impl Iterator<Item = &'a Estimate>,
+    shown: &mut BTreeSet<String>,
+) {
+    for e in estimates {
         for (i, w) in e.warnings.iter().enumerate() {
-            if !seen.insert(w.as_str()) {
+            if !shown.insert(w.clone()) {
                 continue;
             }
             // The Spanish under the English, for the documentation teams.
@@ -497,11 +545,11 @@ fn estimate_section(h: &mut String, d: &ReportData) {
     }
 }
 
-/// What a statistician checks before trusting the total (stratum `all`): the capture-pattern
+/// What a statistician checks before trusting the total of `stratum`: the capture-pattern
 /// table against the best model's fitted values, the models and graphs that carry the averages,
 /// and the samplers' convergence.
-fn diagnostics(h: &mut String, estimates: &[Estimate]) {
-    let all: Vec<&Estimate> = estimates.iter().filter(|e| e.stratum == "all").collect();
+fn diagnostics(h: &mut String, estimates: &[Estimate], stratum: &str) {
+    let all: Vec<&Estimate> = estimates.iter().filter(|e| e.stratum == stratum).collect();
     if let Some(best) = all.iter().find(|e| !e.cells.is_empty()) {
         let _ = write!(
             h,
@@ -576,6 +624,41 @@ fn sensitivity_section(h: &mut String, d: &ReportData) {
     }
     h.push_str("<h2 id=\"sensitivity\">Sensitivity: leaving one list out</h2><p>Every method again without each list in turn (people seen only by that list count as unseen). A total that moves far when one list is left out rests on that list's overlaps with the others. When the latent-class model is on, it is also run again with another prior on the lists' capture probabilities (Beta(1/2, 1/2), which gives more room to people whom lists rarely see): if that total or its upper end moves far, the latent-class interval rests on its prior, not on the lists.</p>");
     estimate_table(h, "Run", &d.sensitivity);
+    // What the runs add to the warnings above: how far the other prior moved the latent-class
+    // interval, which lists a run could not do without.
+    let mut shown: BTreeSet<String> = d
+        .estimates
+        .iter()
+        .flat_map(|e| e.warnings.iter().cloned())
+        .collect();
+    let mut runs: Vec<&str> = Vec::new();
+    for e in &d.sensitivity {
+        if !runs.contains(&e.stratum.as_str()) {
+            runs.push(&e.stratum);
+        }
+    }
+    // The other prior's verdict is the point of its run, so it is shown; a run without a list
+    // repeats most warnings with other numbers, so its own are folded.
+    for run in runs {
+        let mut one = String::new();
+        warnings(
+            &mut one,
+            d.sensitivity.iter().filter(|e| e.stratum == run),
+            &mut shown,
+        );
+        if one.is_empty() {
+            continue;
+        }
+        if run == recuento_mse::PRIOR_SENSITIVITY_STRATUM {
+            let _ = write!(h, "<p>{}:</p>{one}", esc(run));
+        } else {
+            let _ = write!(
+                h,
+                "<details><summary>Warnings of the run {}</summary>{one}</details>",
+                esc(run)
+            );
+        }
+    }
 }
 
 /// A table of estimates, one row each; `first` names the first column (stratum or run).
@@ -691,6 +774,53 @@ mod tests {
         assert!(!html.contains("<script>"));
         assert!(html.contains("a&amp;b"));
         assert!(!html.contains("http://") && !html.contains("https://"));
+    }
+
+    /// Each stratum's warnings, and the other prior's verdict, are in the report, in both
+    /// languages.
+    #[test]
+    fn strata_and_sensitivity_runs_show_their_warnings() {
+        // Two strata; in `sex=F` list `c` has one person, below the minimum of 5.
+        let mut rows = Vec::new();
+        for (sex, counts) in [
+            ("M", [0u64, 120, 90, 40, 70, 30, 25, 12]),
+            ("F", [0u64, 60, 45, 20, 1, 0, 0, 0]),
+        ] {
+            for (h, &n) in counts.iter().enumerate().skip(1) {
+                if n > 0 {
+                    rows.push((vec![sex.to_string()], h as u16, n));
+                }
+            }
+        }
+        let histories = recuento_model::CaptureHistories {
+            lists: vec!["a".into(), "b".into(), "c".into()],
+            strata: vec!["sex".into()],
+            rows,
+        };
+        let options = recuento_mse::Options {
+            min_list_count: 5,
+            lcmcr: Some(recuento_mse::lcmcr::LcmcrOptions {
+                burn_in: 1_000,
+                samples: 5_000,
+                target_ess: 0.0,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let estimates = recuento_mse::estimate(&histories, &options);
+        let sensitivity = recuento_mse::prior_sensitivity(&histories, &options, &estimates);
+        assert!(!sensitivity.is_empty());
+        let html = render(&ReportData {
+            estimates,
+            sensitivity,
+            ..Default::default()
+        });
+        assert!(html.contains("<h3>By stratum</h3>"));
+        assert!(html.contains("sex=F: "));
+        assert!(html.contains("list &#39;c&#39; has 1 person in this stratum"));
+        assert!(html.contains("la lista &#39;c&#39; tiene 1 persona en este estrato"));
+        assert!(html.contains("with this prior the upper end of the latent-class interval moves"));
+        assert!(html.contains("con esta distribución a priori"));
     }
 
     #[test]
