@@ -4,7 +4,8 @@
 //! averaged over seeds 1, 2, 3 (or 1 to N with `seeds=N`, F to F + N − 1 with `first=F` too).
 //! Run on an otherwise idle machine:
 //! `cargo run --release -p recuento-mse --example lcmcr_speed [classes=K] [seeds=N] [first=F] [chains=1|2]
-//! [MOVES …]` (default: K = 10, 1 and 2 chains, plain Gibbs and the default moves). Each MOVES is
+//! [scale=S] [MOVES …]` (default: K = 10, 1 and 2 chains, plain Gibbs and the default moves,
+//! scale 1: `scale=S` multiplies every count by S). Each MOVES is
 //! `R/V`, R ridge moves and V visibility moves per sweep, or `R` alone: R ridge moves with the
 //! default visibility moves, or none when R is 0 (`0` is LCMCR's plain Gibbs sampler).
 
@@ -60,9 +61,18 @@ fn main() {
     if moves.is_empty() {
         moves = vec![(0, 0), (RIDGE_MOVES, VISIBILITY_MOVES)];
     }
+    // `scale=S` multiplies every count: the same shares with S times the people, to see how
+    // mixing changes with the size of the table.
+    let scale: u64 = args
+        .iter()
+        .find_map(|a| a.strip_prefix("scale=")?.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    counts.iter_mut().for_each(|c| *c *= scale);
     let observed: u64 = counts[1..].iter().sum();
     println!(
-        "observed {observed} of 6650, K = {classes}, 10,000 + 100,000 sweeps per chain, thin 10"
+        "observed {observed} of {}, K = {classes}, 10,000 + 100,000 sweeps per chain, thin 10",
+        6_650 * scale
     );
     println!(
         "| moves (ridge/visibility) | chains | seed | sweeps/s per chain | ESS of N | ESS/s | median | 95% interval | R-hat | acceptance (ridge/visibility) |"
