@@ -422,25 +422,18 @@ fn cannot_sum(
         .copied()
         .collect::<Vec<_>>()
         .join(", ");
-    let more = without.len().saturating_sub(10);
+    let (more, more_es) = match without.len().saturating_sub(10) {
+        0 => (String::new(), String::new()),
+        n => (format!(" and {n} more"), format!(" y {n} más")),
+    };
     let with = strata - without.len().min(strata);
     let (what, what_es) = what;
     said(
         format!(
-            "the total cannot be summed over strata: {with} of {strata} strata have {what}; those without one ({listed}{}) say why in their own warnings, usually too few people or overlaps. Merge small strata into larger ones, or give the pooled total ('all'), which assumes visibility does not differ between strata",
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
+            "the total cannot be summed over strata: {with} of {strata} strata have {what}; those without one ({listed}{more}) say why in their own warnings, usually too few people or overlaps. Merge small strata into larger ones, or give the pooled total ('all'), which assumes visibility does not differ between strata"
         ),
         format!(
-            "no se puede sumar el total sobre los estratos: {with} de {strata} estratos tienen {what_es}; los que no la tienen ({listed}{}) dicen por qué en sus propias advertencias, casi siempre por tener pocas personas o pocas coincidencias entre listas. Junte los estratos pequeños en otros mayores, o publique el total conjunto ('all'), que supone que la visibilidad no varía entre estratos",
-            if more > 0 {
-                format!(" y {more} más")
-            } else {
-                String::new()
-            }
+            "no se puede sumar el total sobre los estratos: {with} de {strata} estratos tienen {what_es}; los que no la tienen ({listed}{more_es}) dicen por qué en sus propias advertencias, casi siempre por tener pocas personas o pocas coincidencias entre listas. Junte los estratos pequeños en otros mayores, o publique el total conjunto ('all'), que supone que la visibilidad no varía entre estratos"
         ),
     )
 }

@@ -198,7 +198,13 @@ fn headline(h: &mut String, d: &ReportData) {
             let _ = writeln!(
                 h,
                 "<p class=\"headline-es\" lang=\"es\">Con estos datos no se puede estimar el total: {}. Personas que figuran en al menos una lista: {}.</p>",
-                esc(&e.warnings_es.join("; ")),
+                // An estimate.json from before the Spanish warnings has the English only.
+                esc(&if e.warnings_es.is_empty() {
+                    &e.warnings
+                } else {
+                    &e.warnings_es
+                }
+                .join("; ")),
                 people_es(e.observed as f64)
             );
         }
