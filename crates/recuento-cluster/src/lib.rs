@@ -285,6 +285,18 @@ pub struct Diagnostics {
     /// People holding more than one record of a list declared free of duplicates, or more than
     /// `2 × lists` records: worth a look by a reviewer.
     pub flagged: Vec<(usize, String)>,
+    /// The reasons of `flagged` in Spanish, one for each and in the same order, for the
+    /// documentation teams who review (empty in a linkage.json written before them).
+    #[serde(default)]
+    pub flagged_es: Vec<String>,
+}
+
+impl Diagnostics {
+    /// Puts `person` in the review queue, saying why in English and in Spanish.
+    pub fn flag(&mut self, person: usize, reason: String, reason_es: String) {
+        self.flagged.push((person, reason));
+        self.flagged_es.push(reason_es);
+    }
 }
 
 /// Diagnostics of a clustering. `list_of[i]` is the list index of record `i`; `no_duplicates[j]`
@@ -311,7 +323,13 @@ pub fn diagnose(
         .collect();
     by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     by_size.truncate(5);
-    let mut flagged = Vec::new();
+    let mut d = Diagnostics {
+        persons,
+        size_distribution,
+        largest: by_size,
+        flagged: Vec::new(),
+        flagged_es: Vec::new(),
+    };
     for (p, m) in members.iter().enumerate() {
         let mut per_list = vec![0usize; list_names.len()];
         for &r in m {
@@ -321,28 +339,23 @@ pub fn diagnose(
         }
         for (j, &c) in per_list.iter().enumerate() {
             if c > 1 && no_duplicates.get(j).copied().unwrap_or(false) {
-                flagged.push((
+                let list = &list_names[j];
+                d.flag(
                     p,
-                    format!(
-                        "{c} records of list '{}', which is declared free of duplicates",
-                        list_names[j]
-                    ),
-                ));
+                    format!("{c} records of list '{list}', which is declared free of duplicates"),
+                    format!("{c} registros de la lista '{list}', que se declaró sin duplicados"),
+                );
             }
         }
         if m.len() > 2 * list_names.len().max(1) {
-            flagged.push((
+            d.flag(
                 p,
                 format!("{} records: unusually many for one person", m.len()),
-            ));
+                format!("{} registros: demasiados para una sola persona", m.len()),
+            );
         }
     }
-    Diagnostics {
-        persons,
-        size_distribution,
-        largest: by_size,
-        flagged,
-    }
+    d
 }
 
 /// People whose records contradict each other, with the reason in words (for the review queue):
@@ -350,12 +363,13 @@ pub fn diagnose(
 /// person mean two people were merged, or a typo kept the check digit), or birth years more than
 /// two years apart (more than a typo or a year derived from an age explains). `valid_ids[i]` is
 /// record `i`'s national ID when it passes its check digit; `birth_years[i]` its birth year,
-/// written or derived from an age. Each person is reported once per kind of contradiction.
+/// written or derived from an age. Each person is reported once per kind of contradiction, as
+/// (person, reason, reason in Spanish).
 pub fn contradictions<S: AsRef<str>>(
     person_of: &[usize],
     valid_ids: &[Option<S>],
     birth_years: &[Option<i32>],
-) -> Vec<(usize, String)> {
+) -> Vec<(usize, String, String)> {
     let persons = person_of.iter().max().map_or(0, |m| m + 1);
     let mut ids: Vec<std::collections::BTreeSet<&str>> = vec![Default::default(); persons];
     let mut years: Vec<(i32, i32)> = vec![(i32::MAX, i32::MIN); persons];
@@ -371,18 +385,22 @@ pub fn contradictions<S: AsRef<str>>(
     for p in 0..persons {
         if ids[p].len() > 1 {
             let list: Vec<&str> = ids[p].iter().copied().collect();
-            let why = if list.len() == 2 && one_edit_apart(list[0], list[1]) {
-                "one digit apart: a typo the check digit cannot catch, or two people merged"
+            let (why, why_es) = if list.len() == 2 && one_edit_apart(list[0], list[1]) {
+                (
+                    "one digit apart: a typo the check digit cannot catch, or two people merged",
+                    "difieren en un dígito: una errata que el dígito verificador no detecta, o dos personas unidas",
+                )
             } else {
-                "two people may have been merged"
+                (
+                    "two people may have been merged",
+                    "puede que se hayan unido dos personas",
+                )
             };
+            let (n, joined) = (list.len(), list.join(", "));
             out.push((
                 p,
-                format!(
-                    "{} different valid national IDs ({}): {why}",
-                    list.len(),
-                    list.join(", ")
-                ),
+                format!("{n} different valid national IDs ({joined}): {why}"),
+                format!("{n} documentos de identidad válidos distintos ({joined}): {why_es}"),
             ));
         }
         let (lo, hi) = years[p];
@@ -390,6 +408,10 @@ pub fn contradictions<S: AsRef<str>>(
             out.push((
                 p,
                 format!("birth years {lo} and {hi} are {} years apart", hi - lo),
+                format!(
+                    "los años de nacimiento {lo} y {hi} se separan {} años",
+                    hi - lo
+                ),
             ));
         }
     }
@@ -439,6 +461,8 @@ mod tests {
         assert_eq!(c[0].0, 0);
         assert!(c[0].1.contains("00016297-5, 12345678-4"));
         assert!(c[0].1.contains("two people may have been merged"));
+        assert!(c[0].2.contains("puede que se hayan unido dos personas"));
+        assert!(c[1].2.contains("se separan 10 años"));
         assert_eq!(c[1].0, 1);
         assert!(c[1].1.contains("10 years apart"));
         // Valid DUIs one digit apart (weight 5 times 5 or 9 ends in 5 either way): a typo the
@@ -478,6 +502,10 @@ mod tests {
         assert_eq!(d.size_distribution[2], 1);
         assert_eq!(d.flagged.len(), 1);
         assert!(d.flagged[0].1.contains("'a'"));
+        assert_eq!(
+            d.flagged_es,
+            ["2 registros de la lista 'a', que se declaró sin duplicados"]
+        );
     }
 
     /// The clustering with a ring per group gives what the earlier one with a vector per group

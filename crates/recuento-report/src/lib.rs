@@ -94,6 +94,8 @@ pub struct ReportData {
     pub cluster_sizes: Vec<usize>,
     /// Clusters flagged for review, in words.
     pub flagged: Vec<String>,
+    /// The same in Spanish, one for each (empty when the linkage predates them).
+    pub flagged_es: Vec<String>,
     /// The estimates.
     pub estimates: Vec<Estimate>,
     /// Leave-one-list-out estimates (empty when not run).
@@ -408,11 +410,21 @@ fn linkage_section(h: &mut String, d: &ReportData) {
     if !d.flagged.is_empty() {
         let _ = write!(
             h,
-            "<div class=\"warn\">{} people are flagged for review:<ul>",
-            d.flagged.len()
+            "<div class=\"warn\">{} (<span class=\"es\" lang=\"es\">{}</span>):<ul>",
+            match d.flagged.len() {
+                1 => "1 person is flagged for review".to_string(),
+                n => format!("{} people are flagged for review", fmt_n(n as f64)),
+            },
+            match d.flagged.len() {
+                1 => "1 persona marcada para revisión".to_string(),
+                n => format!("{} personas marcadas para revisión", people_es(n as f64)),
+            }
         );
-        for f in d.flagged.iter().take(20) {
-            let _ = write!(h, "<li>{}</li>", esc(f));
+        for (i, f) in d.flagged.iter().enumerate().take(20) {
+            let es = d.flagged_es.get(i).map_or(String::new(), |es| {
+                format!("<br><span class=\"es\" lang=\"es\">{}</span>", esc(es))
+            });
+            let _ = write!(h, "<li>{}{es}</li>", esc(f));
         }
         h.push_str("</ul></div>\n");
     }
@@ -827,6 +839,20 @@ mod tests {
         assert!(html.contains("la lista &#39;c&#39; tiene 1 persona en este estrato"));
         assert!(html.contains("with this prior the upper end of the latent-class interval moves"));
         assert!(html.contains("con esta distribución a priori"));
+    }
+
+    #[test]
+    fn people_flagged_for_review_are_said_in_both_languages() {
+        let html = render(&ReportData {
+            flagged: vec!["person 3: birth years 1970 and 1990 are 20 years apart".into()],
+            flagged_es: vec![
+                "persona 3: los años de nacimiento 1970 y 1990 se separan 20 años".into(),
+            ],
+            ..Default::default()
+        });
+        assert!(html.contains("1 person is flagged for review"));
+        assert!(html.contains("1 persona marcada para revisión"));
+        assert!(html.contains("<span class=\"es\" lang=\"es\">persona 3: los años de nacimiento"));
     }
 
     #[test]

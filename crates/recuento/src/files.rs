@@ -121,7 +121,7 @@ async fn files_contradictions(
     engine: &Engine,
     settings: &LinkSettings,
     person_of: &[usize],
-) -> Result<Vec<(usize, String)>> {
+) -> Result<Vec<(usize, String, String)>> {
     use recuento_model::Method;
     let n = person_of.len();
     let id_column = settings
@@ -258,7 +258,8 @@ pub async fn link_files(
     let flagged = files_contradictions(engine, settings, &person_of)
         .await?
         .into_iter()
-        .map(|(p, why)| (person_name(p), why))
+        // link-files writes for the analyst: the English reason.
+        .map(|(p, why, _)| (person_name(p), why))
         .collect();
     let clustered = cluster_started.elapsed().as_secs_f64();
     let mut w = csv::Writer::from_path(out.join("clusters.csv"))?;

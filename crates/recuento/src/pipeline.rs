@@ -282,11 +282,13 @@ pub async fn link(project: &Project, engine: &Engine) -> Result<LinkSummary> {
     // Contradictions inside people (two valid DUIs, birth years far apart) go to review too.
     let ids = engine.record_text_column("national_id").await?;
     let births = engine.record_text_column("birth_date").await?;
-    diagnostics.flagged.extend(contradictions(
+    for (p, why, why_es) in contradictions(
         &person_of,
         &ids.iter().collect::<Vec<_>>(),
         &births.iter().collect::<Vec<_>>(),
-    ));
+    ) {
+        diagnostics.flag(p, why, why_es);
+    }
     let width = diagnostics.persons.to_string().len().max(5);
     let mut w = csv::Writer::from_path(out.join("persons.csv"))?;
     w.write_record(["list", "record_id", "person_id"])?;
@@ -596,7 +598,7 @@ pub fn contradictions<S: AsRef<str>>(
     person_of: &[usize],
     national_ids: &[Option<S>],
     birth_dates: &[Option<S>],
-) -> Vec<(usize, String)> {
+) -> Vec<(usize, String, String)> {
     let valid_ids: Vec<Option<&str>> = national_ids
         .iter()
         .map(|id| {
@@ -784,6 +786,13 @@ pub fn report(project: &Project) -> Result<PathBuf> {
             .iter()
             .map(|(p, why)| format!("person {}: {why}", p + 1))
             .collect(),
+        flagged_es: linkage
+            .diagnostics
+            .flagged
+            .iter()
+            .zip(&linkage.diagnostics.flagged_es)
+            .map(|((p, _), why)| format!("persona {}: {why}", p + 1))
+            .collect(),
         estimates,
         sensitivity,
         linkage_alternatives: linkage_alternatives
@@ -866,5 +875,6 @@ mod tests {
         assert!(c[0].1.contains("00016297-5, 12345678-4"));
         assert_eq!(c[1].0, 2);
         assert!(c[1].1.contains("15 years apart"));
+        assert!(c[1].2.contains("se separan 15 años"));
     }
 }
