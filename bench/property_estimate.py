@@ -4,10 +4,12 @@
 Draws tables of 2 to 6 lists with cell counts from 1 to about a million people and up to 80% of
 cells empty (often far from any model: lists that barely overlap, one cell holding nearly
 everyone), runs recuento on each (a third of them with the latent-class model, a fifth with
---sensitivity), and checks what must hold whatever the table: recuento exits cleanly or refuses
-in words, never panics; its JSON parses; every estimate without a number says why; every number
-is finite, at least the people seen, and inside its own interval, whose lower end is at least
-the people seen. Prints each violation and a summary line; exits 1 if there is any.
+--sensitivity, a quarter split into 2 to 4 strata, some of those with a minimum count per list),
+and checks what must hold whatever the table: recuento exits cleanly or refuses in words, never
+panics; its JSON parses; every estimate without a number says why; every warning is said in
+Spanish too; every number is finite, at least the people seen, and inside its own interval,
+whose lower end is at least the people seen. Prints each violation and a summary line; exits 1
+if there is any.
 
 Usage: bench/property_estimate.sh [SEED] [TABLES]   (defaults 1 and 300; about 2 minutes)
 """
@@ -42,11 +44,24 @@ def main():
         for case in range(tables):
             t, counts = table(rng)
             path = os.path.join(tmp, f"t{case}.csv")
+            # A quarter of the tables are split at random into strata.
+            strata = rng.choice([2, 3, 4]) if rng.random() < 0.25 else 1
+            place = (lambda k: f"p{k},") if strata > 1 else (lambda k: "")
             with open(path, "w") as f:
+                f.write(place(0) and "place,")
                 f.write(",".join(f"l{j}" for j in range(t)) + ",count\n")
                 for h in range(1, 1 << t):
-                    f.write(",".join(str(h >> j & 1) for j in range(t)) + f",{counts[h]}\n")
+                    shares = [rng.random() for _ in range(strata)]
+                    left = counts[h]
+                    for k in range(strata):
+                        n = left if k == strata - 1 else int(counts[h] * shares[k] / sum(shares))
+                        left -= n
+                        f.write(place(k) + ",".join(str(h >> j & 1) for j in range(t)) + f",{n}\n")
             args = [binary, "estimate", "--histories", path, "--json"]
+            if strata > 1:
+                args += ["--strata", "place"]
+                if rng.random() < 0.5:
+                    args += ["--min-list-count", str(rng.choice([2, 10, 100]))]
             if rng.random() < 0.3:
                 args += ["--lcmcr", "--sweeps", "2000"]
             if rng.random() < 0.2:
@@ -70,6 +85,10 @@ def main():
             for e in results:
                 x, lo, hi, seen = e.get("estimate"), e.get("lower"), e.get("upper"), e["observed"]
                 where = f"{e['stratum']} {e['method']} ({e['model']})"
+                spanish = e.get("warnings_es", [])
+                if len(spanish) != len(e["warnings"]) or any(
+                        en == es for en, es in zip(e["warnings"], spanish)):
+                    report(f"{where}: warnings not all in Spanish")
                 if x is None:
                     if not e["warnings"]:
                         report(f"{where}: no estimate and no reason")

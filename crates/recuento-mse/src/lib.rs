@@ -717,25 +717,27 @@ fn estimate_stratum(
             "en este estrato ninguna persona figura en más de una lista: las listas no coinciden en nadie, así que no se puede estimar cuántas personas no figuran en ninguna",
         ))];
     }
-    if t == 2 {
+    let mut out = if t == 2 {
         let mut e = chapman(&table);
         // Said, not silently skipped: the user may have asked for them.
         e.warn(said(
             "with two lists only Chapman's estimator applies: the log-linear models (and a model chosen with --model), the average over decomposable graphs and the latent-class model need three lists or more, and leaving one list out leaves nothing to estimate from",
             "con dos listas solo se aplica el estimador de Chapman: los modelos log-lineales (y un modelo elegido con --model), el promedio sobre grafos descomponibles y el modelo de clases latentes necesitan tres listas o más, y al dejar fuera una lista no queda con qué estimar",
         ));
-        return vec![e];
-    }
-    let mut out = loglinear_estimates(&table, options);
-    if let Some(text) = &options.model {
-        out.push(chosen_model(&table, text));
-    }
-    if let Some(o) = &options.dga {
-        out.push(dga_estimate(&table, o));
-    }
-    if let Some(o) = &options.lcmcr {
-        out.push(lcmcr_estimate(&table, o));
-    }
+        vec![e]
+    } else {
+        let mut out = loglinear_estimates(&table, options);
+        if let Some(text) = &options.model {
+            out.push(chosen_model(&table, text));
+        }
+        if let Some(o) = &options.dga {
+            out.push(dga_estimate(&table, o));
+        }
+        if let Some(o) = &options.lcmcr {
+            out.push(lcmcr_estimate(&table, o));
+        }
+        out
+    };
     // People seen only on lists left out are outside the table, so a model of it can put the
     // total, or its lower end, below the people known to exist.
     let in_table = table.counts.iter().sum::<f64>() as u64;
@@ -1105,7 +1107,9 @@ fn chapman(table: &Table<'_>) -> Estimate {
     let m = counts[3];
     let n_hat = (n1 + 1.0) * (n2 + 1.0) / (m + 1.0) - 1.0;
     let var = (n1 + 1.0) * (n2 + 1.0) * (n1 - m) * (n2 - m) / ((m + 1.0).powi(2) * (m + 2.0));
-    let (lower, upper) = log_normal_interval(table.observed as f64, n_hat, var);
+    // The people in the two lists' table: those seen only on lists left out of the stratum
+    // are outside it, and the estimate is raised to them afterwards as every method's is.
+    let (lower, upper) = log_normal_interval(n1 + n2 - m, n_hat, var);
     let mut e = table.blank("chapman");
     e.warn(said(
         "only two lists: the estimate assumes the lists are independent and every person equally likely to be listed; if one list copies the other, or some people are more visible to both, the true total is higher than this",

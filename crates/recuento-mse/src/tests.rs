@@ -844,3 +844,38 @@ fn a_sum_of_draws_says_which_strata_its_warnings_come_from() {
         1
     );
 }
+
+/// With lists left out of a stratum two may remain; Chapman's estimate is then raised to the
+/// people seen like every other method's (found by `bench/property_estimate.sh 7 400`).
+#[test]
+fn chapman_never_falls_below_the_people_seen_when_lists_are_left_out() {
+    // l2 has 90 people, all on it alone: below the minimum of 95, so it is left out; l0 and l1
+    // overlap so much that Chapman's estimate (166) is below the 230 people seen.
+    let mut counts = vec![0u64; 8];
+    counts[0b001] = 40;
+    counts[0b010] = 40;
+    counts[0b011] = 60;
+    counts[0b100] = 90;
+    let h = from_counts(&counts, 3);
+    let options = Options {
+        min_list_count: 95,
+        ..Options::default()
+    };
+    let e = estimate(&h, &options);
+    let chapman = e.iter().find(|e| e.method == "chapman").unwrap();
+    let (x, lo, hi) = (
+        chapman.estimate.unwrap(),
+        chapman.lower.unwrap(),
+        chapman.upper.unwrap(),
+    );
+    assert_eq!(chapman.observed, 230);
+    assert!(230.0 <= lo && lo <= x && x <= hi, "{lo} {x} {hi}");
+    assert!(
+        chapman
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("raised to the 230 people seen: 90 of them")),
+        "{:?}",
+        chapman.warnings
+    );
+}

@@ -1,5 +1,6 @@
 //! What must hold for any capture-pattern table, however far from a model: random tables of 2
-//! to 5 lists, 1 to a million people per cell, up to 80% of the cells empty (the CI-sized
+//! to 5 lists, 1 to a million people per cell, up to 80% of the cells empty, a quarter of them
+//! split into strata, with a minimum count per list that can leave lists out (the CI-sized
 //! version of `bench/property_estimate.sh`, which also runs the latent-class model and
 //! `--sensitivity` through the command line). Every estimate is finite, at least the people
 //! seen and inside its own interval; every missing number says why; every warning is said in
@@ -29,11 +30,39 @@ fn table(rng: &mut ChaCha8Rng) -> CaptureHistories {
             let n = (-rng.random::<f64>().ln() * scale * shrink) as u64;
             (n > 0).then_some((vec![], h, n))
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // A quarter of the tables are split at random into 2 or 3 strata.
+    let strata = if rng.random::<f64>() < 0.25 {
+        rng.random_range(2..4)
+    } else {
+        1
+    };
+    if strata == 1 {
+        return CaptureHistories {
+            lists: (0..t).map(|j| format!("l{j}")).collect(),
+            strata: vec![],
+            rows,
+        };
+    }
+    let mut split = Vec::new();
+    for (_, h, n) in rows {
+        let mut left = n;
+        for k in 0..strata {
+            let part = if k == strata - 1 {
+                left
+            } else {
+                rng.random_range(0..=left)
+            };
+            left -= part;
+            if part > 0 {
+                split.push((vec![format!("p{k}")], h, part));
+            }
+        }
+    }
     CaptureHistories {
         lists: (0..t).map(|j| format!("l{j}")).collect(),
-        strata: vec![],
-        rows,
+        strata: vec!["place".into()],
+        rows: split,
     }
 }
 
@@ -43,8 +72,14 @@ fn every_estimate_lies_inside_its_interval_and_above_the_people_seen() {
     let mut checked = 0;
     for case in 0..150 {
         let h = table(&mut rng);
-        let seen = h.observed() as f64;
-        for e in estimate(&h, &Options::default()) {
+        // Strata sometimes leave lists out (a minimum count per list).
+        let options = Options {
+            min_list_count: [1, 1, 2, 10, 100][rng.random_range(0..5)],
+            ..Options::default()
+        };
+        for e in estimate(&h, &options) {
+            // Seen in the estimate's own stratum (the sums count every stratum's people).
+            let seen = e.observed as f64;
             let what = format!("table {case} {:?}: {} ({})", h.rows, e.method, e.model);
             // Every warning is said in Spanish too, for the documentation teams.
             assert_eq!(e.warnings_es.len(), e.warnings.len(), "{what}");
