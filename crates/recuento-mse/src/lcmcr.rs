@@ -98,8 +98,8 @@ pub struct LcmcrOptions {
     #[serde(default = "default_capture_prior")]
     pub capture_prior: f64,
     /// Effective draws of N to reach: while the kept draws hold fewer (or their split R-hat is
-    /// above [`TARGET_R_HAT`]), every chain goes on from where it stopped for as many sweeps
-    /// again as it has kept, up to [`LcmcrOptions::max_samples`]. 0 keeps exactly
+    /// above [`TARGET_R_HAT`] and still falling), every chain goes on from where it stopped for
+    /// as many sweeps again as it has kept, up to [`LcmcrOptions::max_samples`]. 0 keeps exactly
     /// [`LcmcrOptions::samples`]. The rule reads only the draws, so results stay determined by
     /// the seed and the table.
     #[serde(default)]
@@ -1038,12 +1038,15 @@ pub fn sample(counts: &[u64], t: usize, options: &LcmcrOptions) -> LcmcrResult {
     }
     .max(options.samples);
     let mut kept = options.samples;
+    let mut last_r_hat = f64::INFINITY;
     while options.target_ess > 0.0 && kept < max_samples {
         let samples: Vec<Vec<f64>> = chains.iter().map(|c| c.1.clone()).collect();
         let total_ess: f64 = samples.iter().map(|s| ess(s)).sum();
-        if total_ess >= options.target_ess && split_r_hat(&samples) <= TARGET_R_HAT {
+        let r_hat = split_r_hat(&samples);
+        if !go_on(total_ess, r_hat, last_r_hat, options.target_ess) {
             break;
         }
+        last_r_hat = r_hat;
         let more = kept.max(1).min(max_samples - kept);
         std::thread::scope(|scope| {
             for (chain, draws, secs) in chains.iter_mut() {
@@ -1096,6 +1099,16 @@ pub fn sample(counts: &[u64], t: usize, options: &LcmcrOptions) -> LcmcrResult {
         options: options.clone(),
         samples,
     }
+}
+
+/// Whether the chains should go on: while the effective draws fall short of `target`, or R-hat
+/// is above [`TARGET_R_HAT`] and the last round brought its excess over 1 down by a tenth or
+/// more (`last_r_hat` is that of the round before, infinite at first). Chains that each mix well
+/// but sit in different modes are not joined by running longer, so R-hat alone does not keep
+/// them going once it stops falling.
+fn go_on(ess: f64, r_hat: f64, last_r_hat: f64, target: f64) -> bool {
+    let closing = r_hat - 1.0 < 0.9 * (last_r_hat - 1.0);
+    ess < target || (r_hat > TARGET_R_HAT && closing)
 }
 
 /// Quantile of sorted values (linear interpolation, as R's type 7).
@@ -1513,6 +1526,21 @@ mod tests {
         let a: Vec<f64> = (0..200).map(|i| (i % 7) as f64).collect();
         assert!((split_r_hat(&[a.clone(), a]) - 1.0).abs() < 0.05);
         assert_eq!(quantile(&[1.0, 2.0, 3.0], 0.5), 2.0);
+    }
+
+    #[test]
+    fn going_on_needs_too_few_draws_or_a_falling_r_hat() {
+        // Too few effective draws: on, whatever R-hat says.
+        assert!(go_on(120.0, 1.001, f64::INFINITY, TARGET_ESS));
+        assert!(go_on(120.0, 1.2, 1.1, TARGET_ESS));
+        // Enough draws and R-hat at most 1.01: done.
+        assert!(!go_on(5_000.0, 1.005, f64::INFINITY, TARGET_ESS));
+        // R-hat above 1.01: on at first, and while it falls by a tenth of its excess or more.
+        assert!(go_on(5_000.0, 1.03, f64::INFINITY, TARGET_ESS));
+        assert!(go_on(5_000.0, 1.02, 1.03, TARGET_ESS));
+        // Chains apart that more sweeps do not bring together: done.
+        assert!(!go_on(19_000.0, 1.026, 1.024, TARGET_ESS));
+        assert!(!go_on(19_000.0, 1.0235, 1.024, TARGET_ESS));
     }
 
     #[test]

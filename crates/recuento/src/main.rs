@@ -67,9 +67,9 @@ enum Command {
         #[arg(long, requires = "histories")]
         lcmcr: bool,
         /// Sweeps kept per chain of the latent-class model after burn-in, at least (with
-        /// --histories; default 50,000). While the effective draws of N are fewer than 400 or
-        /// R-hat is above 1.01, the chains go on, doubling, up to 20 times this. Raise it when
-        /// the estimate still warns that the sampler may not have converged.
+        /// --histories; default 50,000). While the effective draws of N are fewer than 400, or
+        /// R-hat is above 1.01 and still falling, the chains go on, doubling, up to 20 times
+        /// this. Raise it when the estimate still warns that the sampler may not have converged.
         #[arg(long, requires = "histories")]
         sweeps: Option<usize>,
         /// Seed of the sampler and of the posterior draws (with --histories).
