@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use recuento_model::{CaptureHistories, ListSpec};
 
 /// Capture histories from a person per record: `person_of[i]` and `list_of[i]` for record `i`,
@@ -86,39 +86,62 @@ fn count(value: &str) -> Option<u64> {
 /// How many problems a refusal lists before it counts the rest.
 const PROBLEMS_SHOWN: usize = 20;
 
-/// The refusal of a table with problems: every problem up to [`PROBLEMS_SHOWN`], the count of
-/// the others, and a hint when a column looks like something other than a list.
-fn problems_message(file: &str, errors: &[String], hint: &str) -> String {
-    let mut message = match errors {
-        [one] => format!("{file}: {one}"),
-        _ => {
-            let mut m = format!(
-                "{file}: {} problems, so nothing was estimated:",
-                errors.len()
-            );
-            for e in errors.iter().take(PROBLEMS_SHOWN) {
-                m.push_str("\n  ");
-                m.push_str(e);
+/// A refusal in English, then in Spanish for the documentation teams who prepare the tables.
+fn both(en: &str, es: &str) -> anyhow::Error {
+    anyhow!("{en}\nEn español: {es}")
+}
+
+/// The refusal of a table with problems, each given in English and Spanish: every problem up
+/// to [`PROBLEMS_SHOWN`], the count of the others, and a hint when a column looks like
+/// something other than a list.
+fn problems_message(
+    file: &str,
+    errors: &[(String, String)],
+    hint: (String, String),
+) -> anyhow::Error {
+    let block = |spanish: bool| {
+        let pick = |e: &(String, String)| if spanish { e.1.clone() } else { e.0.clone() };
+        let mut m = match errors {
+            [one] => format!("{file}: {}", pick(one)),
+            _ => {
+                let mut m = if spanish {
+                    format!("{file}: {} problemas; no se estimó nada:", errors.len())
+                } else {
+                    format!(
+                        "{file}: {} problems, so nothing was estimated:",
+                        errors.len()
+                    )
+                };
+                for e in errors.iter().take(PROBLEMS_SHOWN) {
+                    m.push_str("\n  ");
+                    m.push_str(&pick(e));
+                }
+                if errors.len() > PROBLEMS_SHOWN {
+                    let more = errors.len() - PROBLEMS_SHOWN;
+                    m.push_str(&if spanish {
+                        format!("\n  … y {more} más")
+                    } else {
+                        format!("\n  … and {more} more")
+                    });
+                }
+                m
             }
-            if errors.len() > PROBLEMS_SHOWN {
-                m.push_str(&format!("\n  … and {} more", errors.len() - PROBLEMS_SHOWN));
-            }
-            m
-        }
+        };
+        m.push_str(if spanish { &hint.1 } else { &hint.0 });
+        m
     };
-    message.push_str(hint);
-    message
+    both(&block(false), &block(true))
 }
 
 /// When most rows of a column are not presence marks, the column is likely not a list: say
 /// so, and how to tell recuento (every column other than the count and the strata is read as
-/// a list).
+/// a list), in English and Spanish.
 fn not_marks_hint(
     list_cols: &[usize],
     headers: &[String],
     not_marks: &[usize],
     rows: usize,
-) -> String {
+) -> (String, String) {
     let suspects: Vec<&str> = list_cols
         .iter()
         .zip(not_marks)
@@ -126,20 +149,23 @@ fn not_marks_hint(
         .map(|(&c, _)| headers[c].as_str())
         .collect();
     if suspects.is_empty() {
-        return String::new();
+        return (String::new(), String::new());
     }
-    format!(
-        "\nEvery column other than the count and the strata is read as a list. Most values of {} are not 0 or 1: if {} not a list, name it with --strata (a stratum) or remove it from the file",
-        suspects
-            .iter()
-            .map(|s| format!("'{s}'"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        if suspects.len() == 1 {
-            "it is"
-        } else {
-            "they are"
-        }
+    let names = suspects
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let one = suspects.len() == 1;
+    (
+        format!(
+            "\nEvery column other than the count and the strata is read as a list. Most values of {names} are not 0 or 1: if {} not a list, name it with --strata (a stratum) or remove it from the file",
+            if one { "it is" } else { "they are" }
+        ),
+        format!(
+            "\nCada columna que no es el conteo ni un estrato se lee como una lista. La mayoría de los valores de {names} no son 0 ni 1: si no {} una lista, indíquela con --strata (un estrato) o quítela del archivo",
+            if one { "es" } else { "son" }
+        ),
     )
 }
 
@@ -166,15 +192,19 @@ pub fn read_csv(path: &Path, strata: &[String]) -> Result<CaptureHistories> {
 /// presence mark, a count that is not a whole number, people counted on no list, a column
 /// without a name, a missing stratum column, fewer than 2 or more than 16 lists. The problems
 /// of the rows are said together (the first 20 and how many more), with a hint when a column
-/// is mostly not presence marks.
+/// is mostly not presence marks. Refusals and notes are in English, then in Spanish.
 pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Vec<String>)> {
     let file = path.display().to_string();
     let spec = ListSpec::plain("histories", &path.to_string_lossy());
     let raw = recuento_engine::ingest::read_list(&spec, Path::new("")).map_err(|e| match e {
-        recuento_engine::Error::Unreadable { reason, .. } => {
-            anyhow!("cannot read {file}: {reason}")
-        }
-        other => anyhow!("{file}: {other}"),
+        recuento_engine::Error::Unreadable { reason, .. } => both(
+            &format!("cannot read {file}: {reason}"),
+            &format!("no se puede leer {file} (el motivo, en inglés, arriba)"),
+        ),
+        other => both(
+            &format!("{file}: {other}"),
+            &format!("{file}: no se pudo leer (el motivo, en inglés, arriba)"),
+        ),
     })?;
     let mut notes = Vec::new();
     // Blank rows (a spreadsheet's trailing `,,,`) hold nobody: said, not fatal.
@@ -183,18 +213,27 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
         .iter()
         .partition(|p| p.message.starts_with("the row is empty"));
     for p in blank {
-        notes.push(format!("{file}: line {}: blank row skipped", p.line));
+        notes.push(format!(
+            "{file}: line {}: blank row skipped\nnota: {file}: línea {}: fila en blanco, omitida",
+            p.line, p.line
+        ));
     }
     // Every problem is collected and said at once, so that one pass over the file mends it.
-    let mut errors: Vec<String> = problems
+    let mut errors: Vec<(String, String)> = problems
         .iter()
         .map(|p| {
-            let column = if p.column.is_empty() {
-                String::new()
+            let (column, columna) = if p.column.is_empty() {
+                (String::new(), String::new())
             } else {
-                format!(", column '{}'", p.column)
+                (
+                    format!(", column '{}'", p.column),
+                    format!(", columna '{}'", p.column),
+                )
             };
-            format!("line {}{column}: {}", p.line, p.message)
+            (
+                format!("line {}{column}: {}", p.line, p.message),
+                format!("línea {}{columna}: {}", p.line, p.message_es),
+            )
         })
         .collect();
     let headers = &raw.headers;
@@ -202,35 +241,48 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
     let first = usize::from(headers.first().is_some_and(String::is_empty));
     if first == 1 {
         notes.push(format!(
-            "{file}: the first column has no name; it was taken as row labels (as R's write.csv writes them) and not read"
+            "{file}: the first column has no name; it was taken as row labels (as R's write.csv writes them) and not read\nnota: {file}: la primera columna no tiene nombre; se tomó como etiquetas de fila (como las escribe write.csv de R) y no se leyó"
         ));
     }
     if let Some(i) = (first..headers.len()).find(|&i| headers[i].is_empty()) {
-        bail!(
-            "{file}: column {} has no name; name each list's column (or remove the column)",
-            i + 1
-        );
+        let n = i + 1;
+        return Err(both(
+            &format!(
+                "{file}: column {n} has no name; name each list's column (or remove the column)"
+            ),
+            &format!(
+                "{file}: la columna {n} no tiene nombre; ponga nombre a la columna de cada lista (o quite la columna)"
+            ),
+        ));
     }
     for s in strata {
         if !headers.contains(s) {
-            bail!(
-                "{file}: there is no stratum column '{s}'; columns are: {}",
-                headers[first..].join(", ")
-            );
+            let columns = headers[first..].join(", ");
+            return Err(both(
+                &format!("{file}: there is no stratum column '{s}'; columns are: {columns}"),
+                &format!(
+                    "{file}: no hay ninguna columna de estrato '{s}'; las columnas son: {columns}"
+                ),
+            ));
         }
     }
     let count_cols: Vec<usize> = (first..headers.len())
         .filter(|&i| COUNT_NAMES.contains(&headers[i].to_lowercase().as_str()))
         .collect();
     if count_cols.len() > 1 {
-        bail!(
-            "{file}: more than one column could be the count of people ({}); keep one",
-            count_cols
-                .iter()
-                .map(|&i| headers[i].as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let names = count_cols
+            .iter()
+            .map(|&i| headers[i].as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(both(
+            &format!(
+                "{file}: more than one column could be the count of people ({names}); keep one"
+            ),
+            &format!(
+                "{file}: más de una columna podría ser el conteo de personas ({names}); deje una"
+            ),
+        ));
     }
     let count_col = count_cols.first().copied();
     let list_cols: Vec<usize> = (first..headers.len())
@@ -242,27 +294,39 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
         .iter()
         .find(|&&c| headers[c].contains(':') || headers[c].contains('+'))
     {
-        bail!(
-            "{file}: column '{}': a list's name cannot contain ':' or '+', which write the models (a:b + c); rename the column (e.g. '{}')",
-            headers[c],
+        let (name, suggested) = (
+            &headers[c],
             headers[c]
                 .replace(':', " ")
                 .replace('+', " y ")
                 .split_whitespace()
                 .collect::<Vec<_>>()
-                .join(" ")
+                .join(" "),
         );
+        return Err(both(
+            &format!(
+                "{file}: column '{name}': a list's name cannot contain ':' or '+', which write the models (a:b + c); rename the column (e.g. '{suggested}')"
+            ),
+            &format!(
+                "{file}: columna '{name}': el nombre de una lista no puede llevar ':' ni '+', que escriben los modelos (a:b + c); cambie el nombre de la columna (por ejemplo, '{suggested}')"
+            ),
+        ));
     }
     if list_cols.len() < 2 || list_cols.len() > 16 {
-        bail!(
-            "{file}: found {} list columns ({}); recuento needs 2 to 16 lists",
+        let (n, names) = (
             list_cols.len(),
             list_cols
                 .iter()
                 .map(|&i| headers[i].as_str())
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
         );
+        return Err(both(
+            &format!("{file}: found {n} list columns ({names}); recuento needs 2 to 16 lists"),
+            &format!(
+                "{file}: hay {n} columnas de listas ({names}); recuento necesita de 2 a 16 listas"
+            ),
+        ));
     }
     let stratum_cols: Vec<usize> = strata
         .iter()
@@ -284,9 +348,10 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
                 None => {
                     not_marks[bit] += 1;
                     readable = false;
-                    errors.push(format!(
-                        "line {line}, column '{}': expected 0 or 1 (TRUE/FALSE, yes/no and sí/no are read too), found '{value}'",
-                        headers[c]
+                    let column = &headers[c];
+                    errors.push((
+                        format!("line {line}, column '{column}': expected 0 or 1 (TRUE/FALSE, yes/no and sí/no are read too), found '{value}'"),
+                        format!("línea {line}, columna '{column}': se esperaba 0 o 1 (también se leen TRUE/FALSE, yes/no y sí/no), y hay '{value}'"),
                     ));
                 }
             }
@@ -297,9 +362,10 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
             Some(n) => n,
             None if pattern == 0 && missing => 0,
             None => {
-                errors.push(format!(
-                    "line {line}, column '{}': '{value}' is not a whole number of people",
-                    headers[count_col.unwrap_or(0)]
+                let column = &headers[count_col.unwrap_or(0)];
+                errors.push((
+                    format!("line {line}, column '{column}': '{value}' is not a whole number of people"),
+                    format!("línea {line}, columna '{column}': '{value}' no es un número entero de personas"),
                 ));
                 continue;
             }
@@ -309,12 +375,13 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
         }
         if pattern == 0 {
             if n > 0 {
-                errors.push(format!(
-                    "line {line}: {n} people counted on no list; nobody on no list can be observed, so remove the row (recuento estimates them itself)"
+                errors.push((
+                    format!("line {line}: {n} people counted on no list; nobody on no list can be observed, so remove the row (recuento estimates them itself)"),
+                    format!("línea {line}: {n} personas contadas en ninguna lista; nadie que no esté en ninguna lista puede observarse, así que quite la fila (recuento las estima por sí mismo)"),
                 ));
             } else {
                 notes.push(format!(
-                    "{file}: line {line}: the row on no list (count '{value}') was skipped"
+                    "{file}: line {line}: the row on no list (count '{value}') was skipped\nnota: {file}: línea {line}: la fila de ninguna lista (conteo '{value}') se omitió"
                 ));
             }
             continue;
@@ -333,18 +400,15 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
         *counts.entry((values, pattern)).or_default() += n;
     }
     if !errors.is_empty() {
-        bail!(
-            "{}",
-            problems_message(
-                &file,
-                &errors,
-                &not_marks_hint(&list_cols, headers, &not_marks, raw.rows.len())
-            )
-        );
+        return Err(problems_message(
+            &file,
+            &errors,
+            not_marks_hint(&list_cols, headers, &not_marks, raw.rows.len()),
+        ));
     }
     if no_stratum > 0 {
         notes.push(format!(
-            "{file}: {no_stratum} row(s) have no value in a stratum column; they are in stratum 'unknown'"
+            "{file}: {no_stratum} row(s) have no value in a stratum column; they are in stratum 'unknown'\nnota: {file}: {no_stratum} fila(s) no tienen valor en una columna de estrato; quedan en el estrato 'unknown'"
         ));
     }
     let histories = CaptureHistories {
@@ -416,6 +480,12 @@ mod tests {
         std::fs::write(&p, "a,b\n1,2\n").unwrap();
         let err = read_csv(&p, &[]).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("'b'"), "{err}");
+        // Then in Spanish, for the documentation teams.
+        assert!(
+            err.contains("\nEn español: ")
+                && err.contains("línea 2, columna 'b': se esperaba 0 o 1"),
+            "{err}"
+        );
     }
 
     /// Tables as R, spreadsheets and Spanish-speaking teams write them read the same.
