@@ -54,14 +54,18 @@ pub fn from_people(
 }
 
 /// Names a count column may have (compared without case): `count`, R's `Freq` (from
-/// `as.data.frame(table(...))`), and the Spanish words documentation teams use.
-const COUNT_NAMES: [&str; 6] = [
+/// `as.data.frame(table(...))`) and `n` (from dplyr's `count()`), and the Spanish words
+/// documentation teams use.
+const COUNT_NAMES: [&str; 9] = [
     "count",
     "freq",
     "frequency",
+    "n",
     "frecuencia",
     "conteo",
     "cuenta",
+    "cantidad",
+    "casos",
 ];
 
 /// Whether a cell says the person is on the list: `1`/`0`, and what spreadsheets and R write
@@ -141,6 +145,8 @@ fn not_marks_hint(
     headers: &[String],
     not_marks: &[usize],
     rows: usize,
+    count_col: Option<usize>,
+    whole_numbers: &[usize],
 ) -> (String, String) {
     let suspects: Vec<&str> = list_cols
         .iter()
@@ -150,6 +156,21 @@ fn not_marks_hint(
         .collect();
     if suspects.is_empty() {
         return (String::new(), String::new());
+    }
+    // A column of whole numbers, in a table without a count column, is likely the count under
+    // a name recuento does not know.
+    if let (None, [only]) = (count_col, &suspects[..])
+        && let Some(bit) = list_cols.iter().position(|&c| headers[c] == *only)
+        && whole_numbers[bit] == not_marks[bit]
+    {
+        return (
+            format!(
+                "\nIf '{only}' is the number of people in each row, name the column 'count' (or freq, n, frecuencia, conteo, cantidad); otherwise every column other than the strata is read as a list"
+            ),
+            format!(
+                "\nSi '{only}' es el número de personas de cada fila, llame a la columna 'count' (o freq, n, frecuencia, conteo, cantidad); si no, cada columna que no es un estrato se lee como una lista"
+            ),
+        );
     }
     let names = suspects
         .iter()
@@ -179,8 +200,8 @@ pub fn read_csv(path: &Path, strata: &[String]) -> Result<CaptureHistories> {
 }
 
 /// Reads a capture-history table: one column per list (`1`/`0`; `TRUE`/`FALSE`, `yes`/`no`
-/// and `sí`/`no` are read too), an optional count column (`count`, `Freq`, `frecuencia`,
-/// `conteo`; without one each row is one person) and the stratum columns named in `strata`.
+/// and `sí`/`no` are read too), an optional count column (`count`, `Freq`, `n`, `frecuencia`,
+/// `conteo`, `cantidad`…; without one each row is one person) and the stratum columns named in `strata`.
 /// Every other column is a list. The file is read as list files are (CSV in any common
 /// encoding and delimiter, Excel, Parquet). Returns the table and notes on what was read
 /// differently from a plain table: a first column without a name (R's row labels) is left
@@ -337,6 +358,8 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
     // Per list column, the rows whose value is not a presence mark: a column that is mostly
     // such values is likely not a list at all (an identifier, a date, a stratum).
     let mut not_marks = vec![0usize; list_cols.len()];
+    // Of those, the ones that are whole numbers: a count column under another name.
+    let mut whole_numbers = vec![0usize; list_cols.len()];
     for (line, rec) in &raw.rows {
         let mut pattern = 0u16;
         let mut readable = true;
@@ -347,6 +370,7 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
                 Some(false) => {}
                 None => {
                     not_marks[bit] += 1;
+                    whole_numbers[bit] += usize::from(count(value).is_some());
                     readable = false;
                     let column = &headers[c];
                     errors.push((
@@ -403,7 +427,14 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
         return Err(problems_message(
             &file,
             &errors,
-            not_marks_hint(&list_cols, headers, &not_marks, raw.rows.len()),
+            not_marks_hint(
+                &list_cols,
+                headers,
+                &not_marks,
+                raw.rows.len(),
+                count_col,
+                &whole_numbers,
+            ),
         ));
     }
     if no_stratum > 0 {
@@ -463,6 +494,25 @@ mod tests {
         assert_eq!(
             h.rows,
             vec![(vec!["F".to_string()], 2, 1), (vec!["M".to_string()], 3, 1)]
+        );
+    }
+
+    #[test]
+    fn count_columns_under_other_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.csv");
+        // dplyr's count() names the column `n`.
+        std::fs::write(&p, "a,b,n\n1,0,5\n1,1,2\n0,1,3\n").unwrap();
+        let h = read_csv(&p, &[]).unwrap();
+        assert_eq!((h.lists.len(), h.observed()), (2, 10));
+        // A name recuento does not know: the refusal says how to name it.
+        std::fs::write(&p, "a,b,personas\n1,0,5\n1,1,2\n0,1,3\n").unwrap();
+        let err = format!("{:#}", read_csv(&p, &[]).unwrap_err());
+        assert!(
+            err.contains(
+                "If 'personas' is the number of people in each row, name the column 'count'"
+            ) && err.contains("Si 'personas' es el número de personas de cada fila"),
+            "{err}"
         );
     }
 
@@ -530,7 +580,7 @@ mod tests {
         let err = read("two.csv", "a,b,count,n,Freq\n1,0,4,1,4\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("count, Freq"), "{err}");
+        assert!(err.contains("count, n, Freq"), "{err}");
         let err = read("colon.csv", "Fiscalía,ONG: Cristosal,count\n1,0,1\n")
             .unwrap_err()
             .to_string();
