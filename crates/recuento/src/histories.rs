@@ -165,10 +165,10 @@ fn not_marks_hint(
     {
         return (
             format!(
-                "\nIf '{only}' is the number of people in each row, name the column 'count' (or freq, n, frecuencia, conteo, cantidad); otherwise every column other than the strata is read as a list"
+                "\nIf '{only}' is the number of people in each row, name the column 'count' (or freq, n, frecuencia, conteo, cantidad); if it is a stratum (a year, say), name it with --strata; every other column is read as a list"
             ),
             format!(
-                "\nSi '{only}' es el número de personas de cada fila, llame a la columna 'count' (o freq, n, frecuencia, conteo, cantidad); si no, cada columna que no es un estrato se lee como una lista"
+                "\nSi '{only}' es el número de personas de cada fila, llame a la columna 'count' (o freq, n, frecuencia, conteo, cantidad); si es un estrato (un año, por ejemplo), indíquela con --strata; cualquier otra columna se lee como una lista"
             ),
         );
     }
