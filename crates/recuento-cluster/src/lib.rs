@@ -408,10 +408,7 @@ pub fn contradictions<S: AsRef<str>>(
             out.push((
                 p,
                 format!("birth years {lo} and {hi} are {} years apart", hi - lo),
-                format!(
-                    "los años de nacimiento {lo} y {hi} se separan {} años",
-                    hi - lo
-                ),
+                format!("los años de nacimiento {lo} y {hi} distan {} años", hi - lo),
             ));
         }
     }
@@ -462,7 +459,7 @@ mod tests {
         assert!(c[0].1.contains("00016297-5, 12345678-4"));
         assert!(c[0].1.contains("two people may have been merged"));
         assert!(c[0].2.contains("puede que se hayan unido dos personas"));
-        assert!(c[1].2.contains("se separan 10 años"));
+        assert!(c[1].2.contains("distan 10 años"));
         assert_eq!(c[1].0, 1);
         assert!(c[1].1.contains("10 years apart"));
         // Valid DUIs one digit apart (weight 5 times 5 or 9 ends in 5 either way): a typo the

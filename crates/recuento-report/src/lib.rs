@@ -845,9 +845,7 @@ mod tests {
     fn people_flagged_for_review_are_said_in_both_languages() {
         let html = render(&ReportData {
             flagged: vec!["person 3: birth years 1970 and 1990 are 20 years apart".into()],
-            flagged_es: vec![
-                "persona 3: los años de nacimiento 1970 y 1990 se separan 20 años".into(),
-            ],
+            flagged_es: vec!["persona 3: los años de nacimiento 1970 y 1990 distan 20 años".into()],
             ..Default::default()
         });
         assert!(html.contains("1 person is flagged for review"));

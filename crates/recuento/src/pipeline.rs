@@ -875,6 +875,6 @@ mod tests {
         assert!(c[0].1.contains("00016297-5, 12345678-4"));
         assert_eq!(c[1].0, 2);
         assert!(c[1].1.contains("15 years apart"));
-        assert!(c[1].2.contains("se separan 15 años"));
+        assert!(c[1].2.contains("distan 15 años"));
     }
 }
