@@ -77,6 +77,8 @@ fn main() {
         let mut profile = Profiled::default();
         // Largest split R-hat and smallest effective sample size of N of the latent-class chains.
         let mut mixing = (0.0f64, f64::INFINITY);
+        // The latent-class model's posterior predictive p-values, one per replicate.
+        let mut checks: Vec<f64> = Vec::new();
         let mut rerun = Rerun::default();
         let mut tallies = vec![Tally::default(); METHODS.len()];
         // Replicates whose headline says the methods disagree, and the headline's misses with
@@ -99,6 +101,7 @@ fn main() {
             for m in estimates.iter().filter_map(|e| e.mcmc.as_ref()) {
                 mixing.0 = mixing.0.max(m.r_hat);
                 mixing.1 = mixing.1.min(m.ess);
+                checks.extend(m.ppp);
             }
             Tally::add(&mut tallies, &estimates, n);
             let headline = &estimates[0];
@@ -127,7 +130,7 @@ fn main() {
             );
         }
         profiles.push((scenario, profile));
-        mixings.push((scenario, mixing));
+        mixings.push((scenario, mixing, checks));
         reruns.push((scenario, rerun));
     }
     println!();
@@ -135,10 +138,21 @@ fn main() {
         "Latent-class chains: largest split R-hat and smallest effective sample size of N over the replicates"
     );
     println!();
-    println!("| scenario | largest R-hat | smallest effective draws |");
-    println!("|---|---|---|");
-    for (scenario, (r_hat, ess)) in mixings {
-        println!("| {scenario} | {r_hat:.3} | {ess:.0} |");
+    println!(
+        "| scenario | largest R-hat | smallest effective draws | posterior predictive p: median | below 0.05 | below 0.01 |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (scenario, (r_hat, ess), mut checks) in mixings {
+        checks.sort_by(f64::total_cmp);
+        let below = |p: f64| checks.iter().filter(|&&c| c < p).count();
+        println!(
+            "| {scenario} | {r_hat:.3} | {ess:.0} | {:.2} | {} of {} | {} of {} |",
+            checks.get(checks.len() / 2).copied().unwrap_or(f64::NAN),
+            below(0.05),
+            checks.len(),
+            below(0.01),
+            checks.len()
+        );
     }
     println!();
     println!(

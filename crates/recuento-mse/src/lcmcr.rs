@@ -183,6 +183,12 @@ pub struct LcmcrResult {
     /// Share of the visibility moves accepted after burn-in (`None` when none were made).
     #[serde(default)]
     pub visibility_acceptance: Option<f64>,
+    /// Posterior predictive p-value: the share of kept draws in which a table drawn from the
+    /// model, with that draw's parameters and N, is at least as far from its expected counts
+    /// as the observed table is (Freeman–Tukey distance). Near 0 means the model does not
+    /// reproduce the overlaps between lists; values near ½ are what a fitting model gives.
+    #[serde(default)]
+    pub ppp: Option<f64>,
     /// The settings, seed included.
     pub options: LcmcrOptions,
     /// The kept draws of N, chain after chain (for totals across strata).
@@ -210,6 +216,20 @@ struct Chain<'a> {
     captured: Vec<u64>, // per (list j, class)
     ridge: Ridge,
     visibility: Visibility,
+    /// The posterior predictive check: its own random stream (so the draws of N are those of a
+    /// run without it), how many kept draws it saw, and in how many the replicated table was
+    /// at least as far from its expected counts as the observed one.
+    check: Check,
+}
+
+/// State of the posterior predictive check of one chain ([`LcmcrResult::ppp`]).
+struct Check {
+    rng: ChaCha8Rng,
+    draws: u64,
+    exceed: u64,
+    // Scratch: per observed pattern, then the other patterns together, then nobody.
+    probs: Vec<f64>,
+    replicate: Vec<u64>,
 }
 
 /// Weight a class must hold, in 99% of the sweeps that choose the block, to be moved by the
@@ -574,8 +594,44 @@ impl<'a> Chain<'a> {
             self.sweep();
             if s % thin == 0 {
                 draws.push((self.n_obs + self.n0) as f64);
+                self.check();
             }
         }
+    }
+
+    /// One draw of the posterior predictive check: given the current (π, λ) and N, a table of
+    /// N people drawn from the model, and whether its Freeman–Tukey distance to the expected
+    /// counts, Σ (√y − √e)² over the observed patterns and the other patterns seen together,
+    /// is at least the observed table's (Gelman, Meng & Stern 1996; Brooks, Catchpole & Morgan
+    /// 2000 use the same distance for capture–recapture).
+    fn check(&mut self) {
+        self.pattern_weights();
+        let k = self.k;
+        let q = |x: usize| -> f64 { self.pattern_weights[x * k..(x + 1) * k].iter().sum() };
+        let m = self.patterns.len();
+        let n = self.n_obs + self.n0;
+        let q0 = q(0);
+        let mut probs = std::mem::take(&mut self.check.probs);
+        probs.clear();
+        probs.extend(self.patterns.iter().map(|&(x, _)| q(x)));
+        let seen: f64 = probs.iter().sum();
+        probs.push((1.0 - q0 - seen).max(0.0));
+        probs.push(q0);
+        let distance = |counts: &mut dyn Iterator<Item = u64>| -> f64 {
+            counts
+                .zip(&probs[..=m])
+                .map(|(y, p)| ((y as f64).sqrt() - (n as f64 * p).sqrt()).powi(2))
+                .sum()
+        };
+        let observed = distance(&mut self.patterns.iter().map(|p| p.1).chain([0]));
+        let mut replicate = std::mem::take(&mut self.check.replicate);
+        replicate.resize(m + 2, 0);
+        multinomial(&mut self.check.rng, n, &probs, &mut replicate);
+        let replicated = distance(&mut replicate.iter().copied());
+        self.check.draws += 1;
+        self.check.exceed += u64::from(replicated >= observed);
+        self.check.probs = probs;
+        self.check.replicate = replicate;
     }
 
     fn new(
@@ -588,6 +644,9 @@ impl<'a> Chain<'a> {
     ) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(stream);
+        // The check's stream is far from every chain's.
+        let mut check_rng = ChaCha8Rng::seed_from_u64(seed);
+        check_rng.set_stream(stream | 1 << 40);
         let n_obs = patterns.iter().map(|p| p.1).sum();
         let lambda = (0..t * k).map(|_| rng.random_range(0.2..0.6)).collect();
         let mut chain = Chain {
@@ -608,6 +667,13 @@ impl<'a> Chain<'a> {
             captured: vec![0; t * k],
             ridge: Ridge::new(t, k),
             visibility: Visibility::new(t, k),
+            check: Check {
+                rng: check_rng,
+                draws: 0,
+                exceed: 0,
+                probs: Vec::with_capacity(patterns.len() + 2),
+                replicate: Vec::with_capacity(patterns.len() + 2),
+            },
         };
         chain.set_pi_from_v();
         chain
@@ -1093,6 +1159,12 @@ pub fn sample(counts: &[u64], t: usize, options: &LcmcrOptions) -> LcmcrResult {
         ess: samples.iter().map(|s| ess(s)).sum(),
         draws: all.len(),
         kept_sweeps: kept,
+        ppp: {
+            let (draws, exceed) = chains.iter().fold((0, 0), |(d, e), c| {
+                (d + c.0.check.draws, e + c.0.check.exceed)
+            });
+            (draws > 0).then(|| exceed as f64 / draws as f64)
+        },
         sweeps_per_second: speed,
         ridge_acceptance,
         visibility_acceptance,
@@ -1526,6 +1598,34 @@ mod tests {
         let a: Vec<f64> = (0..200).map(|i| (i % 7) as f64).collect();
         assert!((split_r_hat(&[a.clone(), a]) - 1.0).abs() < 0.05);
         assert_eq!(quantile(&[1.0, 2.0, 3.0], 0.5), 2.0);
+    }
+
+    /// The posterior predictive check rejects a model that cannot produce the table (one class:
+    /// lists independent, every person alike, on lists drawn with two visibility classes) and
+    /// not the model with classes enough.
+    #[test]
+    fn the_predictive_check_rejects_a_model_that_cannot_fit() {
+        let counts = heterogeneous(6, 4000);
+        let run = |classes| {
+            sample(
+                &counts,
+                4,
+                &LcmcrOptions {
+                    classes,
+                    burn_in: 2_000,
+                    samples: 10_000,
+                    thin: 5,
+                    seed: 2,
+                    target_ess: 0.0,
+                    ..LcmcrOptions::default()
+                },
+            )
+            .ppp
+            .unwrap()
+        };
+        let (one, ten) = (run(1), run(10));
+        assert!(one < 0.01, "{one}");
+        assert!(ten > 0.05, "{ten}");
     }
 
     #[test]

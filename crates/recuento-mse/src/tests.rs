@@ -879,3 +879,45 @@ fn chapman_never_falls_below_the_people_seen_when_lists_are_left_out() {
         chapman.warnings
     );
 }
+
+/// A latent-class model that cannot reproduce the table (one class on lists drawn with two
+/// visibility classes) says so, in both languages.
+#[test]
+fn a_latent_class_model_the_table_contradicts_is_said_not_to_fit() {
+    let (seen, unseen) = (
+        simulate(8, 1500, &[0.6, 0.5, 0.55, 0.45]),
+        simulate(9, 3500, &[0.15, 0.1, 0.2, 0.12]),
+    );
+    let mut counts = vec![0u64; 16];
+    for (_, h, n) in seen.rows.iter().chain(&unseen.rows) {
+        counts[*h as usize] += n;
+    }
+    let h = from_counts(&counts, 4);
+    let options = Options {
+        lcmcr: Some(lcmcr::LcmcrOptions {
+            classes: 1,
+            burn_in: 1_000,
+            samples: 10_000,
+            thin: 5,
+            target_ess: 0.0,
+            ..Default::default()
+        }),
+        dga: None,
+        ..Options::default()
+    };
+    let e = estimate(&h, &options);
+    let l = e.iter().find(|e| e.method == "lcmcr").unwrap();
+    assert!(l.mcmc.as_ref().unwrap().ppp.unwrap() < PREDICTIVE_MISFIT);
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.starts_with("the latent-class model does not reproduce the overlaps")),
+        "{:?}",
+        l.warnings
+    );
+    assert!(
+        l.warnings_es
+            .iter()
+            .any(|w| w.starts_with("el modelo de clases latentes no reproduce"))
+    );
+}

@@ -623,14 +623,15 @@ fn diagnostics(h: &mut String, estimates: &[Estimate], stratum: &str) {
         if let Some(m) = &e.mcmc {
             let _ = write!(
                 h,
-                "<p>{}: {} chains of {} sweeps, {} latent classes at most, seed {}; split R-hat of N {:.3} (near 1 when the chains agree), effective draws of N {:.0}.</p>",
+                "<p>{}: {} chains of {} sweeps, {} latent classes at most, seed {}; split R-hat of N {:.3} (near 1 when the chains agree), effective draws of N {:.0}{}.</p>",
                 esc(&e.method),
                 m.chains,
                 fmt_n(m.sweeps as f64),
                 m.classes,
                 m.seed,
                 m.r_hat,
-                m.ess
+                m.ess,
+                m.ppp.map_or(String::new(), |p| format!("; posterior predictive p {p:.2} (near 0 when the model does not reproduce the overlaps between lists)"))
             );
         }
     }

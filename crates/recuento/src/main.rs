@@ -636,14 +636,17 @@ fn print_estimate_details(estimates: &[recuento::mse::Estimate]) {
         for e in &here {
             if let Some(m) = &e.mcmc {
                 println!(
-                    "  {}: R-hat {:.3}, effective draws of N {}, {} chains x {} sweeps, {} classes, seed {}",
+                    "  {}: R-hat {:.3}, effective draws of N {}, {} chains x {} sweeps, {} classes, seed {}{}",
                     e.method,
                     m.r_hat,
                     n(m.ess),
                     m.chains,
                     n(m.sweeps as f64),
                     m.classes,
-                    m.seed
+                    m.seed,
+                    m.ppp.map_or(String::new(), |p| format!(
+                        ", posterior predictive p {p:.2}"
+                    ))
                 );
             }
             if e.method == "dga" && !e.models.is_empty() {
