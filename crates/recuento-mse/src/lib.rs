@@ -1415,7 +1415,7 @@ fn poor_fit(f: &ModelFit, which: (&str, &str)) -> Option<Said> {
                 p_value(p)
             ),
             format!(
-                "{} a la tabla (desviación {} con {} grados de libertad, {}): las coincidencias entre listas lo contradicen, así que su total se apoya en supuestos que los datos rechazan; compárelo con los modelos de heterogeneidad (Mth) y el de clases latentes, o estratifique",
+                "{} a la tabla (devianza {} con {} grados de libertad, {}): las coincidencias entre listas lo contradicen, así que su total se apoya en supuestos que los datos rechazan; compárelo con los modelos de heterogeneidad (Mth) y el de clases latentes, o estratifique",
                 which.1,
                 format!("{:.1}", f.fit.deviance).replace('.', ","),
                 f.df,
