@@ -43,6 +43,12 @@ fn estimate_from_a_capture_history_file() {
     let e = &v[0];
     assert_eq!(e["stratum"], "all");
     assert_eq!(e["observed"], 447);
+    // The warnings, and the same in Spanish, one for one.
+    let (en, es) = (
+        e["warnings"].as_array().unwrap(),
+        e["warnings_es"].as_array().unwrap(),
+    );
+    assert!(!en.is_empty() && en.len() == es.len(), "{e}");
     let (lo, x, hi) = (
         e["lower"].as_f64().unwrap(),
         e["estimate"].as_f64().unwrap(),
