@@ -421,10 +421,12 @@ fn linkage_section(h: &mut String, d: &ReportData) {
             }
         );
         for (i, f) in d.flagged.iter().enumerate().take(20) {
-            let es = d.flagged_es.get(i).map_or(String::new(), |es| {
-                format!("<br><span class=\"es\" lang=\"es\">{}</span>", esc(es))
-            });
-            let _ = write!(h, "<li>{}{es}</li>", esc(f));
+            let _ = write!(
+                h,
+                "<li>{}{}</li>",
+                esc(f),
+                spanish_below(d.flagged_es.get(i))
+            );
         }
         h.push_str("</ul></div>\n");
     }
@@ -537,6 +539,14 @@ fn estimate_section(h: &mut String, d: &ReportData) {
     }
 }
 
+/// The Spanish of a line, on a line of its own under the English, for the documentation teams
+/// (nothing when a file from before the Spanish has none).
+fn spanish_below(es: Option<&String>) -> String {
+    es.map_or(String::new(), |es| {
+        format!("<br><span class=\"es\" lang=\"es\">{}</span>", esc(es))
+    })
+}
+
 /// The warnings of `estimates`, each under its estimate's label with its Spanish below, leaving
 /// out those already in `shown` (and adding the others to it).
 fn warnings<'a>(
@@ -549,10 +559,7 @@ fn warnings<'a>(
             if !shown.insert(w.clone()) {
                 continue;
             }
-            // The Spanish under the English, for the documentation teams.
-            let es = e.warnings_es.get(i).map_or(String::new(), |es| {
-                format!("<br><span class=\"es\" lang=\"es\">{}</span>", esc(es))
-            });
+            let es = spanish_below(e.warnings_es.get(i));
             let _ = write!(
                 h,
                 "<div class=\"warn\"><strong>{}:</strong> {}{es}</div>",
