@@ -139,18 +139,26 @@ fn short(s: &str) -> String {
 /// parsed at all; [`Error::Plan`] when a mapped column is not in the header.
 pub fn read_list(spec: &ListSpec, project_dir: &Path) -> Result<RawList> {
     let path = project_dir.join(&spec.file);
-    let unreadable = |reason: String| Error::Unreadable {
+    let unreadable = |reason: String, reason_es: String| Error::Unreadable {
         file: spec.file.clone(),
         reason,
+        reason_es,
     };
-    let bytes = std::fs::read(&path).map_err(|e| {
-        unreadable(match e.kind() {
-            std::io::ErrorKind::NotFound => "the file does not exist".to_string(),
-            _ => format!("it could not be opened ({e})"),
-        })
+    let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => unreadable(
+            format!("the file does not exist (looked for {})", path.display()),
+            format!("el archivo no existe (se buscó en {})", path.display()),
+        ),
+        _ => unreadable(
+            format!("it could not be opened ({e})"),
+            format!("no se pudo abrir ({e})"),
+        ),
     })?;
     if bytes.is_empty() {
-        return Err(unreadable("the file is empty".into()));
+        return Err(unreadable(
+            "the file is empty".into(),
+            "el archivo está vacío".into(),
+        ));
     }
     let hash = blake3::hash(&bytes).to_hex().to_string();
     let ext = Path::new(&spec.file)
@@ -267,12 +275,14 @@ fn read_csv(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
     let headers = reader.headers().map_err(|e| Error::Unreadable {
         file: spec.file.clone(),
         reason: format!("its header line could not be read ({e})"),
+        reason_es: format!("no se pudo leer su primera línea, la de los encabezados ({e})"),
     })?;
     list.headers = headers.iter().map(recuento_text::nfc_trim).collect();
     if list.headers.iter().all(String::is_empty) {
         return Err(Error::Unreadable {
             file: spec.file.clone(),
             reason: "the first line (the header) is empty".into(),
+            reason_es: "la primera línea (la de los encabezados) está vacía".into(),
         });
     }
     let width = list.headers.len();
@@ -396,35 +406,44 @@ fn civil_from_days(z: i64) -> String {
 
 fn read_excel(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
     use calamine::{Data, Reader};
-    let unreadable = |reason: String| Error::Unreadable {
+    let unreadable = |reason: String, reason_es: String| Error::Unreadable {
         file: spec.file.clone(),
         reason,
+        reason_es,
     };
     let mut workbook = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec()))
         .map_err(|e| {
-        unreadable(format!(
-            "it is not a workbook Excel or LibreOffice can open ({e})"
-        ))
+        unreadable(
+            format!("it is not a workbook Excel or LibreOffice can open ({e})"),
+            format!("no es un libro que Excel o LibreOffice puedan abrir ({e})"),
+        )
     })?;
     let sheet = match &spec.sheet {
         Some(s) => s.clone(),
-        None => workbook
-            .sheet_names()
-            .first()
-            .cloned()
-            .ok_or_else(|| unreadable("the workbook has no worksheets".into()))?,
+        None => workbook.sheet_names().first().cloned().ok_or_else(|| {
+            unreadable(
+                "the workbook has no worksheets".into(),
+                "el libro no tiene hojas".into(),
+            )
+        })?,
     };
     let range = workbook.worksheet_range(&sheet).map_err(|e| {
-        unreadable(format!(
-            "worksheet '{sheet}' could not be read ({e}); worksheets in the file: {}",
-            workbook.sheet_names().join(", ")
-        ))
+        let sheets = workbook.sheet_names().join(", ");
+        unreadable(
+            format!(
+                "worksheet '{sheet}' could not be read ({e}); worksheets in the file: {sheets}"
+            ),
+            format!("no se pudo leer la hoja '{sheet}' ({e}); hojas del archivo: {sheets}"),
+        )
     })?;
     let mut list = empty_list(spec, "xlsx");
     let start_row = range.start().map_or(0, |(r, _)| r as usize);
     let mut rows = range.rows();
     let Some(header) = rows.next() else {
-        return Err(unreadable(format!("worksheet '{sheet}' is empty")));
+        return Err(unreadable(
+            format!("worksheet '{sheet}' is empty"),
+            format!("la hoja '{sheet}' está vacía"),
+        ));
     };
     list.headers = header
         .iter()
@@ -485,12 +504,18 @@ fn read_parquet_bytes(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
     use datafusion::arrow::compute::cast;
     use datafusion::arrow::datatypes::DataType;
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let unreadable = |reason: String| Error::Unreadable {
+    let unreadable = |reason: String, reason_es: String| Error::Unreadable {
         file: spec.file.clone(),
         reason,
+        reason_es,
     };
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes.to_vec()))
-        .map_err(|e| unreadable(format!("it is not a Parquet file ({e})")))?;
+        .map_err(|e| {
+            unreadable(
+                format!("it is not a Parquet file ({e})"),
+                format!("no es un archivo Parquet ({e})"),
+            )
+        })?;
     let mut list = empty_list(spec, "parquet");
     list.headers = builder
         .schema()
@@ -498,19 +523,31 @@ fn read_parquet_bytes(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
         .iter()
         .map(|f| f.name().clone())
         .collect();
-    let reader = builder
-        .build()
-        .map_err(|e| unreadable(format!("its Parquet data could not be read ({e})")))?;
+    let reader = builder.build().map_err(|e| {
+        unreadable(
+            format!("its Parquet data could not be read ({e})"),
+            format!("no se pudieron leer sus datos Parquet ({e})"),
+        )
+    })?;
     let mut line = 0usize;
     for batch in reader {
-        let batch =
-            batch.map_err(|e| unreadable(format!("its Parquet data could not be read ({e})")))?;
+        let batch = batch.map_err(|e| {
+            unreadable(
+                format!("its Parquet data could not be read ({e})"),
+                format!("no se pudieron leer sus datos Parquet ({e})"),
+            )
+        })?;
         let columns: Vec<_> = batch
             .columns()
             .iter()
             .map(|c| cast(c, &DataType::Utf8))
             .collect::<std::result::Result<_, _>>()
-            .map_err(|e| unreadable(format!("a column could not be read as text ({e})")))?;
+            .map_err(|e| {
+                unreadable(
+                    format!("a column could not be read as text ({e})"),
+                    format!("una columna no se pudo leer como texto ({e})"),
+                )
+            })?;
         for r in 0..batch.num_rows() {
             line += 1;
             list.rows_read += 1;
@@ -542,16 +579,18 @@ pub fn find_column(headers: &[String], wanted: &str) -> Option<usize> {
 fn check_mapping(spec: &ListSpec, list: &RawList) -> Result<()> {
     for (field, header) in spec.mapping().map_err(|e| Error::Plan(e.to_string()))? {
         if find_column(&list.headers, &header).is_none() {
+            let columns = list
+                .headers
+                .iter()
+                .map(|h| format!("\"{h}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
             return Err(Error::Plan(format!(
-                "list '{}' ({}): recuento.toml maps {} to the column \"{header}\", but the file has no such column. Its columns are: {}",
-                spec.name,
-                spec.file,
-                field.key(),
-                list.headers
-                    .iter()
-                    .map(|h| format!("\"{h}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "list '{name}' ({file}): recuento.toml maps {key} to the column \"{header}\", but the file has no such column. Its columns are: {columns}\n\
+                 En español: lista '{name}' ({file}): recuento.toml asigna {key} a la columna \"{header}\", pero el archivo no tiene esa columna. Sus columnas son: {columns}",
+                name = spec.name,
+                file = spec.file,
+                key = field.key(),
             )));
         }
     }

@@ -40,12 +40,16 @@ pub enum Error {
     #[error("{0}")]
     Plan(String),
     /// A list's file cannot be read at all.
-    #[error("cannot read list file {file}: {reason}")]
+    #[error(
+        "cannot read list file {file}: {reason}\nEn español: no se puede leer el archivo de la lista {file}: {reason_es}"
+    )]
     Unreadable {
         /// The file as configured.
         file: String,
         /// Why, in plain words.
         reason: String,
+        /// Why, in Spanish.
+        reason_es: String,
     },
     /// Writing an output failed.
     #[error("could not write {path}: {source}")]

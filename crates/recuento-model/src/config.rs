@@ -4,18 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DateOrder, Field};
-
-/// Why a `recuento.toml` could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file is not valid TOML, or a key has the wrong type; the message names the line.
-    #[error("recuento.toml is not valid: {0}")]
-    Toml(#[from] toml::de::Error),
-    /// The TOML is valid but the settings contradict themselves or name unknown things.
-    #[error("recuento.toml: {0}")]
-    Invalid(String),
-}
+use crate::{ConfigError, DateOrder, Field};
 
 /// The whole project configuration (`recuento.toml`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,11 +107,17 @@ impl ListSpec {
             .iter()
             .map(|(k, v)| {
                 Field::from_key(k).map(|f| (f, v.clone())).ok_or_else(|| {
-                    ConfigError::Invalid(format!(
-                        "list '{}': unknown field '{k}' in [lists.columns]; known fields are: {}",
-                        self.name,
-                        Field::ALL.map(Field::key).join(", ")
-                    ))
+                    let known = Field::ALL.map(Field::key).join(", ");
+                    ConfigError::invalid(
+                        format!(
+                            "list '{}': unknown field '{k}' in [lists.columns]; known fields are: {known}",
+                            self.name
+                        ),
+                        format!(
+                            "lista '{}': el campo '{k}' de [lists.columns] no existe; los campos son: {known}",
+                            self.name
+                        ),
+                    )
                 })
             })
             .collect()
@@ -280,7 +275,8 @@ impl ProjectConfig {
     /// # Errors
     /// Invalid TOML (with the line), unknown keys, duplicate list names, bad thresholds.
     pub fn from_toml(text: &str) -> Result<ProjectConfig, ConfigError> {
-        let config: ProjectConfig = toml::from_str(text)?;
+        let config: ProjectConfig =
+            toml::from_str(text).map_err(|e| ConfigError::toml(text, &e))?;
         config.validate()?;
         Ok(config)
     }
@@ -294,49 +290,79 @@ impl ProjectConfig {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
             {
-                return Err(ConfigError::Invalid(format!(
-                    "list name '{}' must be letters, digits, '_' or '-'",
-                    list.name
-                )));
+                return Err(ConfigError::invalid(
+                    format!(
+                        "[[lists]] name: '{}' must be letters, digits, '_' or '-' (no spaces)",
+                        list.name
+                    ),
+                    format!(
+                        "[[lists]] name: '{}' debe tener solo letras, cifras, '_' o '-' (sin espacios)",
+                        list.name
+                    ),
+                ));
             }
             if !seen.insert(list.name.as_str()) {
-                return Err(ConfigError::Invalid(format!(
-                    "two lists are called '{}'",
-                    list.name
-                )));
+                return Err(ConfigError::invalid(
+                    format!("two lists are called '{}'", list.name),
+                    format!("dos listas se llaman '{}'", list.name),
+                ));
             }
             list.mapping()?;
             if !["auto", "utf-8", "utf8", "windows-1252", "latin-1", "latin1"]
                 .contains(&list.encoding.to_ascii_lowercase().as_str())
             {
-                return Err(ConfigError::Invalid(format!(
-                    "list '{}': encoding '{}' is not one of auto, utf-8, windows-1252",
-                    list.name, list.encoding
-                )));
+                return Err(ConfigError::invalid(
+                    format!(
+                        "list '{}': encoding '{}' is not one of auto, utf-8, windows-1252",
+                        list.name, list.encoding
+                    ),
+                    format!(
+                        "lista '{}': la codificación '{}' no es una de auto, utf-8, windows-1252",
+                        list.name, list.encoding
+                    ),
+                ));
             }
             if !["auto", ",", ";", "tab", "\t", "|"].contains(&list.delimiter.as_str()) {
-                return Err(ConfigError::Invalid(format!(
-                    "list '{}': delimiter '{}' is not one of auto, ',', ';', tab, '|'",
-                    list.name, list.delimiter
-                )));
+                return Err(ConfigError::invalid(
+                    format!(
+                        "list '{}': delimiter '{}' is not one of auto, ',', ';', tab, '|'",
+                        list.name, list.delimiter
+                    ),
+                    format!(
+                        "lista '{}': el separador '{}' no es uno de auto, ',', ';', tab, '|'",
+                        list.name, list.delimiter
+                    ),
+                ));
             }
         }
         let t = self.linkage.threshold;
         if !(t > 0.0 && t < 1.0) {
-            return Err(ConfigError::Invalid(format!(
-                "[linkage] threshold must be a match probability between 0 and 1, not {t}"
-            )));
+            return Err(ConfigError::invalid(
+                format!(
+                    "[linkage] threshold must be a match probability between 0 and 1 (such as 0.9), not {t}"
+                ),
+                format!(
+                    "[linkage] threshold debe ser una probabilidad de coincidencia entre 0 y 1 (como 0.9), no {t}"
+                ),
+            ));
         }
         if self.linkage.blocking.is_empty() {
-            return Err(ConfigError::Invalid(
-                "[linkage] blocking needs at least one rule".into(),
+            return Err(ConfigError::invalid(
+                "[linkage] blocking needs at least one rule",
+                "[linkage] blocking necesita al menos una regla",
             ));
         }
         if !["aic", "bic"].contains(&self.estimation.criterion.as_str()) {
-            return Err(ConfigError::Invalid(format!(
-                "[estimation] criterion must be 'aic' or 'bic', not '{}'",
-                self.estimation.criterion
-            )));
+            return Err(ConfigError::invalid(
+                format!(
+                    "[estimation] criterion must be 'aic' or 'bic', not '{}'",
+                    self.estimation.criterion
+                ),
+                format!(
+                    "[estimation] criterion debe ser 'aic' o 'bic', no '{}'",
+                    self.estimation.criterion
+                ),
+            ));
         }
         if let Some(model) = &self.estimation.model {
             // The full check (hierarchy, repeated terms) is the estimator's; names are checked
@@ -347,14 +373,20 @@ impl ProjectConfig {
                 }
                 for name in part.split(':').map(str::trim) {
                     if !self.lists.iter().any(|l| l.name == name) {
-                        return Err(ConfigError::Invalid(format!(
-                            "[estimation] model: '{name}' is not one of the lists ({})",
-                            self.lists
-                                .iter()
-                                .map(|l| l.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )));
+                        let lists = self
+                            .lists
+                            .iter()
+                            .map(|l| l.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        return Err(ConfigError::invalid(
+                            format!(
+                                "[estimation] model: '{name}' is not one of the lists ({lists})"
+                            ),
+                            format!(
+                                "[estimation] model: '{name}' no es una de las listas ({lists})"
+                            ),
+                        ));
                     }
                 }
             }
@@ -362,28 +394,46 @@ impl ProjectConfig {
         if let Some(d) = self.estimation.dga_delta
             && !(d.is_finite() && d > 0.0)
         {
-            return Err(ConfigError::Invalid(format!(
-                "[estimation] dga_delta must be a positive number of prior people per cell, not {d}"
-            )));
+            return Err(ConfigError::invalid(
+                format!(
+                    "[estimation] dga_delta must be a positive number of prior people per cell, not {d}"
+                ),
+                format!(
+                    "[estimation] dga_delta debe ser un número positivo de personas a priori por celda, no {d}"
+                ),
+            ));
         }
         if let Some(n) = self.estimation.lcmcr_sweeps
             && !(1_000..=100_000_000).contains(&n)
         {
-            return Err(ConfigError::Invalid(format!(
-                "[estimation] lcmcr_sweeps must be between 1000 and 100000000 sweeps per chain, not {n}"
-            )));
+            return Err(ConfigError::invalid(
+                format!(
+                    "[estimation] lcmcr_sweeps must be between 1000 and 100000000 sweeps per chain, not {n}"
+                ),
+                format!(
+                    "[estimation] lcmcr_sweeps debe estar entre 1000 y 100000000 iteraciones por cadena, no {n}"
+                ),
+            ));
         }
         if !(1..=3).contains(&self.estimation.max_order) {
-            return Err(ConfigError::Invalid(
-                "[estimation] max_order must be 1, 2 or 3".into(),
+            return Err(ConfigError::invalid(
+                format!(
+                    "[estimation] max_order must be 1, 2 or 3, not {}",
+                    self.estimation.max_order
+                ),
+                format!(
+                    "[estimation] max_order debe ser 1, 2 o 3, no {}",
+                    self.estimation.max_order
+                ),
             ));
         }
         for s in &self.estimation.strata {
             if !STRATUM_KEYS.contains(&s.as_str()) {
-                return Err(ConfigError::Invalid(format!(
-                    "[estimation] strata: '{s}' is not one of {}",
-                    STRATUM_KEYS.join(", ")
-                )));
+                let keys = STRATUM_KEYS.join(", ");
+                return Err(ConfigError::invalid(
+                    format!("[estimation] strata: '{s}' is not one of {keys}"),
+                    format!("[estimation] strata: '{s}' no es uno de {keys}"),
+                ));
             }
         }
         Ok(())

@@ -15,14 +15,16 @@
 #![deny(missing_docs)]
 
 mod config;
+mod config_error;
 mod date;
 mod history;
 mod settings;
 
 pub use config::{
-    BlockingRule, ConfigError, EstimationConfig, LinkageConfig, ListSpec, ProjectConfig,
-    ProjectInfo, STRATUM_KEYS,
+    BlockingRule, EstimationConfig, LinkageConfig, ListSpec, ProjectConfig, ProjectInfo,
+    STRATUM_KEYS,
 };
+pub use config_error::ConfigError;
 pub use date::{PartialDate, Precision};
 pub use history::{CaptureHistories, CapturePattern};
 pub use settings::{ClusteringMethod, ComparisonSpec, LinkSettings, LinkType, Method};

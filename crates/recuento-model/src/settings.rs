@@ -175,7 +175,7 @@ impl LinkSettings {
     /// Syntax errors (with the line), unknown keys, comparisons without columns, thresholds that
     /// do not fit the method.
     pub fn parse_toml(text: &str) -> Result<LinkSettings, ConfigError> {
-        let mut s: LinkSettings = toml::from_str(text)?;
+        let mut s: LinkSettings = toml::from_str(text).map_err(|e| ConfigError::toml(text, &e))?;
         s.complete_and_check()?;
         Ok(s)
     }
@@ -185,7 +185,7 @@ impl LinkSettings {
     /// # Errors
     /// See [`LinkSettings::parse_toml`].
     pub fn complete_and_check(&mut self) -> Result<(), ConfigError> {
-        let bad = |m: String| Err(ConfigError::Invalid(m));
+        let bad = |m: String| Err(ConfigError::english(m));
         if self.unique_id_column.trim().is_empty() {
             return bad("unique_id_column must name the column of record identifiers".into());
         }

@@ -36,8 +36,8 @@ pub fn read_settings(path: &Path) -> Result<(LinkSettings, Option<recuento_fs::M
         .with_context(|| format!("cannot read the settings file {}", path.display()))?;
     let is_json = path.extension().is_some_and(|e| e == "json");
     if !is_json {
-        let settings =
-            LinkSettings::parse_toml(&text).with_context(|| format!("{}", path.display()))?;
+        let settings = LinkSettings::parse_toml(&text)
+            .map_err(|e| anyhow::anyhow!(e.in_file(&path.display().to_string())))?;
         return Ok((settings, None));
     }
     let (mut settings, model) = match serde_json::from_str::<SavedModel>(&text) {
@@ -50,7 +50,7 @@ pub fn read_settings(path: &Path) -> Result<(LinkSettings, Option<recuento_fs::M
     };
     settings
         .complete_and_check()
-        .with_context(|| format!("{}", path.display()))?;
+        .map_err(|e| anyhow::anyhow!(e.in_file(&path.display().to_string())))?;
     Ok((settings, model))
 }
 

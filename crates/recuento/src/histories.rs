@@ -218,9 +218,11 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
     let file = path.display().to_string();
     let spec = ListSpec::plain("histories", &path.to_string_lossy());
     let raw = recuento_engine::ingest::read_list(&spec, Path::new("")).map_err(|e| match e {
-        recuento_engine::Error::Unreadable { reason, .. } => both(
+        recuento_engine::Error::Unreadable {
+            reason, reason_es, ..
+        } => both(
             &format!("cannot read {file}: {reason}"),
-            &format!("no se puede leer {file} (el motivo, en inglés, arriba)"),
+            &format!("no se puede leer {file}: {reason_es}"),
         ),
         other => both(
             &format!("{file}: {other}"),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use recuento_engine::Engine;
 use recuento_engine::ingest::{self, RawList};
 use recuento_model::{CaptureHistories, ListSpec, ProjectConfig};
@@ -30,27 +30,40 @@ impl Project {
     /// A missing or invalid `recuento.toml`.
     pub fn open(dir: &Path) -> Result<Project> {
         let path = dir.join("recuento.toml");
-        let bytes = std::fs::read(&path).with_context(|| {
-            format!(
-                "cannot read {}: is this a recuento project? (`recuento init DIR` creates one)",
-                path.display()
+        let shown = path.display().to_string();
+        let bytes = std::fs::read(&path).map_err(|e| {
+            anyhow!(
+                "cannot read {shown} ({e}): is this a recuento project? (`recuento init DIR` creates one)\n\
+                 En español: no se puede leer {shown}: ¿es una carpeta de proyecto de recuento? (`recuento init CARPETA` crea una)"
             )
         })?;
-        let text = String::from_utf8(bytes.clone())
-            .with_context(|| format!("{} is not UTF-8 text", path.display()))?;
-        let config =
-            ProjectConfig::from_toml(&text).with_context(|| format!("in {}", path.display()))?;
+        let text = match std::str::from_utf8(&bytes) {
+            // Notepad on Windows may save UTF-8 with a byte-order mark, which TOML does not allow.
+            Ok(text) => text.strip_prefix('\u{feff}').unwrap_or(text),
+            Err(e) => {
+                let line = bytes[..e.valid_up_to()]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count()
+                    + 1;
+                bail!(
+                    "{shown}, line {line}: the file is not saved as UTF-8 text (an accented letter or ñ in another encoding?); save it as UTF-8 in the editor\n\
+                     En español: {shown}, línea {line}: el archivo no está guardado como texto UTF-8 (¿una tilde o una ñ en otra codificación?); guárdelo como UTF-8 en el editor"
+                );
+            }
+        };
+        let config = ProjectConfig::from_toml(text).map_err(|e| anyhow!(e.in_file(&shown)))?;
         if config.lists.is_empty() {
             bail!(
-                "{} lists no [[lists]]: add at least one list",
-                path.display()
+                "{shown} has no [[lists]]: add at least one list\n\
+                 En español: {shown} no tiene ninguna [[lists]]: añada al menos una lista"
             );
         }
         if config.lists.len() > 16 {
+            let n = config.lists.len();
             bail!(
-                "{} lists {} lists; recuento handles at most 16",
-                path.display(),
-                config.lists.len()
+                "{shown} has {n} lists; recuento handles at most 16\n\
+                 En español: {shown} tiene {n} listas; recuento admite 16 como máximo"
             );
         }
         Ok(Project {

@@ -26,12 +26,16 @@ fn missing_file_and_missing_column_are_named() {
     );
     assert_clear_failure(
         &recuento(tmp.path(), &["import"]),
-        &["\"Nombre completo\"", "\"nombre\", \"edad\""],
+        &[
+            "\"Nombre completo\"",
+            "\"nombre\", \"edad\"",
+            "En español: lista 'a' (lists/a.csv): recuento.toml asigna full_name a la columna \"Nombre completo\", pero el archivo no tiene esa columna",
+        ],
     );
     std::fs::remove_file(tmp.path().join("lists/a.csv")).unwrap();
     assert_clear_failure(
         &recuento(tmp.path(), &["import"]),
-        &["lists/a.csv", "does not exist"],
+        &["lists/a.csv", "does not exist", "el archivo no existe"],
     );
 }
 
@@ -49,7 +53,67 @@ fn bad_config_is_named_with_its_line() {
     );
     assert_clear_failure(
         &recuento(&tmp.path().join(".."), &["import", "-p", "/nonexistent/x"]),
-        &["recuento init"],
+        &["recuento init", "¿es una carpeta de proyecto de recuento?"],
+    );
+}
+
+/// The mistakes people make editing `recuento.toml` by hand are said in words, in both
+/// languages, with the line and the setting, and once (the reader's own message used to be
+/// printed twice, in serde's words).
+#[test]
+fn a_hand_edited_config_gets_its_mistake_in_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    one_list_project(
+        tmp.path(),
+        "a.csv",
+        b"nombre\nAna\n",
+        &[("full_name", "nombre")],
+        "",
+    );
+    let config = std::fs::read_to_string(tmp.path().join("recuento.toml")).unwrap();
+    let with = |extra: &str| {
+        std::fs::write(tmp.path().join("recuento.toml"), format!("{config}{extra}")).unwrap();
+        recuento(tmp.path(), &["import"])
+    };
+    let out = with("\n[linkage]\numbral = 0.8\n");
+    assert_clear_failure(
+        &out,
+        &[
+            "recuento.toml: line",
+            "([linkage] umbral): 'umbral' is not a setting here (did you mean 'threshold'?)",
+            "En español:",
+            "(¿quería decir 'threshold'?)",
+        ],
+    );
+    assert_eq!(text(&out).1.matches("is not a setting here").count(), 1);
+    assert_clear_failure(
+        &with("\n[linkage]\nthreshold = \"alto\"\n"),
+        &[
+            "expected a number (such as 0.9), found the text \"alto\"",
+            "se esperaba un número (como 0.9), y hay el texto \"alto\"",
+        ],
+    );
+    assert_clear_failure(
+        &with("\n[linkage]\nthreshold = 1.5\n"),
+        &[
+            "[linkage] threshold must be a match probability between 0 and 1",
+            "[linkage] threshold debe ser una probabilidad",
+        ],
+    );
+    // Notepad's byte-order mark is read past; a file saved in Windows-1252 is named as such.
+    std::fs::write(
+        tmp.path().join("recuento.toml"),
+        format!("\u{feff}{config}"),
+    )
+    .unwrap();
+    let out = recuento(tmp.path(), &["import"]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let mut latin = config.clone().into_bytes();
+    latin.extend_from_slice(b"# Direcci\xf3n\n");
+    std::fs::write(tmp.path().join("recuento.toml"), latin).unwrap();
+    assert_clear_failure(
+        &recuento(tmp.path(), &["import"]),
+        &["not saved as UTF-8", "no está guardado como texto UTF-8"],
     );
 }
 
