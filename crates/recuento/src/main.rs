@@ -598,13 +598,21 @@ fn print_estimates(estimates: &[recuento::mse::Estimate], truth: Option<usize>) 
                     inside.unwrap_or("")
                 );
             }
-            _ => println!(
-                "  [{}] {:<20} no estimate: {}",
-                e.stratum,
-                label,
-                // Reasons end without a full stop; "; " keeps them apart.
-                e.warnings.join("; ")
-            ),
+            _ => {
+                println!(
+                    "  [{}] {:<20} no estimate: {}",
+                    e.stratum,
+                    label,
+                    // Reasons end without a full stop; "; " keeps them apart.
+                    e.warnings.join("; ")
+                );
+                println!(
+                    "  [{}] {:<20} sin estimación: {}",
+                    e.stratum,
+                    "",
+                    e.warnings_es.join("; ")
+                );
+            }
         }
     }
 }
@@ -672,11 +680,15 @@ fn print_estimate_details(estimates: &[recuento::mse::Estimate]) {
                 );
             }
         }
+        // Each warning once, with its Spanish under it for the documentation team.
         let mut seen = std::collections::BTreeSet::new();
         for e in &here {
-            for w in &e.warnings {
+            for (i, w) in e.warnings.iter().enumerate() {
                 if seen.insert(w.as_str()) {
                     println!("  warning ({}): {w}", e.label());
+                    if let Some(es) = e.warnings_es.get(i) {
+                        println!("  aviso ({}): {es}", e.label());
+                    }
                 }
             }
         }

@@ -218,6 +218,8 @@ fn issue_3_estimate_prints_every_method_with_its_diagnostics() {
         "1100",
         "most probable graphs",
         "warning (dga)",
+        // The documentation team reads the warnings in Spanish too, under the English.
+        "aviso (dga): el promedio sobre grafos descomponibles",
     ] {
         assert!(out.contains(needle), "output lacks {needle:?}:\n{out}");
     }
