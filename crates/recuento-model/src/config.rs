@@ -220,6 +220,15 @@ pub struct EstimationConfig {
     /// when the estimate warns that the sampler may not have converged.
     #[serde(default)]
     pub lcmcr_sweeps: Option<usize>,
+    /// Most latent classes (the truncation K of the stick-breaking prior); unset = 10.
+    #[serde(default)]
+    pub lcmcr_classes: Option<usize>,
+    /// Chains of the latent-class model, run in parallel; unset = 2.
+    #[serde(default)]
+    pub lcmcr_chains: Option<usize>,
+    /// Burn-in sweeps per chain, discarded; unset = 10,000.
+    #[serde(default)]
+    pub lcmcr_burn_in: Option<usize>,
     /// Average over decomposable graphical models (Madigan & York; the dga package) with 3 to 6
     /// lists. On by default.
     #[serde(default = "default_true")]
@@ -261,6 +270,9 @@ impl Default for EstimationConfig {
             strata: Vec::new(),
             lcmcr: false,
             lcmcr_sweeps: None,
+            lcmcr_classes: None,
+            lcmcr_chains: None,
+            lcmcr_burn_in: None,
             dga: true,
             dga_delta: None,
             model: None,
@@ -403,18 +415,12 @@ impl ProjectConfig {
                 ),
             ));
         }
-        if let Some(n) = self.estimation.lcmcr_sweeps
-            && !(1_000..=100_000_000).contains(&n)
-        {
-            return Err(ConfigError::invalid(
-                format!(
-                    "[estimation] lcmcr_sweeps must be between 1000 and 100000000 sweeps per chain, not {n}"
-                ),
-                format!(
-                    "[estimation] lcmcr_sweeps debe estar entre 1000 y 100000000 iteraciones por cadena, no {n}"
-                ),
-            ));
-        }
+        self.estimation.sampler().check([
+            "[estimation] lcmcr_sweeps",
+            "[estimation] lcmcr_classes",
+            "[estimation] lcmcr_chains",
+            "[estimation] lcmcr_burn_in",
+        ])?;
         if !(1..=3).contains(&self.estimation.max_order) {
             return Err(ConfigError::invalid(
                 format!(
@@ -433,6 +439,73 @@ impl ProjectConfig {
                 return Err(ConfigError::invalid(
                     format!("[estimation] strata: '{s}' is not one of {keys}"),
                     format!("[estimation] strata: '{s}' no es uno de {keys}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl EstimationConfig {
+    /// The latent-class sampler's settings.
+    pub fn sampler(&self) -> SamplerSettings {
+        SamplerSettings {
+            sweeps: self.lcmcr_sweeps,
+            classes: self.lcmcr_classes,
+            chains: self.lcmcr_chains,
+            burn_in: self.lcmcr_burn_in,
+        }
+    }
+}
+
+/// The settings of the latent-class model's sampler a user may change, from `recuento.toml`
+/// or the command line; unset ones keep the sampler's defaults.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SamplerSettings {
+    /// Sweeps kept per chain after burn-in (at least; the chains go on while they have too few
+    /// effective draws).
+    pub sweeps: Option<usize>,
+    /// Most latent classes, the truncation K of the stick-breaking prior.
+    pub classes: Option<usize>,
+    /// Chains, run in parallel.
+    pub chains: Option<usize>,
+    /// Burn-in sweeps per chain.
+    pub burn_in: Option<usize>,
+}
+
+impl SamplerSettings {
+    /// The range each setting may take, in the order sweeps, classes, chains, burn-in: a run
+    /// short enough to mean something and long enough to finish; at most 100 classes (LCMCR's
+    /// users take 5 to 50) and 64 chains.
+    pub const RANGES: [(usize, usize); 4] = [
+        (1_000, 100_000_000),
+        (1, 100),
+        (1, 64),
+        (1_000, 100_000_000),
+    ];
+
+    /// Whether any setting is given.
+    pub fn any(&self) -> bool {
+        self.values().iter().any(Option::is_some)
+    }
+
+    fn values(&self) -> [Option<usize>; 4] {
+        [self.sweeps, self.classes, self.chains, self.burn_in]
+    }
+
+    /// Refuses a setting outside its range, calling the four settings by `names` (as the user
+    /// wrote them: `--sweeps` on the command line, `[estimation] lcmcr_sweeps` in the file).
+    ///
+    /// # Errors
+    /// The first setting outside its range, with the range, in English and Spanish.
+    pub fn check(&self, names: [&str; 4]) -> Result<(), ConfigError> {
+        for ((value, (lo, hi)), name) in self.values().into_iter().zip(Self::RANGES).zip(names) {
+            if let Some(v) = value
+                && !(lo..=hi).contains(&v)
+            {
+                return Err(ConfigError::invalid(
+                    format!("{name} must be between {lo} and {hi}, not {v}"),
+                    format!("{name} debe estar entre {lo} y {hi}, no {v}"),
                 ));
             }
         }
@@ -504,6 +577,33 @@ full_name = "Nombre completo"
         );
         let err = with("lcmcr_sweeps = 10").unwrap_err();
         assert!(err.contains("lcmcr_sweeps must be between"), "{err}");
+        let c = with("lcmcr_classes = 5\nlcmcr_chains = 4\nlcmcr_burn_in = 20000").unwrap();
+        assert_eq!(
+            c.estimation.sampler(),
+            SamplerSettings {
+                sweeps: None,
+                classes: Some(5),
+                chains: Some(4),
+                burn_in: Some(20_000),
+            }
+        );
+        for (setting, range) in [
+            (
+                "lcmcr_classes = 0",
+                "lcmcr_classes must be between 1 and 100, not 0",
+            ),
+            (
+                "lcmcr_chains = 65",
+                "lcmcr_chains must be between 1 and 64, not 65",
+            ),
+            (
+                "lcmcr_burn_in = 10",
+                "lcmcr_burn_in must be between 1000 and 100000000",
+            ),
+        ] {
+            let err = with(setting).unwrap_err();
+            assert!(err.contains(range), "{err}");
+        }
     }
 
     #[test]

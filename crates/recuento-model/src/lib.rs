@@ -22,7 +22,7 @@ mod settings;
 
 pub use config::{
     BlockingRule, EstimationConfig, LinkageConfig, ListSpec, ProjectConfig, ProjectInfo,
-    STRATUM_KEYS,
+    STRATUM_KEYS, SamplerSettings,
 };
 pub use config_error::ConfigError;
 pub use date::{PartialDate, Precision};

@@ -102,6 +102,10 @@ pub struct Mcmc {
     /// Sweeps per chain (burn-in included): more than asked for when the sampler went on to
     /// reach its target of effective draws ([`lcmcr::LcmcrOptions::target_ess`]).
     pub sweeps: usize,
+    /// Burn-in sweeps per chain (discarded), part of [`Mcmc::sweeps`]; 0 in files written
+    /// before it was recorded.
+    #[serde(default)]
+    pub burn_in: usize,
     /// Latent classes (truncation).
     pub classes: usize,
     /// The seed.
@@ -1112,6 +1116,7 @@ fn lcmcr_estimate(table: &Table<'_>, options: &lcmcr::LcmcrOptions) -> Estimate 
             chains: options.chains,
             draws: r.draws,
             sweeps: options.burn_in + r.kept_sweeps,
+            burn_in: options.burn_in,
             classes: options.classes,
             seed: options.seed,
             mean: r.mean,

@@ -630,10 +630,11 @@ fn diagnostics(h: &mut String, estimates: &[Estimate], stratum: &str) {
         if let Some(m) = &e.mcmc {
             let _ = write!(
                 h,
-                "<p>{}: {} chains of {} sweeps, {} latent classes at most, seed {}; split R-hat of N {:.3} (near 1 when the chains agree), effective draws of N {:.0}{}.</p>",
+                "<p>{}: {} chains of {} sweeps{}, {} latent classes at most, seed {}; split R-hat of N {:.3} (near 1 when the chains agree), effective draws of N {:.0}{}.</p>",
                 esc(&e.method),
                 m.chains,
                 fmt_n(m.sweeps as f64),
+                burn_in_of(m),
                 m.classes,
                 m.seed,
                 m.r_hat,
@@ -641,6 +642,18 @@ fn diagnostics(h: &mut String, estimates: &[Estimate], stratum: &str) {
                 m.ppp.map_or(String::new(), |p| format!("; posterior predictive p {p:.2} (near 0 when the model does not reproduce the overlaps between lists)"))
             );
         }
+    }
+}
+
+/// ` (the first B discarded as burn-in)`, or nothing for files that did not record it.
+fn burn_in_of(m: &recuento_mse::Mcmc) -> String {
+    if m.burn_in == 0 {
+        String::new()
+    } else {
+        format!(
+            " (the first {} discarded as burn-in)",
+            fmt_n(m.burn_in as f64)
+        )
     }
 }
 

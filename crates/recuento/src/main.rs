@@ -72,6 +72,17 @@ enum Command {
         /// this. Raise it when the estimate still warns that the sampler may not have converged.
         #[arg(long, requires = "histories")]
         sweeps: Option<usize>,
+        /// Most latent classes of the latent-class model, the truncation K of its
+        /// stick-breaking prior (with --histories; default 10; LCMCR's own default is 5).
+        #[arg(long, requires = "histories")]
+        classes: Option<usize>,
+        /// Chains of the latent-class model, run in parallel (with --histories; default 2).
+        #[arg(long, requires = "histories")]
+        chains: Option<usize>,
+        /// Burn-in sweeps per chain of the latent-class model, discarded (with --histories;
+        /// default 10,000).
+        #[arg(long, requires = "histories")]
+        burn_in: Option<usize>,
         /// Seed of the sampler and of the posterior draws (with --histories).
         #[arg(long, default_value_t = 1, requires = "histories")]
         seed: u64,
@@ -246,6 +257,9 @@ async fn dispatch(command: Command) -> Result<()> {
             linkage_sensitivity,
             lcmcr,
             sweeps,
+            classes,
+            chains,
+            burn_in,
             seed,
             no_dga,
             dga_delta,
@@ -269,17 +283,20 @@ async fn dispatch(command: Command) -> Result<()> {
                     {
                         bail!("--dga-delta must be a positive number of prior people per cell");
                     }
-                    if let Some(n) = sweeps
-                        && !(1_000..=100_000_000).contains(&n)
-                    {
-                        bail!("--sweeps must be between 1,000 and 100,000,000 sweeps per chain");
+                    let sampler = recuento::model::SamplerSettings {
+                        sweeps,
+                        classes,
+                        chains,
+                        burn_in,
+                    };
+                    sampler.check(["--sweeps", "--classes", "--chains", "--burn-in"])?;
+                    if !lcmcr && sampler.any() {
+                        bail!(
+                            "--sweeps, --classes, --chains and --burn-in set the latent-class model, which runs with --lcmcr: add --lcmcr\n\
+                             En español: --sweeps, --classes, --chains y --burn-in ajustan el modelo de clases latentes, que se ejecuta con --lcmcr: añada --lcmcr"
+                        );
                     }
-                    let lcmcr = lcmcr.then(|| recuento::mse::lcmcr::LcmcrOptions {
-                        seed,
-                        samples: sweeps
-                            .unwrap_or(recuento::mse::lcmcr::LcmcrOptions::default().samples),
-                        ..Default::default()
-                    });
+                    let lcmcr = lcmcr.then(|| recuento::pipeline::lcmcr_options(&sampler, seed));
                     let options = recuento::mse::Options {
                         max_order,
                         criterion,
@@ -644,12 +661,13 @@ fn print_estimate_details(estimates: &[recuento::mse::Estimate]) {
         for e in &here {
             if let Some(m) = &e.mcmc {
                 println!(
-                    "  {}: R-hat {:.3}, effective draws of N {}, {} chains x {} sweeps, {} classes, seed {}{}",
+                    "  {}: R-hat {:.3}, effective draws of N {}, {} chains x {} sweeps ({} burn-in), {} classes, seed {}{}",
                     e.method,
                     m.r_hat,
                     n(m.ess),
                     m.chains,
                     n(m.sweeps as f64),
+                    n(m.burn_in as f64),
                     m.classes,
                     m.seed,
                     m.ppp.map_or(String::new(), |p| format!(

@@ -632,6 +632,22 @@ pub fn estimate_histories(project: &Project, histories: &CaptureHistories) -> Ve
     recuento_mse::estimate(histories, &options(&project.config))
 }
 
+/// The latent-class sampler's options: the user's settings over the sampler's defaults.
+pub fn lcmcr_options(
+    settings: &recuento_model::SamplerSettings,
+    seed: u64,
+) -> recuento_mse::lcmcr::LcmcrOptions {
+    let default = recuento_mse::lcmcr::LcmcrOptions::default();
+    recuento_mse::lcmcr::LcmcrOptions {
+        seed,
+        samples: settings.sweeps.unwrap_or(default.samples),
+        classes: settings.classes.unwrap_or(default.classes),
+        chains: settings.chains.unwrap_or(default.chains),
+        burn_in: settings.burn_in.unwrap_or(default.burn_in),
+        ..default
+    }
+}
+
 /// Estimation options from settings.
 pub fn options(config: &ProjectConfig) -> recuento_mse::Options {
     recuento_mse::Options {
@@ -640,14 +656,7 @@ pub fn options(config: &ProjectConfig) -> recuento_mse::Options {
         lcmcr: config
             .estimation
             .lcmcr
-            .then(|| recuento_mse::lcmcr::LcmcrOptions {
-                seed: config.project.seed,
-                samples: config
-                    .estimation
-                    .lcmcr_sweeps
-                    .unwrap_or(recuento_mse::lcmcr::LcmcrOptions::default().samples),
-                ..Default::default()
-            }),
+            .then(|| lcmcr_options(&config.estimation.sampler(), config.project.seed)),
         min_list_count: config.estimation.min_list_count,
         dga: config
             .estimation

@@ -85,6 +85,41 @@ fn estimate_from_a_capture_history_file() {
         &estimate(&["--lcmcr", "--sweeps", "10"]),
         &["--sweeps must be between"],
     );
+    // The truncation K, the chains and the burn-in, as LCMCR's users set them, are recorded.
+    let o = estimate(&[
+        "--lcmcr",
+        "--classes",
+        "5",
+        "--chains",
+        "3",
+        "--burn-in",
+        "2000",
+        "--sweeps",
+        "5000",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let m = &v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["method"] == "lcmcr")
+        .expect("lcmcr estimate")["mcmc"];
+    assert_eq!(
+        (&m["classes"], &m["chains"], &m["burn_in"]),
+        (&5.into(), &3.into(), &2000.into())
+    );
+    assert_eq!((m["sweeps"].as_u64().unwrap() - 2000) % 5000, 0, "{m}");
+    assert_clear_failure(
+        &estimate(&["--lcmcr", "--classes", "0"]),
+        &[
+            "--classes must be between 1 and 100, not 0",
+            "--classes debe estar entre",
+        ],
+    );
+    // Sampler settings without the sampler are refused, not ignored.
+    assert_clear_failure(&estimate(&["--classes", "5"]), &["add --lcmcr"]);
     // Options of the --histories mode are refused, not ignored, in a project.
     assert_clear_failure(
         &recuento(tmp.path(), &["estimate", "--sweeps", "200000"]),
