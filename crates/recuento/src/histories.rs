@@ -78,10 +78,59 @@ fn on_list(value: &str) -> Option<bool> {
     }
 }
 
-/// A count of people: a whole number, also when a spreadsheet wrote it as `12.0`.
+/// Marks a spreadsheet may use for "on the list" in a column that leaves the others blank.
+const MARKS: [&str; 5] = ["x", "✓", "✔", "✗", "*"];
+
+/// Per list column, whether a blank cell means "not on the list": the column marks only who is
+/// on it (`x`, `1`, `sí`… and blanks, never a `0` or `no`), as teams often fill spreadsheets.
+/// Where a column also has explicit "not on the list" values, a blank is a gap and is refused.
+fn blank_means_absent(raw: &recuento_engine::ingest::RawList, list_cols: &[usize]) -> Vec<bool> {
+    list_cols
+        .iter()
+        .map(|&c| {
+            let (mut blanks, mut present) = (0usize, 0usize);
+            for (_, rec) in &raw.rows {
+                let value = rec.get(c).unwrap_or("").trim();
+                if value.is_empty() {
+                    blanks += 1;
+                } else if MARKS.contains(&value.to_lowercase().as_str())
+                    || on_list(value) == Some(true)
+                {
+                    present += 1;
+                } else {
+                    return false;
+                }
+            }
+            blanks > 0 && present > 0
+        })
+        .collect()
+}
+
+/// Thousands written with a separator (`1.234`, `12,500`, `12 500`): the number without it.
+fn grouped_thousands(value: &str) -> Option<String> {
+    let sep = ['.', ',', ' ', '\u{a0}', '\u{202f}']
+        .into_iter()
+        .find(|&c| value.contains(c))?;
+    let mut parts = value.split(sep);
+    let head = parts.next()?;
+    let rest: Vec<&str> = parts.collect();
+    let grouped = !rest.is_empty()
+        && (1..=3).contains(&head.len())
+        && head.chars().all(|c| c.is_ascii_digit())
+        && rest
+            .iter()
+            .all(|p| p.len() == 3 && p.chars().all(|c| c.is_ascii_digit()));
+    grouped.then(|| value.replace(sep, ""))
+}
+
+/// A count of people: a whole number, also when a spreadsheet wrote it as `12.0`. Not
+/// `2.000`, which is two in English and two thousand in Spanish: refused, with a hint.
 fn count(value: &str) -> Option<u64> {
     if let Ok(n) = value.parse::<u64>() {
         return Some(n);
+    }
+    if grouped_thousands(value).is_some() {
+        return None;
     }
     let x: f64 = value.parse().ok()?;
     (x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9e15).then_some(x as u64)
@@ -362,12 +411,31 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
     let mut not_marks = vec![0usize; list_cols.len()];
     // Of those, the ones that are whole numbers: a count column under another name.
     let mut whole_numbers = vec![0usize; list_cols.len()];
+    let marks_only = blank_means_absent(&raw, &list_cols);
+    if marks_only.iter().any(|&m| m) {
+        let names = list_cols
+            .iter()
+            .zip(&marks_only)
+            .filter(|&(_, &m)| m)
+            .map(|(&c, _)| format!("'{}'", headers[c]))
+            .collect::<Vec<_>>()
+            .join(", ");
+        notes.push(format!(
+            "{file}: {names}: these columns mark only who is on the list (x, 1, sí…), so a blank cell was read as not on the list\nnota: {file}: {names}: estas columnas marcan solo a quien está en la lista (x, 1, sí…), así que una celda en blanco se leyó como que no está en la lista"
+        ));
+    }
     for (line, rec) in &raw.rows {
         let mut pattern = 0u16;
         let mut readable = true;
         for (bit, &c) in list_cols.iter().enumerate() {
             let value = rec.get(c).unwrap_or("");
-            match on_list(value) {
+            // In a column of marks only, every value is a mark or a blank (checked above).
+            let mark = if marks_only[bit] {
+                Some(!value.trim().is_empty())
+            } else {
+                on_list(value)
+            };
+            match mark {
                 Some(true) => pattern |= 1 << bit,
                 Some(false) => {}
                 None => {
@@ -376,8 +444,8 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
                     readable = false;
                     let column = &headers[c];
                     errors.push((
-                        format!("line {line}, column '{column}': expected 0 or 1 (TRUE/FALSE, yes/no and sí/no are read too), found '{value}'"),
-                        format!("línea {line}, columna '{column}': se esperaba 0 o 1 (también se leen TRUE/FALSE, yes/no y sí/no), y hay '{value}'"),
+                        format!("line {line}, column '{column}': expected 0 or 1 (TRUE/FALSE, yes/no and sí/no are read too; a column with no 0 may mark with x and leave the others blank), found '{value}'"),
+                        format!("línea {line}, columna '{column}': se esperaba 0 o 1 (también se leen TRUE/FALSE, yes/no y sí/no; una columna sin ningún 0 puede marcar con x y dejar las demás en blanco), y hay '{value}'"),
                     ));
                 }
             }
@@ -389,9 +457,17 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
             None if pattern == 0 && missing => 0,
             None => {
                 let column = &headers[count_col.unwrap_or(0)];
+                // `1.234` is a thousand and more in Spanish and one and a bit in English: asked,
+                // not guessed.
+                let (hint, pista) = grouped_thousands(value).map_or_else(Default::default, |n| {
+                    (
+                        format!(" (if it means {n}, write it without the separator)"),
+                        format!(" (si quiere decir {n}, escríbalo sin el separador)"),
+                    )
+                });
                 errors.push((
-                    format!("line {line}, column '{column}': '{value}' is not a whole number of people"),
-                    format!("línea {line}, columna '{column}': '{value}' no es un número entero de personas"),
+                    format!("line {line}, column '{column}': '{value}' is not a whole number of people{hint}"),
+                    format!("línea {line}, columna '{column}': '{value}' no es un número entero de personas{pista}"),
                 ));
                 continue;
             }
@@ -644,5 +720,35 @@ mod tests {
             assert!(err.contains(part), "{part}: {err}");
         }
         assert!(!err.contains("'b' are not"), "{err}");
+        // A spreadsheet that marks who is on each list with x (or 1) and leaves the rest blank.
+        let (h, notes) = read("marks.csv", "a;b;c;casos\nx;;;5\nX;x;;2\n;✓;x;3\n").unwrap();
+        assert_eq!(h, plain);
+        assert!(
+            notes[0].contains("'a', 'b', 'c': these columns mark only who is on the list"),
+            "{notes:?}"
+        );
+        let (h, _) = read("ones.csv", "a,b,c,count\n1,,,5\n1,1,,2\n,1,1,3\n").unwrap();
+        assert_eq!(h, plain);
+        // Where a column also says "not on the list", a blank is a gap, not a no.
+        let err = read("gap.csv", "a,b,c,count\n1,0,,5\n1,1,0,2\n0,1,1,3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2, column 'c'") && err.contains("found ''"),
+            "{err}"
+        );
+        // Thousands with a separator are asked about, not guessed.
+        let err = read("dos.csv", "a,b,count\n1,0,2.000\n1,1,3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("(if it means 2000,"), "{err}");
+        let err = read("miles.csv", "a,b,count\n1,0,\"1.234\"\n1,1,3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'1.234' is not a whole number of people (if it means 1234, write it without the separator)")
+                && err.contains("si quiere decir 1234"),
+            "{err}"
+        );
     }
 }
