@@ -102,6 +102,8 @@ pub struct FilesSummary {
     /// the first `national_id` comparison and the first `date` comparison on a birth date (three
     /// columns, or a first column named like `birth`, `dob` or `nac…`).
     pub flagged: Vec<(String, String)>,
+    /// The same people with the reason in Spanish, one for one.
+    pub flagged_es: Vec<(String, String)>,
     /// EM iterations and convergence.
     pub em_iterations: usize,
     /// Whether EM met its tolerance.
@@ -255,12 +257,12 @@ pub async fn link_files(
     }
     let width = persons.to_string().len().max(5);
     let person_name = |p: usize| format!("P{:0width$}", p + 1);
-    let flagged = files_contradictions(engine, settings, &person_of)
-        .await?
-        .into_iter()
-        // link-files writes for the analyst: the English reason.
-        .map(|(p, why, _)| (person_name(p), why))
-        .collect();
+    let (flagged, flagged_es): (Vec<_>, Vec<_>) =
+        files_contradictions(engine, settings, &person_of)
+            .await?
+            .into_iter()
+            .map(|(p, why, por_que)| ((person_name(p), why), (person_name(p), por_que)))
+            .unzip();
     let clustered = cluster_started.elapsed().as_secs_f64();
     let mut w = csv::Writer::from_path(out.join("clusters.csv"))?;
     w.write_record(["list", "record_id", "person_id"])?;
@@ -304,6 +306,7 @@ pub async fn link_files(
         split_components: split,
         size_distribution,
         flagged,
+        flagged_es,
         em_iterations: linked.model.iterations,
         em_converged: linked.model.converged,
         lambda: linked.model.lambda,

@@ -408,6 +408,11 @@ fn link_files_dedupes_a_synthetic_file_and_reuses_its_saved_model() {
     let v = run(settings.to_str().unwrap(), "out");
     // People whose records contradict each other are listed (none here: clusters are precise).
     assert!(v["flagged"].is_array(), "{v}");
+    assert_eq!(
+        v["flagged"].as_array().map(Vec::len),
+        v["flagged_es"].as_array().map(Vec::len),
+        "{v}"
+    );
     let e = &v["evaluation"];
     assert!(e["blocking_recall"].as_f64().unwrap() > 0.97, "{e}");
     assert!(e["clusters"]["f1"].as_f64().unwrap() > 0.95, "{e}");
