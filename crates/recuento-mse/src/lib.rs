@@ -700,6 +700,7 @@ fn estimate_stratum(
     }
     // People seen only by left-out lists are still people seen.
     counts[0] = 0.0;
+    warnings.extend(nested_lists(&counts, &lists));
     let table = Table {
         counts,
         t,
@@ -778,6 +779,81 @@ fn estimate_stratum(
     }
     if let Some(w) = methods_disagree(&out) {
         out[0].warn(w);
+    }
+    out
+}
+
+/// People on a list below which finding them all on another list says little.
+const NESTED_MIN: f64 = 10.0;
+
+/// Lists whose people are all on another list (of at least [`NESTED_MIN`] people): a sign that
+/// one list took its people from the other (copied, referred, checked against it), which no
+/// model of the overlaps can tell from the other list being nearly complete. When one list
+/// holds everybody seen, the estimates all rest on the second reading, and the first would
+/// leave the total unknown; both are said, for the stratum's every estimate.
+fn nested_lists(counts: &[f64], lists: &[String]) -> Vec<Said> {
+    let on = |j: usize| -> f64 {
+        (1..counts.len())
+            .filter(|h| h & (1 << j) != 0)
+            .map(|h| counts[h])
+            .sum()
+    };
+    let on_j_not_i = |j: usize, i: usize| -> f64 {
+        (1..counts.len())
+            .filter(|h| h & (1 << j) != 0 && h & (1 << i) == 0)
+            .map(|h| counts[h])
+            .sum()
+    };
+    let t = lists.len();
+    let seen: f64 = counts.iter().skip(1).sum();
+    if let Some(i) = (0..t).find(|&i| on(i) == seen)
+        && (0..t).any(|j| j != i && on(j) >= NESTED_MIN)
+    {
+        let list = &lists[i];
+        return vec![said(
+            format!(
+                "everyone seen in this stratum is on list '{list}': the other lists found nobody that '{list}' missed. Either '{list}' is nearly complete, or the other lists took their people from it (copied, referred or checked against it), and the data cannot tell which. Every estimate here assumes the first; if the other lists were drawn from '{list}', nobody knows how many people '{list}' missed, and the total could be much higher"
+            ),
+            format!(
+                "todas las personas registradas en este estrato están en la lista '{list}': las demás listas no encontraron a nadie que '{list}' no tuviera. O bien '{list}' está casi completa, o las demás listas tomaron sus personas de ella (copiadas, remitidas o cotejadas con ella), y los datos no permiten saber cuál de las dos. Toda estimación aquí supone lo primero; si las demás listas salieron de '{list}', nadie sabe a cuántas personas no registró '{list}', y el total podría ser mucho mayor"
+            ),
+        )];
+    }
+    let mut out = Vec::new();
+    for j in 0..t {
+        let n = on(j);
+        if n < NESTED_MIN {
+            continue;
+        }
+        for i in (0..t).filter(|&i| i != j && on_j_not_i(j, i) == 0.0) {
+            let (small, large) = (&lists[j], &lists[i]);
+            if on_j_not_i(i, j) == 0.0 {
+                // The same people on both: said once.
+                if i > j {
+                    out.push(said(
+                        format!(
+                            "lists '{small}' and '{large}' hold exactly the same {} people: they are likely one list, or one copied from the other; estimate with one of them",
+                            people(n)
+                        ),
+                        format!(
+                            "las listas '{small}' y '{large}' tienen exactamente las mismas {} personas: seguramente son una sola lista, o una copiada de la otra; estime con una de ellas",
+                            people_es(n)
+                        ),
+                    ));
+                }
+                continue;
+            }
+            out.push(said(
+                format!(
+                    "all {} people on list '{small}' are also on list '{large}': '{small}' may take its people from '{large}' (copied, referred or checked against it), or '{large}' may be nearly complete. A list drawn from another says nothing about the people that one missed, and the models allow for it only through the interaction {large}:{small}; if '{small}' is drawn from '{large}' by design, estimate without it (--sensitivity shows the total without each list)",
+                    people(n)
+                ),
+                format!(
+                    "las {} personas de la lista '{small}' están también en la lista '{large}': puede que '{small}' tome sus personas de '{large}' (copiadas, remitidas o cotejadas con ella), o que '{large}' esté casi completa. Una lista que sale de otra no dice nada de las personas que esa otra no registró, y los modelos solo lo tienen en cuenta mediante la interacción {large}:{small}; si '{small}' sale de '{large}' por diseño, estime sin ella (--sensitivity muestra el total sin cada lista)",
+                    people_es(n)
+                ),
+            ));
+        }
     }
     out
 }

@@ -96,6 +96,77 @@ fn non_overlapping_lists_are_refused() {
     assert!(e.warnings[0].contains("do not overlap"));
 }
 
+/// A list whose people are all on another is named, and when one list holds everybody seen,
+/// every estimate says that the data cannot tell a complete list from lists drawn from it.
+#[test]
+fn lists_inside_other_lists_are_named() {
+    let nested = |counts: &[u64]| {
+        let h = from_counts(counts, 3);
+        let options = Options {
+            lcmcr: Some(quick_lcmcr().lcmcr.unwrap()),
+            ..Options::default()
+        };
+        let out = estimate(&h, &options);
+        let said: Vec<(String, String)> = out[0]
+            .warnings
+            .iter()
+            .zip(&out[0].warnings_es)
+            .filter(|(en, _)| en.contains("copied"))
+            .map(|(en, es)| (en.clone(), es.clone()))
+            .collect();
+        (out, said)
+    };
+    // l1 (50 people) only with l0; l2 has people of its own. Patterns: bit 0 = l0.
+    let (_, said) = nested(&[0, 100, 0, 40, 50, 30, 0, 10]);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0]
+            .0
+            .starts_with("all 50 people on list 'l1' are also on list 'l0'"),
+        "{said:?}"
+    );
+    assert!(
+        said[0].1.starts_with("las 50 personas de la lista 'l1'"),
+        "{said:?}"
+    );
+    // Everybody on l0: each method's estimate carries it, the latent-class model's too.
+    let (out, said) = nested(&[0, 100, 0, 40, 0, 30, 0, 10]);
+    assert!(
+        said[0]
+            .0
+            .starts_with("everyone seen in this stratum is on list 'l0'"),
+        "{said:?}"
+    );
+    for e in &out {
+        assert!(
+            e.warnings
+                .iter()
+                .any(|w| w.contains("nobody that 'l0' missed")),
+            "{}: {:?}",
+            e.method,
+            e.warnings
+        );
+    }
+    // The same people on two lists: said once.
+    let (_, said) = nested(&[0, 60, 0, 0, 0, 0, 25, 15]);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0]
+            .0
+            .contains("lists 'l1' and 'l2' hold exactly the same 40 people"),
+        "{said:?}"
+    );
+    // Independent lists, and a list of fewer than 10 people inside another: nothing said.
+    let h = simulate(3, 2000, &[0.3, 0.25, 0.2, 0.35]);
+    assert!(
+        estimate(&h, &Options::default())
+            .iter()
+            .all(|e| e.warnings.iter().all(|w| !w.contains("copied")))
+    );
+    let (_, said) = nested(&[0, 100, 0, 9, 50, 30, 0, 0]);
+    assert!(said.is_empty(), "{said:?}");
+}
+
 /// One table with two strata: `men` as `sex=M`, `women` as `sex=F`.
 fn by_sex(men: CaptureHistories, women: CaptureHistories) -> CaptureHistories {
     let mut rows: Vec<(Vec<String>, u16, u64)> = men
