@@ -36,6 +36,7 @@ pub mod dga;
 pub mod lcmcr;
 mod linalg;
 pub mod loglinear;
+pub mod pooled;
 mod sampling;
 
 use recuento_model::CaptureHistories;
@@ -1129,6 +1130,24 @@ fn dga_estimate(table: &Table<'_>, options: &dga::DgaOptions) -> Estimate {
         draws: r.draws,
         ..e
     }
+}
+
+/// Pools the headline estimates made on several linkages drawn at random ([`pooled::pool`],
+/// Rubin's rules): `None` with fewer than two, or one without a total or standard error.
+pub fn pool_linkages<'a>(
+    estimates: impl IntoIterator<Item = &'a Estimate>,
+) -> Option<pooled::Pooled> {
+    let draws: Option<Vec<pooled::Draw>> = estimates
+        .into_iter()
+        .map(|e| {
+            Some(pooled::Draw {
+                estimate: e.estimate?,
+                stderr: e.stderr?,
+                seen: e.observed as f64,
+            })
+        })
+        .collect();
+    pooled::pool(&draws?)
 }
 
 /// Posterior predictive p-value below which the latent-class estimate warns that the model does

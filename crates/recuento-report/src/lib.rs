@@ -791,6 +791,17 @@ fn linkage_draws_paragraph(h: &mut String, d: &ReportData) {
         fmt_n(lower),
         fmt_n(upper)
     );
+    if let Some(p) = recuento_mse::pool_linkages(estimates.iter().copied()) {
+        let _ = write!(
+            h,
+            "<p>Pooled over the {} linkages by Rubin's rules (each linkage one plausible version of the unknown true linkage, as an imputation is of missing data): total {}, 95% interval {} – {}, which carries linkage uncertainty as well as sampling; {:.0}% of its variance comes from the differences between linkages.</p>",
+            p.draws,
+            fmt_n(p.estimate),
+            fmt_n(p.lower),
+            fmt_n(p.upper),
+            100.0 * p.linkage_share
+        );
+    }
 }
 
 #[cfg(test)]

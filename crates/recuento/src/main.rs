@@ -353,6 +353,18 @@ async fn dispatch(command: Command) -> Result<()> {
                                     n(totals[totals.len() / 2])
                                 );
                             }
+                            if let Some(p) =
+                                recuento::mse::pool_linkages(draws.iter().map(|d| &d.estimate))
+                            {
+                                println!(
+                                    "  pooled over the {} linkages (Rubin's rules): {}, 95% interval {} – {} with linkage uncertainty; {:.0}% of its variance from the differences between linkages",
+                                    p.draws,
+                                    n(p.estimate),
+                                    n(p.lower),
+                                    n(p.upper),
+                                    100.0 * p.linkage_share
+                                );
+                            }
                         }
                     }
                     estimates

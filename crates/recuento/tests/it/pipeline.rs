@@ -183,11 +183,36 @@ fn stages_run_one_at_a_time() {
     let o = recuento(tmp.path(), &["estimate", "-p", ps, "--linkage-sensitivity"]);
     assert!(o.status.success(), "{:?}", text(&o));
     assert_eq!(std::fs::read_to_string(&draws_path).unwrap(), draws_text);
+    // The draws pooled into one interval that carries linkage uncertainty, at least as wide as
+    // the narrowest draw's (as wide, to rounding, when every draw gives the same total).
+    let estimates: Vec<recuento::mse::Estimate> = draws
+        .iter()
+        .map(|d| serde_json::from_value(d["estimate"].clone()).unwrap())
+        .collect();
+    let pooled = recuento::mse::pool_linkages(&estimates).expect("pooled");
+    let narrowest = estimates
+        .iter()
+        .map(|e| e.upper.unwrap() - e.lower.unwrap())
+        .fold(f64::INFINITY, f64::min);
+    assert!(
+        pooled.upper - pooled.lower >= narrowest - 1e-6,
+        "{pooled:?} {:?}",
+        &estimates[..2]
+    );
+    assert!(
+        text(&o).0.contains(&format!(
+            "pooled over the 20 linkages (Rubin's rules): {}",
+            recuento::mse::people(pooled.estimate)
+        )),
+        "{}",
+        text(&o).0
+    );
     assert!(recuento(tmp.path(), &["report", "-p", ps]).status.success());
     let html = std::fs::read_to_string(p.join("out/report.html")).unwrap();
     assert!(html.contains("leaving one list out") && html.contains("all (without prensa)"));
     assert!(html.contains("Linkage uncertainty"));
     assert!(html.contains("Drawn from the match probabilities: in 20 linkages"));
+    assert!(html.contains("Pooled over the 20 linkages by Rubin's rules"));
     let persons = std::fs::read_to_string(p.join("out/persons.csv")).unwrap();
     assert!(persons.starts_with("list,record_id,person_id\n"));
     // A list without an identifier column gets 1-based row numbers.
