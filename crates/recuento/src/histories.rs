@@ -106,6 +106,25 @@ fn blank_means_absent(raw: &recuento_engine::ingest::RawList, list_cols: &[usize
         .collect()
 }
 
+/// Whether a column's values are identifiers: three rows or more, every value filled and
+/// different, and none a presence mark or a number (numbers could be a count under another
+/// name, which the refusal's hint covers).
+fn is_identifier<'a>(values: impl Iterator<Item = &'a str>) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    for v in values {
+        let v = v.trim();
+        if v.is_empty()
+            || on_list(v).is_some()
+            || MARKS.contains(&v.to_lowercase().as_str())
+            || v.parse::<f64>().is_ok()
+            || !seen.insert(v)
+        {
+            return false;
+        }
+    }
+    seen.len() >= 3
+}
+
 /// Thousands written with a separator (`1.234`, `12,500`, `12 500`): the number without it.
 fn grouped_thousands(value: &str) -> Option<String> {
     let sep = ['.', ',', ' ', '\u{a0}', '\u{202f}']
@@ -357,8 +376,23 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
         ));
     }
     let count_col = count_cols.first().copied();
-    let list_cols: Vec<usize> = (first..headers.len())
+    // A column with a different text in every row (a record number such as `P001`, a name)
+    // cannot be a list, a count or a stratum: one row per person with its identifier, as a
+    // team's spreadsheet often is. It is left out, and said.
+    let identifiers: Vec<usize> = (first..headers.len())
         .filter(|&i| Some(i) != count_col && !strata.contains(&headers[i]))
+        .filter(|&i| is_identifier(raw.rows.iter().map(|(_, rec)| rec.get(i).unwrap_or(""))))
+        .collect();
+    for &i in &identifiers {
+        let column = &headers[i];
+        notes.push(format!(
+            "{file}: column '{column}' has a different text in every row (an identifier or a name): it is not a list, and was left out (if it is a stratum, name it with --strata)\nnota: {file}: la columna '{column}' tiene un texto distinto en cada fila (un identificador o un nombre): no es una lista, y se dejó fuera (si es un estrato, indíquela con --strata)"
+        ));
+    }
+    let list_cols: Vec<usize> = (first..headers.len())
+        .filter(|&i| {
+            Some(i) != count_col && !strata.contains(&headers[i]) && !identifiers.contains(&i)
+        })
         .collect();
     // Models are written with the lists' names (`a:b + c`), so a name holding ':' or '+' would
     // make them unreadable.
@@ -701,6 +735,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 2") && err.contains("'2.5'"), "{err}");
+        // One row per person with an identifier and a name: both left out, and said.
+        let (h, notes) = read(
+            "people.csv",
+            "id,nombre,a,b,c\nP1,Ana,1,0,0\nP2,Luis,1,0,0\nP3,Eva,1,1,0\nP4,Rosa,0,1,1\n",
+        )
+        .unwrap();
+        assert_eq!(h.lists, ["a", "b", "c"]);
+        assert_eq!(h.rows.iter().map(|r| r.2).sum::<u64>(), 4);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].contains("column 'id' has a different text in every row"),
+            "{notes:?}"
+        );
         // Every problem is said at once, and a column of identifiers is named as one.
         let err = read(
             "many.csv",
