@@ -1286,12 +1286,23 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     // than fitted twice (with many lists, fitting is nearly all of the time).
     let selected = std::cell::RefCell::new(std::collections::HashMap::new());
     let models = loglinear::all_hierarchical(&candidates).unwrap_or_else(|| {
-        loglinear::forward_selection(&candidates, &|terms| {
+        let score = |terms: &loglinear::Terms| {
             let fit = loglinear::fit_model(counts, t, terms);
             let score = fit.as_ref().ok().map(&crit);
             selected.borrow_mut().insert(terms.0.clone(), fit);
             score
-        })
+        };
+        if (1usize << t).saturating_mul(candidates.len()) > loglinear::SCREEN_ABOVE {
+            loglinear::screened_forward_selection(
+                counts,
+                t,
+                &candidates,
+                loglinear::SCREENED,
+                &score,
+            )
+        } else {
+            loglinear::forward_selection(&candidates, &score)
+        }
     });
     let mut selected = selected.into_inner();
     let mut fits = Vec::new();
