@@ -687,18 +687,44 @@ pub fn all_hierarchical(candidates: &[u16]) -> Option<Vec<Terms>> {
 /// Forward selection: from independence, add the hierarchical term that lowers `score` most,
 /// until none does.
 pub fn forward_selection(candidates: &[u16], score: &dyn Fn(&Terms) -> Option<f64>) -> Vec<Terms> {
+    select(candidates, score, None)
+}
+
+/// Forward selection, every step trying the hierarchical additions to the current model, or,
+/// with `screen` = (counts, lists, keep), only the `keep` with the largest
+/// [`score_statistics`]. Returns every model tried.
+fn select(
+    candidates: &[u16],
+    score: &dyn Fn(&Terms) -> Option<f64>,
+    screen: Option<(&[f64], usize, usize)>,
+) -> Vec<Terms> {
     let mut current = Terms::interactions(Vec::new());
     let mut visited = vec![current.clone()];
     let mut best = score(&current).unwrap_or(f64::INFINITY);
     loop {
+        let mut open: Vec<(u16, Terms)> = candidates
+            .iter()
+            .filter(|c| !current.0.contains(c))
+            .map(|&c| {
+                let mut next = current.clone();
+                next.0.push(c);
+                next.0.sort_unstable();
+                (c, next)
+            })
+            .filter(|(_, next)| next.is_hierarchical())
+            .collect();
+        if let Some((counts, t, keep)) = screen {
+            let Ok(model) = fit_model(counts, t, &current) else {
+                return visited;
+            };
+            let added: Vec<u16> = open.iter().map(|(c, _)| *c).collect();
+            let statistics = score_statistics(counts, t, &model, &added);
+            let mut ranked: Vec<(f64, (u16, Terms))> = statistics.into_iter().zip(open).collect();
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.0.cmp(&b.1.0)));
+            open = ranked.into_iter().take(keep).map(|(_, o)| o).collect();
+        }
         let mut step: Option<(f64, Terms)> = None;
-        for &c in candidates.iter().filter(|c| !current.0.contains(c)) {
-            let mut next = current.clone();
-            next.0.push(c);
-            next.0.sort_unstable();
-            if !next.is_hierarchical() {
-                continue;
-            }
+        for (_, next) in open {
             visited.push(next.clone());
             if let Some(s) = score(&next)
                 && s < step.as_ref().map_or(best, |x| x.0)
@@ -797,46 +823,7 @@ pub fn screened_forward_selection(
     keep: usize,
     score: &dyn Fn(&Terms) -> Option<f64>,
 ) -> Vec<Terms> {
-    let mut current = Terms::interactions(Vec::new());
-    let mut visited = vec![current.clone()];
-    let mut best = score(&current).unwrap_or(f64::INFINITY);
-    loop {
-        let Ok(model) = fit_model(counts, t, &current) else {
-            return visited;
-        };
-        let open: Vec<u16> = candidates
-            .iter()
-            .copied()
-            .filter(|c| !current.0.contains(c))
-            .filter(|&c| {
-                let mut next = current.0.clone();
-                next.push(c);
-                Terms::interactions(next).is_hierarchical()
-            })
-            .collect();
-        let statistics = score_statistics(counts, t, &model, &open);
-        let mut ranked: Vec<(f64, u16)> = statistics.into_iter().zip(open).collect();
-        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut step: Option<(f64, Terms)> = None;
-        for &(_, c) in ranked.iter().take(keep) {
-            let mut next = current.clone();
-            next.0.push(c);
-            next.0.sort_unstable();
-            visited.push(next.clone());
-            if let Some(s) = score(&next)
-                && s < step.as_ref().map_or(best, |x| x.0)
-            {
-                step = Some((s, next));
-            }
-        }
-        match step {
-            Some((s, next)) => {
-                best = s;
-                current = next;
-            }
-            None => return visited,
-        }
-    }
+    select(candidates, score, Some((counts, t, keep)))
 }
 
 #[cfg(test)]
