@@ -124,6 +124,9 @@ fn describe(text: &str, error: &toml::de::Error) -> (String, String) {
         .filter(|k| !k.is_empty() && !k.starts_with('[') && !k.starts_with('#'));
     let mut place_en = format!("line {line}, column {column}");
     let mut place_es = format!("línea {line}, columna {column}");
+    // An error on a section's own header ("[estimacion]") is about the file's top level, not
+    // about the section before it.
+    let section = section.filter(|_| !line_text.trim_start().starts_with('['));
     let setting = match (&section, key) {
         (Some(s), Some(k)) => Some(format!("{s} {k}")),
         (Some(s), None) => Some(s.clone()),
@@ -346,7 +349,12 @@ mod tests {
         );
         assert!(es.contains("(¿quería decir 'max_order'?)"), "{es}");
         let (en, _) = both_languages(&error(&BASE.replace("[estimation]", "[estimacion]")));
-        assert!(en.contains("(did you mean 'estimation'?)"), "{en}");
+        assert!(
+            en.starts_with(
+                "line 13, column 2: 'estimacion' is not a setting here (did you mean 'estimation'?)"
+            ),
+            "{en}"
+        );
         let (en, _) = both_languages(&error(&BASE.replace("file =", "archivo =")));
         assert!(en.contains("(did you mean 'file'?)"), "{en}");
         assert!(

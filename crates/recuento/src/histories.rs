@@ -79,7 +79,8 @@ fn on_list(value: &str) -> Option<bool> {
 }
 
 /// Marks a spreadsheet may use for "on the list" in a column that leaves the others blank.
-const MARKS: [&str; 5] = ["x", "✓", "✔", "✗", "*"];
+/// (Not ✗, which some teams write for "no".)
+const MARKS: [&str; 4] = ["x", "✓", "✔", "*"];
 
 /// Per list column, whether a blank cell means "not on the list": the column marks only who is
 /// on it (`x`, `1`, `sí`… and blanks, never a `0` or `no`), as teams often fill spreadsheets.
