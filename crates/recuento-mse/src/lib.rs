@@ -1299,6 +1299,12 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
                 &candidates,
                 loglinear::SCREENED,
                 &score,
+                &|terms| {
+                    selected
+                        .borrow()
+                        .get(&terms.0)
+                        .and_then(|fit| fit.as_ref().ok().cloned())
+                },
             )
         } else {
             loglinear::forward_selection(&candidates, &score)

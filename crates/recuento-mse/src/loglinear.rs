@@ -690,13 +690,23 @@ pub fn forward_selection(candidates: &[u16], score: &dyn Fn(&Terms) -> Option<f6
     select(candidates, score, None)
 }
 
+/// What [`screened_forward_selection`] ranks the candidates with: the table, its number of
+/// lists, how many candidates to fit a step, and the fits `score` has already made.
+#[derive(Clone, Copy)]
+struct Screen<'a> {
+    counts: &'a [f64],
+    t: usize,
+    keep: usize,
+    fitted: &'a dyn Fn(&Terms) -> Option<ModelFit>,
+}
+
 /// Forward selection, every step trying the hierarchical additions to the current model, or,
-/// with `screen` = (counts, lists, keep), only the `keep` with the largest
-/// [`score_statistics`]. Returns every model tried.
+/// with `screen`, only the `keep` with the largest [`score_statistics`]. Returns every model
+/// tried.
 fn select(
     candidates: &[u16],
     score: &dyn Fn(&Terms) -> Option<f64>,
-    screen: Option<(&[f64], usize, usize)>,
+    screen: Option<Screen<'_>>,
 ) -> Vec<Terms> {
     let mut current = Terms::interactions(Vec::new());
     let mut visited = vec![current.clone()];
@@ -713,8 +723,17 @@ fn select(
             })
             .filter(|(_, next)| next.is_hierarchical())
             .collect();
-        if let Some((counts, t, keep)) = screen {
-            let Ok(model) = fit_model(counts, t, &current) else {
+        if let Some(Screen {
+            counts,
+            t,
+            keep,
+            fitted,
+        }) = screen
+        {
+            // The current model was fitted when `score` tried it; fitted again only when
+            // `score` does not keep its fits.
+            let Some(model) = fitted(&current).or_else(|| fit_model(counts, t, &current).ok())
+            else {
                 return visited;
             };
             let added: Vec<u16> = open.iter().map(|(c, _)| *c).collect();
@@ -744,8 +763,9 @@ fn select(
 
 /// Cells × candidate terms above which [`screened_forward_selection`] replaces
 /// [`forward_selection`]: with 15 or 16 lists and pairwise terms, fitting every candidate at
-/// every step takes many minutes (a fit over 2^16 cells takes about 60 ms, and a step has over
-/// a hundred candidates); up to 14 lists it takes at most about half a minute.
+/// every step means 105 to 120 fits a step over 2^15 or 2^16 cells; up to 14 lists (at most
+/// 91 candidates over 2^14 cells) the plain search runs in under a minute
+/// (`bench/many_lists.sh 14`, docs/benchmarks.md).
 pub const SCREEN_ABOVE: usize = 2_000_000;
 
 /// Candidate terms fitted at each step of [`screened_forward_selection`].
@@ -815,15 +835,24 @@ pub fn score_statistics(
 /// ranks the candidate terms by their [`score_statistics`] at the current model and fits only
 /// the [`SCREENED`] with the largest; the step takes the one that lowers `score` most, and the
 /// selection stops when none of them does. The models fitted are returned, as by
-/// [`forward_selection`].
+/// [`forward_selection`]. `fitted` gives the fit `score` made of a model it has tried, when
+/// `score` keeps its fits (`None` otherwise), so that each step's current model is not fitted
+/// twice.
 pub fn screened_forward_selection(
     counts: &[f64],
     t: usize,
     candidates: &[u16],
     keep: usize,
     score: &dyn Fn(&Terms) -> Option<f64>,
+    fitted: &dyn Fn(&Terms) -> Option<ModelFit>,
 ) -> Vec<Terms> {
-    select(candidates, score, Some((counts, t, keep)))
+    let screen = Screen {
+        counts,
+        t,
+        keep,
+        fitted,
+    };
+    select(candidates, score, Some(screen))
 }
 
 #[cfg(test)]
@@ -875,7 +904,7 @@ mod tests {
         // Screening every candidate (keep them all) walks the path of plain forward selection.
         let aic = |terms: &Terms| fit_model(&counts, 4, terms).ok().map(|f| f.aic);
         let plain = forward_selection(&pairs, &aic);
-        let screened = screened_forward_selection(&counts, 4, &pairs, pairs.len(), &aic);
+        let screened = screened_forward_selection(&counts, 4, &pairs, pairs.len(), &aic, &|_| None);
         let last = |v: &[Terms]| {
             v.iter()
                 .min_by(|a, b| aic(a).unwrap().total_cmp(&aic(b).unwrap()))
@@ -885,9 +914,16 @@ mod tests {
         };
         assert_eq!(last(&plain), last(&screened));
         // Keeping two per step fits fewer models and finds the same best one here.
-        let narrow = screened_forward_selection(&counts, 4, &pairs, 2, &aic);
+        let narrow = screened_forward_selection(&counts, 4, &pairs, 2, &aic, &|_| None);
         assert!(narrow.len() < plain.len());
         assert_eq!(last(&narrow), last(&plain));
+        // Handing it the fits already made visits the same models.
+        let known = |terms: &Terms| fit_model(&counts, 4, terms).ok();
+        let cached = screened_forward_selection(&counts, 4, &pairs, 2, &aic, &known);
+        assert_eq!(
+            cached.iter().map(|m| &m.0).collect::<Vec<_>>(),
+            narrow.iter().map(|m| &m.0).collect::<Vec<_>>()
+        );
     }
 
     #[test]
