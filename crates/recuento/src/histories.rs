@@ -156,6 +156,62 @@ fn count(value: &str) -> Option<u64> {
     (x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 9e15).then_some(x as u64)
 }
 
+/// Names a column of capture patterns may have, compared in lower case without spaces, `_`,
+/// `-` or `.`: Rcapture's and MARK's words and the Spanish ones.
+const PATTERN_NAMES: [&str; 11] = [
+    "pattern",
+    "capturepattern",
+    "history",
+    "capturehistory",
+    "ch",
+    "patron",
+    "patrón",
+    "patrondecaptura",
+    "patróndecaptura",
+    "historia",
+    "historiadecaptura",
+];
+
+/// Whether a column's name is one of [`PATTERN_NAMES`].
+fn pattern_name(header: &str) -> bool {
+    let key: String = header
+        .to_lowercase()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-' | '.'))
+        .collect();
+    PATTERN_NAMES.contains(&key.as_str())
+}
+
+/// A capture pattern written as digits, one per list (`01101`): the digits, without the `.0`
+/// a spreadsheet may add to a number. `None` when the value is anything else.
+fn pattern_digits(value: &str) -> Option<&str> {
+    let v = value.trim();
+    let v = v.strip_suffix(".0").unwrap_or(v);
+    (!v.is_empty() && v.bytes().all(|b| b == b'0' || b == b'1')).then_some(v)
+}
+
+/// The number of lists of a column of capture patterns (`01101`, one digit per list, as
+/// Rcapture, MARK and many published tables write them): every value is such a pattern, the
+/// longest has 2 to 16 digits, and either all have the same length or the column is named as
+/// one ([`PATTERN_NAMES`]). Under such a name shorter values are read with zeros in front,
+/// because a spreadsheet that took the patterns for numbers dropped them (`010` became `10`),
+/// and a value that is not a pattern is refused row by row.
+fn pattern_column<'a>(header: &str, values: impl Iterator<Item = &'a str>) -> Option<usize> {
+    let named = pattern_name(header);
+    let (mut shortest, mut longest) = (usize::MAX, 0usize);
+    for value in values {
+        match pattern_digits(value) {
+            Some(digits) => {
+                shortest = shortest.min(digits.len());
+                longest = longest.max(digits.len());
+            }
+            None if named => {}
+            None => return None,
+        }
+    }
+    ((2..=16).contains(&longest) && (named || shortest == longest)).then_some(longest)
+}
+
 /// How many problems a refusal lists before it counts the rest.
 const PROBLEMS_SHOWN: usize = 20;
 
@@ -216,7 +272,24 @@ fn not_marks_hint(
     rows: usize,
     count_col: Option<usize>,
     whole_numbers: &[usize],
+    patterns: &[usize],
 ) -> (String, String) {
+    // A column of digit strings such as `0110` that was not read as capture patterns: it shares
+    // the table with other list columns, or its patterns differ in length without a name that
+    // says what they are.
+    if let Some(bit) = (0..list_cols.len())
+        .find(|&b| patterns[b] > 0 && patterns[b] == not_marks[b] && 2 * patterns[b] >= rows)
+    {
+        let name = &headers[list_cols[bit]];
+        return (
+            format!(
+                "\nIf '{name}' holds capture patterns (one digit per list, as in 0110), name the column 'pattern' (or patrón, historia) and leave it as the only list column"
+            ),
+            format!(
+                "\nSi '{name}' tiene patrones de captura (un dígito por lista, como 0110), llame a la columna 'pattern' (o patrón, historia) y déjela como la única columna de listas"
+            ),
+        );
+    }
     let suspects: Vec<&str> = list_cols
         .iter()
         .zip(not_marks)
@@ -269,7 +342,8 @@ pub fn read_csv(path: &Path, strata: &[String]) -> Result<CaptureHistories> {
 }
 
 /// Reads a capture-history table: one column per list (`1`/`0`; `TRUE`/`FALSE`, `yes`/`no`
-/// and `sí`/`no` are read too), an optional count column (`count`, `Freq`, `n`, `frecuencia`,
+/// and `sí`/`no` are read too) or one column of capture patterns (`01101`, read as lists
+/// `list1`…; shorter patterns under a name such as `pattern` get zeros in front), an optional count column (`count`, `Freq`, `n`, `frecuencia`,
 /// `conteo`, `cantidad`…; without one each row is one person) and the stratum columns named in `strata`.
 /// Every other column is a list. The file is read as list files are (CSV in any common
 /// encoding and delimiter, Excel, Parquet). Returns the table and notes on what was read
@@ -395,6 +469,32 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
             Some(i) != count_col && !strata.contains(&headers[i]) && !identifiers.contains(&i)
         })
         .collect();
+    // One column of capture patterns (`01101`) instead of a column per list.
+    let patterns = match list_cols[..] {
+        [c] => pattern_column(
+            &headers[c],
+            raw.rows.iter().map(|(_, rec)| rec.get(c).unwrap_or("")),
+        )
+        .map(|lists| (c, lists)),
+        _ => None,
+    };
+    if let Some((c, lists)) = patterns {
+        let column = &headers[c];
+        notes.push(format!(
+            "{file}: column '{column}' holds capture patterns, one digit per list: read as {lists} lists, list1 to list{lists}, in the order of the digits\nnota: {file}: la columna '{column}' tiene patrones de captura, un dígito por lista: se leyó como {lists} listas, de list1 a list{lists}, en el orden de los dígitos"
+        ));
+        let short = raw
+            .rows
+            .iter()
+            .filter_map(|(_, rec)| pattern_digits(rec.get(c).unwrap_or("")))
+            .filter(|d| d.len() < lists)
+            .count();
+        if short > 0 {
+            notes.push(format!(
+                "{file}: {short} pattern(s) in '{column}' have fewer than {lists} digits; they were read with zeros in front (a spreadsheet that takes patterns for numbers drops them: 010 becomes 10)\nnota: {file}: {short} patrón(es) de '{column}' tienen menos de {lists} dígitos; se leyeron con ceros delante (una hoja de cálculo que toma los patrones por números los quita: 010 queda en 10)"
+            ));
+        }
+    }
     // Models are written with the lists' names (`a:b + c`), so a name holding ':' or '+' would
     // make them unreadable.
     if let Some(&c) = list_cols
@@ -419,7 +519,7 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
             ),
         ));
     }
-    if list_cols.len() < 2 || list_cols.len() > 16 {
+    if patterns.is_none() && (list_cols.len() < 2 || list_cols.len() > 16) {
         let (n, names) = (
             list_cols.len(),
             list_cols
@@ -429,9 +529,9 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
                 .join(", "),
         );
         return Err(both(
-            &format!("{file}: found {n} list columns ({names}); recuento needs 2 to 16 lists"),
+            &format!("{file}: found {n} list column(s) ({names}); recuento needs 2 to 16 lists"),
             &format!(
-                "{file}: hay {n} columnas de listas ({names}); recuento necesita de 2 a 16 listas"
+                "{file}: hay {n} columna(s) de listas ({names}); recuento necesita de 2 a 16 listas"
             ),
         ));
     }
@@ -446,7 +546,11 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
     let mut not_marks = vec![0usize; list_cols.len()];
     // Of those, the ones that are whole numbers: a count column under another name.
     let mut whole_numbers = vec![0usize; list_cols.len()];
-    let marks_only = blank_means_absent(&raw, &list_cols);
+    // And those that are strings of 0s and 1s: capture patterns, in a column not read as them.
+    let mut digit_strings = vec![0usize; list_cols.len()];
+    // The columns read one per list: none when one column holds the patterns.
+    let per_list: &[usize] = if patterns.is_some() { &[] } else { &list_cols };
+    let marks_only = blank_means_absent(&raw, per_list);
     if marks_only.iter().any(|&m| m) {
         let names = list_cols
             .iter()
@@ -462,7 +566,28 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
     for (line, rec) in &raw.rows {
         let mut pattern = 0u16;
         let mut readable = true;
-        for (bit, &c) in list_cols.iter().enumerate() {
+        if let Some((c, lists)) = patterns {
+            let value = rec.get(c).unwrap_or("");
+            match pattern_digits(value) {
+                // The first digit is the first list; missing digits are zeros in front.
+                Some(d) => {
+                    for (i, b) in d.bytes().rev().enumerate() {
+                        if b == b'1' {
+                            pattern |= 1 << (lists - 1 - i);
+                        }
+                    }
+                }
+                None => {
+                    readable = false;
+                    let column = &headers[c];
+                    errors.push((
+                        format!("line {line}, column '{column}': expected a capture pattern of {lists} digits 0 or 1 (one per list), found '{value}'"),
+                        format!("línea {line}, columna '{column}': se esperaba un patrón de captura de {lists} dígitos 0 o 1 (uno por lista), y hay '{value}'"),
+                    ));
+                }
+            }
+        }
+        for (bit, &c) in per_list.iter().enumerate() {
             let value = rec.get(c).unwrap_or("");
             // In a column of marks only, every value is a mark or a blank (checked above).
             let mark = if marks_only[bit] {
@@ -476,6 +601,8 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
                 None => {
                     not_marks[bit] += 1;
                     whole_numbers[bit] += usize::from(count(value).is_some());
+                    digit_strings[bit] +=
+                        usize::from(pattern_digits(value).is_some_and(|d| d.len() > 1));
                     readable = false;
                     let column = &headers[c];
                     errors.push((
@@ -547,6 +674,7 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
                 raw.rows.len(),
                 count_col,
                 &whole_numbers,
+                &digit_strings,
             ),
         ));
     }
@@ -556,7 +684,10 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
         ));
     }
     let histories = CaptureHistories {
-        lists: list_cols.iter().map(|&c| headers[c].clone()).collect(),
+        lists: match patterns {
+            Some((_, lists)) => (1..=lists).map(|i| format!("list{i}")).collect(),
+            None => list_cols.iter().map(|&c| headers[c].clone()).collect(),
+        },
         strata: strata.to_vec(),
         rows: counts
             .into_iter()
@@ -776,6 +907,51 @@ mod tests {
             "{notes:?}"
         );
         let (h, _) = read("ones.csv", "a,b,c,count\n1,,,5\n1,1,,2\n,1,1,3\n").unwrap();
+        assert_eq!(h, plain);
+        // One column of capture patterns, a digit per list, as Rcapture and MARK write them.
+        let (h, notes) = read("pattern.csv", "ch,count\n100,5\n110,2\n011,3\n000,0\n").unwrap();
+        assert_eq!(h.lists, ["list1", "list2", "list3"]);
+        assert_eq!(h.rows, plain.rows);
+        assert!(
+            notes[0].contains(
+                "column 'ch' holds capture patterns, one digit per list: read as 3 lists"
+            ) && notes[0].contains("se leyó como 3 listas"),
+            "{notes:?}"
+        );
+        // A spreadsheet took them for numbers and dropped the zeros in front: under a pattern's
+        // name they are put back, and said; a value that is not a pattern is refused.
+        let (h, notes) = read("excel.csv", "Patrón;casos\n100;5\n110;2\n11;3\n").unwrap();
+        assert_eq!(h.rows, plain.rows);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("1 pattern(s) in 'Patrón' have fewer than 3 digits")),
+            "{notes:?}"
+        );
+        let err = read("bad_pattern.csv", "pattern,count\n100,5\n1x0,2\n,3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 3, column 'pattern': expected a capture pattern of 3 digits 0 or 1 (one per list), found '1x0'")
+                && err.contains("line 4, column 'pattern'"),
+            "{err}"
+        );
+        // Without that name, patterns of different lengths are not guessed at: the refusal says
+        // how to have them read.
+        let err = read("lengths.csv", "codigo,count\n100,5\n110,2\n11,3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("found 1 list column(s)"), "{err}");
+        let err = read("mixed.csv", "a,codigo,count\n1,100,5\n0,110,2\n1,11,3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("If 'codigo' holds capture patterns (one digit per list, as in 0110), name the column 'pattern'")
+                && err.contains("Si 'codigo' tiene patrones de captura"),
+            "{err}"
+        );
+        // Patterns as numbers in an Excel workbook, and a list column of 0/1 stays a list.
+        let (h, _) = read("one_digit.csv", "a,b,c,count\n1,0,0,5\n1,1,0,2\n0,1,1,3\n").unwrap();
         assert_eq!(h, plain);
         // Where a column also says "not on the list", a blank is a gap, not a no.
         let err = read("gap.csv", "a,b,c,count\n1,0,,5\n1,1,0,2\n0,1,1,3\n")

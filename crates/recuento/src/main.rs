@@ -42,8 +42,8 @@ enum Command {
     Estimate {
         #[command(flatten)]
         project: ProjectArg,
-        /// Estimate from a capture-history table instead of a project (0/1 column per list,
-        /// optional `count`). The options marked "with --histories" need it; in a project they
+        /// Estimate from a capture-history table instead of a project (0/1 column per list, or
+        /// one `pattern` column such as 01101; optional `count`). The options marked "with --histories" need it; in a project they
         /// are set in recuento.toml, [estimation].
         #[arg(long)]
         histories: Option<PathBuf>,
