@@ -35,6 +35,7 @@ pub mod files;
 pub mod histories;
 pub mod pipeline;
 pub mod progress;
+pub mod usage;
 
 /// The software version written into every manifest.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

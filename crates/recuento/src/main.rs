@@ -206,7 +206,18 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    // clap's messages are in English only: a mistake gets its Spanish under them.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let spanish = recuento::usage::spanish(&e);
+            let _ = e.print();
+            if let Some(es) = spanish {
+                eprintln!("En español: {es}");
+            }
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

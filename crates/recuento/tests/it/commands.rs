@@ -572,3 +572,37 @@ fn link_files_refuses_an_exploding_rule_naming_its_key_in_words() {
         &["30 records", "\"Ana\""],
     );
 }
+
+/// clap's own messages are in English; a mistake on the command line is said in Spanish under
+/// them, and help is not a mistake.
+#[test]
+fn command_line_mistakes_are_said_in_spanish_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = recuento(dir.path(), &["estimat"]);
+    assert_clear_failure(
+        &o,
+        &[
+            "unrecognized subcommand 'estimat'",
+            "En español: la orden 'estimat' no existe. ¿Quiso decir 'estimate'?",
+        ],
+    );
+    let o = recuento(
+        dir.path(),
+        &["estimate", "--histories", "h.csv", "--sweeps", "diez"],
+    );
+    assert_clear_failure(
+        &o,
+        &[
+            "En español: 'diez' no es un valor válido de --sweeps <SWEEPS> (se esperaba un número entero",
+        ],
+    );
+    let o = recuento(dir.path(), &["estimate", "--lcmcr"]);
+    assert_clear_failure(
+        &o,
+        &["En español: falta un argumento obligatorio: --histories"],
+    );
+    let o = recuento(dir.path(), &["--help"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success() && out.contains("Usage:"), "{out}{err}");
+    assert!(!err.contains("En español"), "{err}");
+}
