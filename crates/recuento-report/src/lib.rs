@@ -133,6 +133,7 @@ th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .headline-es{font-size:1.1em;background:#f7f7ff;border-left:4px solid #446;padding:.6em 1em;margin-top:-.6em}
 .warn{background:#fff8e5;border-left:4px solid #c90;padding:.4em .8em;margin:.3em 0}
 .warn .es{color:#444;font-style:italic}
+p.es{color:#444;font-style:italic;margin-top:-.6em}h1 .es,h2 .es,h3 .es,th .es{font-weight:normal;color:#555}
 pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.85em}svg text{font-family:inherit}";
 
 /// Renders the report.
@@ -140,13 +141,19 @@ pub fn render(d: &ReportData) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>recuento report: {}</title><style>{STYLE}</style></head><body>\n<h1>recuento report: {}</h1>\n<p>recuento {} · {} lists · {} records · {} people found</p>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>recuento report: {}</title><style>{STYLE}</style></head><body>\n<h1>recuento report: {}</h1>\n<p>recuento {} · {} lists · {} records · {} people found</p>\n{}",
         esc(&d.project),
         esc(&d.project),
         esc(&d.version),
         d.lists.len(),
         fmt_n(d.records as f64),
-        fmt_n(d.persons as f64)
+        fmt_n(d.persons as f64),
+        es_p(&format!(
+            "Informe de recuento: {} listas · {} registros · {} personas encontradas",
+            d.lists.len(),
+            people_es(d.records as f64),
+            people_es(d.persons as f64)
+        ))
     );
     headline(&mut h, d);
     lists_section(&mut h, d);
@@ -157,14 +164,39 @@ pub fn render(d: &ReportData) -> String {
     linkage_uncertainty_section(&mut h, d);
     let _ = write!(
         h,
-        "<h2 id=\"manifest\">Reproducibility manifest</h2><p>Anyone holding the same input files (checked by their BLAKE3 hashes), this configuration, the same software version and seed gets byte-identical outputs.</p><pre>{}</pre>\n</body></html>\n",
+        "<h2 id=\"manifest\">Reproducibility manifest{}</h2><p>Anyone holding the same input files (checked by their BLAKE3 hashes), this configuration, the same software version and seed gets byte-identical outputs.</p>{}<pre>{}</pre>\n</body></html>\n",
+        es_h("Manifiesto de reproducibilidad"),
+        es_p(
+            "Quien tenga los mismos archivos de entrada (comprobados por sus huellas BLAKE3), esta configuración, la misma versión del programa y la misma semilla obtiene exactamente los mismos resultados, byte a byte."
+        ),
         esc(&d.manifest)
     );
     h
 }
 
+/// A section's title in Spanish, after the English one, for the documentation teams.
+fn es_h(title: &str) -> String {
+    format!(" <span class=\"es\" lang=\"es\">· {}</span>", esc(title))
+}
+
+/// A paragraph in Spanish, under the English one, for the documentation teams.
+fn es_p(text: &str) -> String {
+    format!("<p class=\"es\" lang=\"es\">{}</p>", esc(text))
+}
+
+/// A table's column name in English, then in Spanish.
+fn th2(en: &str, es: &str) -> String {
+    format!(
+        "<th>{}<br><span class=\"es\" lang=\"es\">{}</span></th>",
+        esc(en),
+        esc(es)
+    )
+}
+
 /// The total first, in English and then in Spanish for the documentation teams who read the
-/// report (the rest of the report, written for the statistician, is in English).
+/// report. The sections' titles, explanations and column names are in both languages too; the
+/// statistician's details (models, graphs, sampler diagnostics, the linkage model's
+/// parameters) are in English.
 fn headline(h: &mut String, d: &ReportData) {
     let Some(e) = d.estimates.iter().find(|e| e.stratum == "all") else {
         return;
@@ -238,7 +270,24 @@ fn method_es(method: &str, model: &str) -> String {
 }
 
 fn lists_section(h: &mut String, d: &ReportData) {
-    h.push_str("<h2 id=\"lists\">Lists</h2><table><tr><th>List</th><th>Organisation</th><th>Collection</th><th>Period</th><th>Rows read</th><th>Imported</th><th>Problems reported</th><th>People</th></tr>\n");
+    let _ = write!(
+        h,
+        "<h2 id=\"lists\">Lists{}</h2><table><tr>",
+        es_h("Listas")
+    );
+    for (en, es) in [
+        ("List", "Lista"),
+        ("Organisation", "Organización"),
+        ("Collection", "Recopilación"),
+        ("Period", "Periodo"),
+        ("Rows read", "Filas leídas"),
+        ("Imported", "Importadas"),
+        ("Problems reported", "Problemas señalados"),
+        ("People", "Personas"),
+    ] {
+        h.push_str(&th2(en, es));
+    }
+    h.push_str("</tr>\n");
     for l in &d.lists {
         let _ = writeln!(
             h,
@@ -292,7 +341,12 @@ fn overlap_section(h: &mut String, d: &ReportData) {
         return;
     }
     let counts = d.histories.pattern_counts(None);
-    h.push_str("<h2 id=\"overlaps\">Overlaps between lists</h2><p>People on both lists (diagonal: people on the list).</p><table><tr><th></th>");
+    let _ = write!(
+        h,
+        "<h2 id=\"overlaps\">Overlaps between lists{}</h2><p>People on both lists (diagonal: people on the list).</p>{}<table><tr><th></th>",
+        es_h("Coincidencias entre listas"),
+        es_p("Personas que están en las dos listas (en la diagonal, las personas de cada lista).")
+    );
     for n in &d.histories.lists {
         let _ = write!(h, "<th>{}</th>", esc(n));
     }
@@ -309,8 +363,10 @@ fn overlap_section(h: &mut String, d: &ReportData) {
         }
         h.push_str("</tr>\n");
     }
-    h.push_str(
-        "</table>\n<p>The most common capture patterns (which lists saw the same person):</p>",
+    let _ = write!(
+        h,
+        "</table>\n<p>The most common capture patterns (which lists saw the same person):</p>{}",
+        es_p("Los patrones de captura más frecuentes (qué listas registraron a la misma persona):")
     );
     let mut patterns: Vec<(usize, u64)> = (1..counts.len())
         .map(|p| (p, counts[p]))
@@ -366,7 +422,8 @@ fn overlap_section(h: &mut String, d: &ReportData) {
 fn linkage_section(h: &mut String, d: &ReportData) {
     let _ = writeln!(
         h,
-        "<h2 id=\"linkage\">Linkage</h2><p>{} records were compared in {} candidate pairs; {} pairs reached a match probability of at least {} and joined the records into {} people. The model (Fellegi–Sunter: u from random record pairs, m by EM on comparison patterns within each blocking rule) puts the probability that two records picked at random are the same person at {:.2e}; EM ran {} iterations{}.</p>",
+        "<h2 id=\"linkage\">Linkage{}</h2><p>{} records were compared in {} candidate pairs; {} pairs reached a match probability of at least {} and joined the records into {} people. The model (Fellegi–Sunter: u from random record pairs, m by EM on comparison patterns within each blocking rule) puts the probability that two records picked at random are the same person at {:.2e}; EM ran {} iterations{}.</p>",
+        es_h("Vinculación"),
         fmt_n(d.records as f64),
         fmt_n(d.candidate_pairs as f64),
         fmt_n(d.links as f64),
@@ -380,7 +437,27 @@ fn linkage_section(h: &mut String, d: &ReportData) {
             " and did not converge: treat links with care"
         }
     );
-    h.push_str("<table><tr><th>Blocking rule</th><th>Pairs</th></tr>");
+    h.push_str(&es_p(&format!(
+        "Se compararon {} registros en {} pares candidatos; {} pares alcanzaron una probabilidad de coincidencia de al menos {} y unieron los registros en {} personas. El modelo (Fellegi–Sunter) estima en {:.2e} la probabilidad de que dos registros tomados al azar sean la misma persona; el algoritmo EM hizo {} iteraciones {}.",
+        people_es(d.records as f64),
+        people_es(d.candidate_pairs as f64),
+        people_es(d.links as f64),
+        d.threshold.to_string().replace('.', ","),
+        people_es(d.persons as f64),
+        d.lambda,
+        d.em.0,
+        if d.em.1 {
+            "y convergió"
+        } else {
+            "y no convergió: trate los vínculos con cuidado"
+        }
+    )));
+    let _ = write!(
+        h,
+        "<table><tr>{}{}</tr>",
+        th2("Blocking rule", "Regla de bloqueo"),
+        th2("Pairs", "Pares")
+    );
     for (r, n) in &d.blocking {
         let _ = write!(
             h,
@@ -389,7 +466,11 @@ fn linkage_section(h: &mut String, d: &ReportData) {
             fmt_n(*n as f64)
         );
     }
-    h.push_str("</table>\n<p>People by number of records:</p><table><tr>");
+    let _ = write!(
+        h,
+        "</table>\n<p>People by number of records:</p>{}<table><tr>",
+        es_p("Personas según su número de registros:")
+    );
     for i in 0..d.cluster_sizes.len() {
         let _ = write!(
             h,
@@ -446,8 +527,15 @@ fn linkage_section(h: &mut String, d: &ReportData) {
 }
 
 fn estimate_section(h: &mut String, d: &ReportData) {
-    h.push_str("<h2 id=\"estimate\">Estimate of the total</h2><p>Multiple systems estimation uses how the lists overlap to estimate how many people no list recorded. Every number comes with its 95% interval.</p>");
-    estimate_table(h, "Stratum", &d.estimates);
+    let _ = write!(
+        h,
+        "<h2 id=\"estimate\">Estimate of the total{}</h2><p>Multiple systems estimation uses how the lists overlap to estimate how many people no list recorded. Every number comes with its 95% interval.</p>{}",
+        es_h("Estimación del total"),
+        es_p(
+            "La estimación por sistemas múltiples usa las coincidencias entre las listas para estimar cuántas personas no registró ninguna lista. Cada cifra va con su intervalo del 95\u{a0}%."
+        )
+    );
+    estimate_table(h, ("Stratum", "Estrato"), &d.estimates);
     // Interval plot of the estimates for all strata together. M0 and the Mh models (every list
     // equally likely to list a person, which human-rights lists rarely are) stay in the table
     // with their test of that assumption, out of the plot, whose scale they would stretch.
@@ -513,7 +601,7 @@ fn estimate_section(h: &mut String, d: &ReportData) {
         }
     }
     if !strata.is_empty() {
-        h.push_str("<h3>By stratum</h3>\n");
+        let _ = writeln!(h, "<h3>By stratum{}</h3>", es_h("Por estrato"));
     }
     for stratum in strata {
         let of: Vec<&Estimate> = d
@@ -661,8 +749,15 @@ fn sensitivity_section(h: &mut String, d: &ReportData) {
     if d.sensitivity.is_empty() {
         return;
     }
-    h.push_str("<h2 id=\"sensitivity\">Sensitivity: leaving one list out</h2><p>Every method again without each list in turn (people seen only by that list count as unseen). A total that moves far when one list is left out rests on that list's overlaps with the others. When the latent-class model is on, it is also run again with another prior on the lists' capture probabilities (Beta(1/2, 1/2), which gives more room to people whom lists rarely see): if that total or its upper end moves far, the latent-class interval rests on its prior, not on the lists.</p>");
-    estimate_table(h, "Run", &d.sensitivity);
+    let _ = write!(
+        h,
+        "<h2 id=\"sensitivity\">Sensitivity: leaving one list out{}</h2><p>Every method again without each list in turn (people seen only by that list count as unseen). A total that moves far when one list is left out rests on that list's overlaps with the others. When the latent-class model is on, it is also run again with another prior on the lists' capture probabilities (Beta(1/2, 1/2), which gives more room to people whom lists rarely see): if that total or its upper end moves far, the latent-class interval rests on its prior, not on the lists.</p>{}",
+        es_h("Sensibilidad: sin cada lista"),
+        es_p(
+            "Cada método otra vez sin cada lista, una por una (las personas que solo esa lista registró cuentan como no registradas). Un total que cambia mucho al quitar una lista depende de las coincidencias de esa lista con las demás. Con el modelo de clases latentes, se repite también con otra distribución a priori para la probabilidad de que cada lista registre a una persona (Beta(1/2, 1/2), que da más cabida a las personas que las listas rara vez registran): si ese total o su extremo superior cambia mucho, el intervalo del modelo de clases latentes depende de su distribución a priori, no de las listas."
+        )
+    );
+    estimate_table(h, ("Run", "Ejecución"), &d.sensitivity);
     // What the runs add to the warnings above: how far the other prior moved the latent-class
     // interval, which lists a run could not do without.
     let mut shown: BTreeSet<String> = d
@@ -700,12 +795,21 @@ fn sensitivity_section(h: &mut String, d: &ReportData) {
     }
 }
 
-/// A table of estimates, one row each; `first` names the first column (stratum or run).
-fn estimate_table(h: &mut String, first: &str, estimates: &[Estimate]) {
-    let _ = writeln!(
-        h,
-        "<table><tr><th>{first}</th><th>Method</th><th>Model</th><th>Observed</th><th>Estimate</th><th>95% interval</th></tr>"
-    );
+/// A table of estimates, one row each; `first` names the first column (stratum or run), in
+/// English and Spanish.
+fn estimate_table(h: &mut String, first: (&str, &str), estimates: &[Estimate]) {
+    h.push_str("<table><tr>");
+    for (en, es) in [
+        first,
+        ("Method", "Método"),
+        ("Model", "Modelo"),
+        ("Observed", "Registradas"),
+        ("Estimate", "Estimación"),
+        ("95% interval", "Intervalo del 95\u{a0}%"),
+    ] {
+        h.push_str(&th2(en, es));
+    }
+    h.push_str("</tr>\n");
     for e in estimates {
         let est = e.estimate.map_or("none".to_string(), fmt_n);
         let ci = match (e.lower, e.upper) {
@@ -739,11 +843,27 @@ fn linkage_uncertainty_section(h: &mut String, d: &ReportData) {
     let hi = totals.iter().copied().fold(0.0, f64::max);
     let _ = write!(
         h,
-        "<h2 id=\"linkage-uncertainty\">Linkage uncertainty</h2><p>The same scored pairs linked at other match-probability thresholds give other sets of people, and other totals: from {} to {} across the thresholds below. A lower threshold merges more records (fewer people, usually a lower total); a higher one splits more.</p>",
+        "<h2 id=\"linkage-uncertainty\">Linkage uncertainty{}</h2><p>The same scored pairs linked at other match-probability thresholds give other sets of people, and other totals: from {} to {} across the thresholds below. A lower threshold merges more records (fewer people, usually a lower total); a higher one splits more.</p>{}",
+        es_h("Incertidumbre de la vinculación"),
         fmt_n(lo),
-        fmt_n(hi)
+        fmt_n(hi),
+        es_p(&format!(
+            "Los mismos pares puntuados, vinculados con otros umbrales de probabilidad de coincidencia, dan otros conjuntos de personas y otros totales: de {} a {} con los umbrales de abajo. Un umbral más bajo une más registros (menos personas, por lo general un total más bajo); uno más alto separa más.",
+            people_es(lo),
+            people_es(hi)
+        ))
     );
-    h.push_str("<table><tr><th>Threshold</th><th>Links</th><th>People</th><th>Estimate</th><th>95% interval</th></tr>\n");
+    h.push_str("<table><tr>");
+    for (en, es) in [
+        ("Threshold", "Umbral"),
+        ("Links", "Vínculos"),
+        ("People", "Personas"),
+        ("Estimate", "Estimación"),
+        ("95% interval", "Intervalo del 95\u{a0}%"),
+    ] {
+        h.push_str(&th2(en, es));
+    }
+    h.push_str("</tr>\n");
     for (threshold, links, persons, e) in &d.linkage_alternatives {
         let ci = match (e.lower, e.upper) {
             (Some(lo), Some(hi)) => format!("{} – {}", fmt_n(lo), fmt_n(hi)),
@@ -777,7 +897,11 @@ fn linkage_draws_paragraph(h: &mut String, d: &ReportData) {
         .fold(f64::INFINITY, f64::min);
     let upper = estimates.iter().filter_map(|e| e.upper).fold(0.0, f64::max);
     if d.linkage_alternatives.is_empty() {
-        h.push_str("<h2 id=\"linkage-uncertainty\">Linkage uncertainty</h2>");
+        let _ = write!(
+            h,
+            "<h2 id=\"linkage-uncertainty\">Linkage uncertainty{}</h2>",
+            es_h("Incertidumbre de la vinculación")
+        );
     }
     let _ = write!(
         h,
@@ -791,6 +915,17 @@ fn linkage_draws_paragraph(h: &mut String, d: &ReportData) {
         fmt_n(lower),
         fmt_n(upper)
     );
+    h.push_str(&es_p(&format!(
+        "Vinculaciones sorteadas según las probabilidades de coincidencia: en {} vinculaciones sorteadas, cada par puntuado unido con su propia probabilidad de coincidencia, las personas encontradas fueron de {} a {} y el total de {} a {} (mediana {}); sus intervalos del 95\u{a0}% abarcan juntos de {} a {}. Si ese rango es mucho más ancho que el intervalo principal, los errores de vinculación pesan tanto como el muestreo: revise los pares dudosos.",
+        d.linkage_draws.len(),
+        people_es(people_lo as f64),
+        people_es(people_hi as f64),
+        people_es(totals[0]),
+        people_es(totals[totals.len() - 1]),
+        people_es(totals[totals.len() / 2]),
+        people_es(lower),
+        people_es(upper)
+    )));
     if let Some(p) = recuento_mse::pool_linkages(estimates.iter().copied()) {
         let _ = write!(
             h,
@@ -801,6 +936,14 @@ fn linkage_draws_paragraph(h: &mut String, d: &ReportData) {
             fmt_n(p.upper),
             100.0 * p.linkage_share
         );
+        h.push_str(&es_p(&format!(
+            "Combinadas las {} vinculaciones con las reglas de Rubin (cada vinculación es una versión plausible de la vinculación verdadera, que no se conoce, como lo es una imputación de datos que faltan): total {}, intervalo del 95\u{a0}% de {} a {}, que recoge la incertidumbre de la vinculación además de la del muestreo; el {:.0}\u{a0}% de su varianza se debe a las diferencias entre vinculaciones.",
+            p.draws,
+            people_es(p.estimate),
+            people_es(p.lower),
+            people_es(p.upper),
+            100.0 * p.linkage_share
+        )));
     }
 }
 
@@ -865,7 +1008,11 @@ mod tests {
             sensitivity,
             ..Default::default()
         });
-        assert!(html.contains("<h3>By stratum</h3>"));
+        assert!(
+            html.contains(
+                "<h3>By stratum <span class=\"es\" lang=\"es\">· Por estrato</span></h3>"
+            )
+        );
         assert!(html.contains("sex=F: "));
         assert!(html.contains("list &#39;c&#39; has 1 person in this stratum"));
         assert!(html.contains("la lista &#39;c&#39; tiene 1 persona en este estrato"));

@@ -78,13 +78,27 @@ fn run_recovers_the_truth_and_is_reproducible() {
             // The Spanish method is read from recuento-mse's "average of N models weighted by".
             && html.contains("modelos log-lineales ponderados por AIC")
             // Every warning on an estimate has its Spanish under it.
-            && html.matches("<div class=\"warn\"><strong>").count()
-                == html.matches("<span class=\"es\" lang=\"es\">").count()
+            && html
+                .split("<div class=\"warn\"><strong>")
+                .skip(1)
+                .all(|w| w.split("</div>").next().unwrap().contains("<br><span class=\"es\" lang=\"es\">"))
             && html.contains("los modelos log-lineales suponen una población cerrada")
             && html.contains("<svg")
             && html.contains("config_blake3")
     );
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
+    // The sections' titles, explanations and column names are in Spanish too.
+    for es in [
+        "Informe de recuento: 5 listas",
+        "· Coincidencias entre listas</span>",
+        "<p class=\"es\" lang=\"es\">Se compararon ",
+        "· Estimación del total</span>",
+        "Filas leídas",
+        "Intervalo del 95\u{a0}%",
+        "· Manifiesto de reproducibilidad</span>",
+    ] {
+        assert!(html.contains(es), "{es}");
+    }
 
     // Same inputs, settings and seed: byte-identical outputs.
     let b = tmp.path().join("b");
@@ -213,6 +227,8 @@ fn stages_run_one_at_a_time() {
     assert!(html.contains("Linkage uncertainty"));
     assert!(html.contains("Drawn from the match probabilities: in 20 linkages"));
     assert!(html.contains("Pooled over the 20 linkages by Rubin's rules"));
+    assert!(html.contains("Combinadas las 20 vinculaciones con las reglas de Rubin"));
+    assert!(html.contains("· Sensibilidad: sin cada lista</span>"));
     let persons = std::fs::read_to_string(p.join("out/persons.csv")).unwrap();
     assert!(persons.starts_with("list,record_id,person_id\n"));
     // A list without an identifier column gets 1-based row numbers.
