@@ -287,12 +287,13 @@ fn read_csv(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
     }
     let width = list.headers.len();
     let mut record = csv::StringRecord::new();
+    let mut lines = Lines::new(text.as_bytes());
     loop {
-        let line = reader.position().line() as usize;
+        let line = lines.line_at(reader.position().byte());
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(line, |p| p.line() as usize);
+                let line = record.position().map_or(line, |p| lines.line_at(p.byte()));
                 list.rows_read += 1;
                 if record.iter().all(|v| v.trim().is_empty()) {
                     list.problems.push(Problem {
@@ -379,6 +380,47 @@ fn read_csv(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
         }
     }
     Ok(list)
+}
+
+/// The line of the file on which a record starts, from the byte offset the csv crate gives.
+/// Its own line numbers are wrong in the files documentation teams have most: after a blank
+/// line the next record gets the blank's line, and with Windows line endings (`\r\n`, as
+/// Excel writes CSV) every record gets the line before its own (rust-csv issues 208 and 395).
+/// Its byte offsets point at the end of the line before (the blank lines, the `\n` of `\r\n`)
+/// but never past the record, so the record starts at the first byte after them that is not a
+/// line ending. Offsets only grow, so each byte is counted once.
+struct Lines<'a> {
+    text: &'a [u8],
+    /// A byte offset already counted, and the line it is on (1-based).
+    at: usize,
+    line: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        Self {
+            text,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    fn line_at(&mut self, byte: u64) -> usize {
+        let mut start = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
+        while start < self.text.len() && matches!(self.text[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start >= self.at {
+            self.line += self.text[self.at..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.at = start;
+        }
+        self.line
+    }
 }
 
 /// Days from 1899-12-30 (Excel's day 0 in the 1900 date system) to a civil date.
@@ -737,6 +779,29 @@ mod tests {
         assert_eq!(l.rows[0].0, 2);
         assert_eq!(l.rows[1].0, 4);
         assert_eq!(&l.rows[0].1[1], "linea 1\nlinea 2");
+    }
+
+    /// Line numbers are the file's own after blank lines and with Windows line endings, where
+    /// the csv crate's are one too low.
+    #[test]
+    fn lines_are_right_after_blank_lines_and_with_windows_line_endings() {
+        let lines = |bytes: &[u8]| {
+            let l = read(bytes, &[]).unwrap();
+            let mut lines: Vec<usize> = l.rows.iter().map(|(line, _)| *line).collect();
+            lines.extend(l.problems.iter().map(|p| p.line));
+            lines.sort_unstable();
+            lines.dedup();
+            lines
+        };
+        assert_eq!(lines(b"a,b\n1,2\n\n3,4\n\n\n5,6\n"), [2, 4, 7]);
+        assert_eq!(lines(b"a,b\r\n1,2\r\n3,4\r\n"), [2, 3]);
+        assert_eq!(
+            lines(b"a,b\r\n1,2\r\n\r\n\"x\r\ny\",4\r\n5,6\r\n"),
+            [2, 4, 6]
+        );
+        assert_eq!(lines(b"\n\na,b\n1,2\n"), [4]);
+        // A row of empty values is on its own line too.
+        assert_eq!(lines(b"a,b\r\n,\r\n1,2\r\n"), [2, 3]);
     }
 
     #[test]
