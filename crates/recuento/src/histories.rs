@@ -212,6 +212,24 @@ fn pattern_column<'a>(header: &str, values: impl Iterator<Item = &'a str>) -> Op
     ((2..=16).contains(&longest) && (named || shortest == longest)).then_some(longest)
 }
 
+/// Words a spreadsheet writes in the row of totals under a table, compared in lower case.
+const TOTAL_WORDS: [&str; 8] = [
+    "total",
+    "totales",
+    "total general",
+    "grand total",
+    "suma",
+    "sum",
+    "todas",
+    "todos",
+];
+
+/// Whether a cell names a row of totals (`Total`, `Suma:`…).
+fn total_word(value: &str) -> bool {
+    let v = value.trim().trim_end_matches(':').to_lowercase();
+    TOTAL_WORDS.contains(&v.as_str())
+}
+
 /// How many problems a refusal lists before it counts the rest.
 const PROBLEMS_SHOWN: usize = 20;
 
@@ -519,6 +537,27 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
             ),
         ));
     }
+    // A title or notes above the column names: the first line is taken for the names, and the
+    // table's rows below are wider than it.
+    let wider = raw
+        .problems
+        .iter()
+        .find(|p| p.message.contains("values but the header has") && p.message.contains("extra"));
+    if patterns.is_none()
+        && list_cols.len() < 2
+        && let Some(wider) = wider
+    {
+        let names = headers[first..].join(", ");
+        let line = wider.line;
+        return Err(both(
+            &format!(
+                "{file}: the first line must hold the column names, but it has only '{names}', and line {line} and others below have more values: remove the title or notes above the column names (they seem to be on line {line})"
+            ),
+            &format!(
+                "{file}: la primera línea debe tener los nombres de las columnas, pero solo tiene '{names}', y la línea {line} y otras más abajo tienen más valores: quite el título o las notas que hay encima de los nombres de las columnas (parecen estar en la línea {line})"
+            ),
+        ));
+    }
     if patterns.is_none() && (list_cols.len() < 2 || list_cols.len() > 16) {
         let (n, names) = (
             list_cols.len(),
@@ -563,7 +602,65 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
             "{file}: {names}: these columns mark only who is on the list (x, 1, sí…), so a blank cell was read as not on the list\nnota: {file}: {names}: estas columnas marcan solo a quien está en la lista (x, 1, sí…), así que una celda en blanco se leyó como que no está en la lista"
         ));
     }
+    // A row of totals under the table (`Total,,,271`): no list marked, a total word or nothing
+    // where the marks go, and a count. When its count is the sum of the other rows it is
+    // certainly that, and is skipped; otherwise it is refused as one.
+    let mark_cols: Vec<usize> = patterns.map_or_else(|| per_list.to_vec(), |(c, _)| vec![c]);
+    let total_row = |rec: &recuento_engine::ingest::Row| {
+        count_col.is_some()
+            && mark_cols.iter().all(|&c| {
+                let v = rec.get(c).unwrap_or("").trim();
+                v.is_empty() || total_word(v)
+            })
+            && count(rec.get(count_col.unwrap_or(0)).unwrap_or("")).is_some_and(|n| n > 0)
+    };
+    let counted = |rec: &recuento_engine::ingest::Row| {
+        count_col.map_or(Some(1), |c| count(rec.get(c).unwrap_or("")))
+    };
+    let all_rows: u64 = raw.rows.iter().filter_map(|(_, rec)| counted(rec)).sum();
     for (line, rec) in &raw.rows {
+        if total_row(rec) {
+            let n = counted(rec).unwrap_or(0);
+            let (value, column) = (n.to_string(), &headers[count_col.unwrap_or(0)]);
+            if 2 * n == all_rows {
+                notes.push(format!(
+                    "{file}: line {line} is the row of totals (its count, {n}, is the sum of the other rows): skipped\nnota: {file}: línea {line}: es la fila de totales (su conteo, {n}, es la suma de las demás filas): se omitió"
+                ));
+            } else if let Some(word) = mark_cols
+                .iter()
+                .map(|&c| rec.get(c).unwrap_or("").trim())
+                .find(|v| total_word(v))
+            {
+                let others = all_rows - n;
+                errors.push((
+                    format!("line {line}, column '{column}': the row looks like a row of totals ('{word}'), but its count, {value}, is not the sum of the other rows, {others}: remove the row, or mend the counts"),
+                    format!("línea {line}, columna '{column}': la fila parece una fila de totales ('{word}'), pero su conteo, {value}, no es la suma de las demás filas, {others}: quite la fila, o corrija los conteos"),
+                ));
+            } else {
+                errors.push((
+                    format!("line {line}: the row marks no list but counts {value} people: fill in the lists they are on (or remove the row, if it is a row of totals)"),
+                    format!("línea {line}: la fila no marca ninguna lista pero cuenta {value} personas: indique en qué listas están (o quite la fila, si es una fila de totales)"),
+                ));
+            }
+            continue;
+        }
+        // A line of text alone under or in the table (a source, a note): one cell filled, and
+        // not with a mark or a number.
+        let filled: Vec<&str> = (first..headers.len())
+            .map(|c| rec.get(c).unwrap_or("").trim())
+            .filter(|v| !v.is_empty())
+            .collect();
+        if let [text] = filled[..]
+            && on_list(text).is_none()
+            && !MARKS.contains(&text.to_lowercase().as_str())
+            && text.parse::<f64>().is_err()
+        {
+            errors.push((
+                format!("line {line}: the row holds only the text '{text}', not marks of lists: if it is a note or a source, remove it from the table"),
+                format!("línea {line}: la fila solo tiene el texto '{text}', no marcas de listas: si es una nota o una fuente, quítela de la tabla"),
+            ));
+            continue;
+        }
         let mut pattern = 0u16;
         let mut readable = true;
         if let Some((c, lists)) = patterns {
@@ -933,7 +1030,7 @@ mod tests {
             .to_string();
         assert!(
             err.contains("line 3, column 'pattern': expected a capture pattern of 3 digits 0 or 1 (one per list), found '1x0'")
-                && err.contains("line 4, column 'pattern'"),
+                && err.contains("line 4: the row marks no list but counts 3 people: fill in the lists they are on"),
             "{err}"
         );
         // Without that name, patterns of different lengths are not guessed at: the refusal says
@@ -948,6 +1045,55 @@ mod tests {
         assert!(
             err.contains("If 'codigo' holds capture patterns (one digit per list, as in 0110), name the column 'pattern'")
                 && err.contains("Si 'codigo' tiene patrones de captura"),
+            "{err}"
+        );
+        // A row of totals under the table is skipped when its count is the sum of the others,
+        // and refused when it is not; a title above the names and a note under the table are
+        // named as such.
+        let (h, notes) = read(
+            "total.csv",
+            "a,b,c,count\n1,0,0,5\n1,1,0,2\n0,1,1,3\nTotal,,,10\n",
+        )
+        .unwrap();
+        assert_eq!(h, plain);
+        assert!(
+            notes.iter().any(|n| n.contains(
+                "line 5 is the row of totals (its count, 10, is the sum of the other rows): skipped"
+            )),
+            "{notes:?}"
+        );
+        let err = read(
+            "total9.csv",
+            "a,b,c,count\n1,0,0,5\n1,1,0,2\n0,1,1,3\nSuma:,,,9\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("line 5, column 'count': the row looks like a row of totals ('Suma:'), but its count, 9, is not the sum of the other rows, 10: remove the row")
+                && err.contains("la fila parece una fila de totales"),
+            "{err}"
+        );
+        let err = read(
+            "title.csv",
+            "Tabla 1. Personas por lista\n\na,b,c,count\n1,0,0,5\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("the first line must hold the column names, but it has only 'Tabla 1. Personas por lista'")
+                && err.contains("(they seem to be on line 3)")
+                && err.contains("parecen estar en la línea 3"),
+            "{err}"
+        );
+        let err = read(
+            "note.csv",
+            "a,b,c,count\n1,0,0,5\n1,1,0,2\nFuente: elaboración propia,,,\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("line 4: the row holds only the text 'Fuente: elaboración propia', not marks of lists")
+                && !err.contains("found ''"),
             "{err}"
         );
         // Patterns as numbers in an Excel workbook, and a list column of 0/1 stays a list.
