@@ -627,9 +627,35 @@ fn check_mapping(spec: &ListSpec, list: &RawList) -> Result<()> {
                 .map(|h| format!("\"{h}\""))
                 .collect::<Vec<_>>()
                 .join(", ");
+            // A title or notes above the column names: the first line is taken for them, and
+            // the column sought is a value a few rows down, or the rows below are wider.
+            let wanted = recuento_text::fold(&header);
+            let below = list
+                .rows
+                .iter()
+                .take(20)
+                .find(|(_, row)| row.iter().any(|v| recuento_text::fold(v) == wanted))
+                .map(|(line, _)| *line)
+                .or_else(|| {
+                    list.problems
+                        .iter()
+                        .find(|p| {
+                            p.message.contains("values but the header has")
+                                && p.message.contains("extra")
+                        })
+                        .map(|p| p.line)
+                });
+            let (title, titulo) = below
+                .map(|line| {
+                    (
+                        format!(" The column names seem to be on line {line}: if there is a title or notes above them, remove those lines (the first line must hold the column names)."),
+                        format!(" Los nombres de las columnas parecen estar en la línea {line}: si hay un título o unas notas encima, quite esas líneas (la primera línea debe tener los nombres de las columnas)."),
+                    )
+                })
+                .unwrap_or_default();
             return Err(Error::Plan(format!(
-                "list '{name}' ({file}): recuento.toml maps {key} to the column \"{header}\", but the file has no such column. Its columns are: {columns}\n\
-                 En español: lista '{name}' ({file}): recuento.toml asigna {key} a la columna \"{header}\", pero el archivo no tiene esa columna. Sus columnas son: {columns}",
+                "list '{name}' ({file}): recuento.toml maps {key} to the column \"{header}\", but the file has no such column. Its columns are: {columns}.{title}\n\
+                 En español: lista '{name}' ({file}): recuento.toml asigna {key} a la columna \"{header}\", pero el archivo no tiene esa columna. Sus columnas son: {columns}.{titulo}",
                 name = spec.name,
                 file = spec.file,
                 key = field.key(),
@@ -841,6 +867,18 @@ mod tests {
             .to_string();
         assert!(
             err.contains("\"Nombre completo\"") && err.contains("\"Edad\""),
+            "{err}"
+        );
+        // A title above the column names is said to be one.
+        let err = read(
+            "Listado de víctimas, 2024\n\nNombre,Edad\nAna,3\n".as_bytes(),
+            &[("full_name", "Nombre")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("The column names seem to be on line 3: if there is a title or notes above them, remove those lines")
+                && err.contains("parecen estar en la línea 3"),
             "{err}"
         );
         // Case and accents are forgiven.
