@@ -532,10 +532,13 @@ fn write_list(
             Ok(ids)
         }
         "movimiento" => {
-            // Windows-1252, comma, separate name columns, long Spanish dates; no ID column.
+            // Windows-1252 with Windows line endings (as Excel saves CSV there), comma,
+            // separate name columns, long Spanish dates; no ID column.
             let mut buf = Vec::new();
             {
-                let mut w = csv::Writer::from_writer(&mut buf);
+                let mut w = csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::CRLF)
+                    .from_writer(&mut buf);
                 w.write_record([
                     "Nombres",
                     "Primer apellido",
@@ -867,6 +870,10 @@ mod tests {
         assert!(
             std::str::from_utf8(&movimiento).is_err(),
             "movimiento must be Windows-1252"
+        );
+        assert!(
+            movimiento.ends_with(b"\r\n") && movimiento.split(|&b| b == b'\n').count() > 2,
+            "movimiento must have Windows line endings"
         );
         assert!(
             fs::read(d.path().join("lists/prensa.csv"))

@@ -26,6 +26,29 @@ fn run_recovers_the_truth_and_is_reproducible() {
         assert!(a.join("out").join(f).exists(), "missing out/{f}");
     }
 
+    // Every problem in the import report names the line of the file that holds its value, in
+    // the lists saved with Windows line endings too (movimiento: Windows-1252, `\r\n`).
+    let mut report = csv::Reader::from_path(a.join("out/import_report.csv")).unwrap();
+    let mut checked = 0;
+    for row in report.records() {
+        let row = row.unwrap();
+        let (file, line, value) = (&row[1], row[2].parse::<usize>().unwrap(), &row[4]);
+        if value.is_empty() || value.contains(" | ") || file.ends_with(".xlsx") {
+            continue;
+        }
+        let bytes = std::fs::read(a.join(file)).unwrap();
+        let raw = bytes.split(|&b| b == b'\n').nth(line - 1).unwrap();
+        // Windows-1252 is Latin-1 for every letter of a Spanish name.
+        let text = String::from_utf8(raw.to_vec())
+            .unwrap_or_else(|_| raw.iter().map(|&b| char::from(b)).collect());
+        assert!(
+            text.contains(value),
+            "{file} line {line}: {text:?} lacks {value:?}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} problems checked");
+
     // Linkage against the truth.
     let o = recuento(
         tmp.path(),
