@@ -19,6 +19,7 @@ mod config_error;
 mod date;
 mod history;
 mod settings;
+pub mod spreadsheet;
 
 pub use config::{
     BlockingRule, EstimationConfig, LinkageConfig, ListSpec, ProjectConfig, ProjectInfo,

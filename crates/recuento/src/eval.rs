@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use recuento_model::spreadsheet::from_safe_cell;
 use serde::Serialize;
 
 /// Linkage quality of predicted people against true people.
@@ -59,14 +60,10 @@ pub fn read_assignment(path: &Path) -> Result<BTreeMap<(String, String), String>
     for (i, rec) in reader.records().enumerate() {
         let rec =
             rec.with_context(|| format!("{}: row {} could not be read", path.display(), i + 2))?;
-        let key = (
-            rec.get(l).unwrap_or("").to_string(),
-            rec.get(r).unwrap_or("").to_string(),
-        );
-        if out
-            .insert(key.clone(), rec.get(p).unwrap_or("").to_string())
-            .is_some()
-        {
+        // Written by recuento with formulas quoted for spreadsheets: read without the quote.
+        let cell = |c: usize| from_safe_cell(rec.get(c).unwrap_or("")).to_string();
+        let key = (cell(l), cell(r));
+        if out.insert(key.clone(), cell(p)).is_some() {
             bail!(
                 "{}: line {}: the record ({}, {}) appears twice",
                 path.display(),

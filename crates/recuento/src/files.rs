@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use recuento_engine::Engine;
+use recuento_model::spreadsheet::safe_cell;
 use recuento_model::{ClusteringMethod, LinkSettings, LinkType};
 use serde::{Deserialize, Serialize};
 
@@ -202,12 +203,13 @@ pub async fn link_files(
     w.write_record([
         "file", "line", "column", "value", "imported", "problem", "problema",
     ])?;
+    // The files' own values and names, which a hostile record could make a formula.
     for (file, p) in &input.problems {
         w.write_record([
-            file.as_str(),
+            &*safe_cell(file),
             &p.line.to_string(),
-            &p.column,
-            &p.value,
+            &*safe_cell(&p.column),
+            &*safe_cell(&p.value),
             if p.imported { "yes" } else { "no" },
             &p.message,
             &p.message_es,
@@ -267,7 +269,11 @@ pub async fn link_files(
     let mut w = csv::Writer::from_path(out.join("clusters.csv"))?;
     w.write_record(["list", "record_id", "person_id"])?;
     for ((list, id), p) in linked.records.iter().zip(&person_of) {
-        w.write_record([list, id, &format!("P{:0width$}", p + 1)])?;
+        w.write_record([
+            &*safe_cell(list),
+            &*safe_cell(id),
+            &format!("P{:0width$}", p + 1),
+        ])?;
     }
     w.flush()?;
     let saved = SavedModel {

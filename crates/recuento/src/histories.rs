@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
+use recuento_model::spreadsheet::{from_safe_cell, safe_cell};
 use recuento_model::{CaptureHistories, ListSpec};
 
 /// Capture histories from a person per record: `person_of[i]` and `list_of[i]` for record `i`,
@@ -420,7 +421,14 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
             )
         })
         .collect();
-    let headers = &raw.headers;
+    // Names and values that recuento's own tables quoted for spreadsheets are read without the
+    // quote.
+    let headers: Vec<String> = raw
+        .headers
+        .iter()
+        .map(|h| from_safe_cell(h).to_string())
+        .collect();
+    let headers = &headers;
     // R's write.csv puts row labels in a first column whose name is empty.
     let first = usize::from(headers.first().is_some_and(String::is_empty));
     if first == 1 {
@@ -755,7 +763,7 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
                     no_stratum += 1;
                     "unknown".to_string()
                 }
-                v => v.to_string(),
+                v => from_safe_cell(v).to_string(),
             })
             .collect();
         *counts.entry((values, pattern)).or_default() += n;
@@ -802,15 +810,17 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
 pub fn write_csv(h: &CaptureHistories, path: &Path) -> Result<()> {
     let mut w =
         csv::Writer::from_path(path).with_context(|| format!("cannot write {}", path.display()))?;
-    let mut header: Vec<String> = h.lists.clone();
-    header.extend(h.strata.iter().cloned());
+    // Names and stratum values come from the lists and the settings: quoted where a
+    // spreadsheet would take them for a formula.
+    let mut header: Vec<String> = h.lists.iter().map(|l| safe_cell(l).into_owned()).collect();
+    header.extend(h.strata.iter().map(|s| safe_cell(s).into_owned()));
     header.push("count".into());
     w.write_record(&header)?;
     for (values, pattern, n) in &h.rows {
         let mut row: Vec<String> = (0..h.lists.len())
             .map(|i| if pattern & (1 << i) != 0 { "1" } else { "0" }.to_string())
             .collect();
-        row.extend(values.iter().cloned());
+        row.extend(values.iter().map(|v| safe_cell(v).into_owned()));
         row.push(n.to_string());
         w.write_record(&row)?;
     }
@@ -868,6 +878,20 @@ mod tests {
         let q = dir.path().join("h2.csv");
         write_csv(&h, &q).unwrap();
         assert_eq!(read_csv(&q, &["sex".to_string()]).unwrap(), h);
+        // Names and stratum values a spreadsheet would take for formulas are written quoted and
+        // read back as they were.
+        let hostile = CaptureHistories {
+            lists: vec!["@ong".into(), "b".into()],
+            strata: vec!["sex".into()],
+            rows: vec![(vec!["-".into()], 3, 2), (vec!["=1+2".into()], 1, 4)],
+        };
+        write_csv(&hostile, &q).unwrap();
+        let text = std::fs::read_to_string(&q).unwrap();
+        assert!(
+            text.starts_with("'@ong,b,sex,count\n") && text.contains(",'=1+2,"),
+            "{text}"
+        );
+        assert_eq!(read_csv(&q, &["sex".to_string()]).unwrap(), hostile);
         std::fs::write(&p, "a,b\n1,2\n").unwrap();
         let err = read_csv(&p, &[]).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("'b'"), "{err}");

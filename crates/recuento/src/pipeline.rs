@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use recuento_engine::Engine;
 use recuento_engine::ingest::{self, RawList};
+use recuento_model::spreadsheet::safe_cell;
 use recuento_model::{CaptureHistories, ListSpec, ProjectConfig};
 use recuento_mse::Estimate;
 use recuento_store::{Snapshot, Store};
@@ -171,13 +172,14 @@ pub async fn import(project: &Project, engine: &Engine) -> Result<Vec<ListImport
             },
             &problems,
         )?;
+        // The list's own values and names, which a hostile record could make a formula.
         for p in &raw.problems {
             report.write_record([
-                spec.name.as_str(),
-                spec.file.as_str(),
+                &*safe_cell(&spec.name),
+                &*safe_cell(&spec.file),
                 &p.line.to_string(),
-                &p.column,
-                &p.value,
+                &*safe_cell(&p.column),
+                &*safe_cell(&p.value),
                 &p.message,
                 &p.message_es,
                 if p.imported { "yes" } else { "no" },
@@ -306,7 +308,11 @@ pub async fn link(project: &Project, engine: &Engine) -> Result<LinkSummary> {
     let mut w = csv::Writer::from_path(out.join("persons.csv"))?;
     w.write_record(["list", "record_id", "person_id"])?;
     for ((list, id), p) in linked.records.iter().zip(&person_of) {
-        w.write_record([list, id, &format!("P{:0width$}", p + 1)])?;
+        w.write_record([
+            &*safe_cell(list),
+            &*safe_cell(id),
+            &format!("P{:0width$}", p + 1),
+        ])?;
     }
     w.flush()?;
     let persons_per_list = lists

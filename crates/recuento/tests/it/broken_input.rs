@@ -229,3 +229,32 @@ fn random_bytes_never_panic() {
         );
     }
 }
+
+/// A value on a list that a spreadsheet would take for a formula (CSV injection) reaches the
+/// CSV files recuento writes quoted, and is read back as it was.
+#[test]
+fn a_hostile_value_never_becomes_a_spreadsheet_formula() {
+    let tmp = tempfile::tempdir().unwrap();
+    one_list_project(
+        tmp.path(),
+        "a.csv",
+        "id,nombre,fecha\n=HYPERLINK(\"http://x\"),Ana López,=1+1\n-7,Luis Pérez,2023-01-05\nP3,Luis Perez,2023-01-05\nP4,Eva Díaz,2023-02-01\nP5,Eva Diaz,2023-02-01\nP6,Rosa Martínez,2022-11-30\nP7,Rosa Martinez,2022-11-30\n".as_bytes(),
+        &[("record_id", "id"), ("full_name", "nombre"), ("event_date", "fecha")],
+        "",
+    );
+    let o = recuento(tmp.path(), &["import"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let report = std::fs::read_to_string(tmp.path().join("out/import_report.csv")).unwrap();
+    assert!(report.contains(",fecha,'=1+1,"), "{report}");
+    let o = recuento(tmp.path(), &["link"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let persons = std::fs::read_to_string(tmp.path().join("out/persons.csv")).unwrap();
+    assert!(
+        persons.contains("a,\"'=HYPERLINK(\"\"http://x\"\")\",") && persons.contains("a,'-7,"),
+        "{persons}"
+    );
+    assert!(!persons.lines().any(|l| l.starts_with("a,=")), "{persons}");
+    // Read back as it was: the record ids match the records.
+    let assignment = recuento::eval::read_assignment(&tmp.path().join("out/persons.csv")).unwrap();
+    assert!(assignment.contains_key(&("a".to_string(), "-7".to_string())));
+}
