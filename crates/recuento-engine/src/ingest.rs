@@ -52,6 +52,9 @@ pub struct RawList {
     pub rows: Vec<(usize, Row)>,
     /// Data rows found in the file.
     pub rows_read: usize,
+    /// For a workbook, the names of all its worksheets (empty for other files): when the table
+    /// is not on the worksheet read, the message can name the others.
+    pub sheets: Vec<String>,
     /// Problems, by row.
     pub problems: Vec<Problem>,
 }
@@ -189,6 +192,7 @@ fn empty_list(spec: &ListSpec, encoding: &str) -> RawList {
         headers: Vec::new(),
         rows: Vec::new(),
         rows_read: 0,
+        sheets: Vec::new(),
         problems: Vec::new(),
     }
 }
@@ -479,12 +483,26 @@ fn read_excel(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
         )
     })?;
     let mut list = empty_list(spec, "xlsx");
+    list.sheets = workbook.sheet_names();
     let start_row = range.start().map_or(0, |(r, _)| r as usize);
     let mut rows = range.rows();
     let Some(header) = rows.next() else {
+        let sheets = list.sheets.join(", ");
+        let (other, otra) = if list.sheets.len() > 1 {
+            (
+                format!(
+                    "; worksheets in the file: {sheets} (choose one with the setting `sheet` in recuento.toml, or --sheet)"
+                ),
+                format!(
+                    "; hojas del archivo: {sheets} (elija una con el ajuste `sheet` de recuento.toml, o con --sheet)"
+                ),
+            )
+        } else {
+            Default::default()
+        };
         return Err(unreadable(
-            format!("worksheet '{sheet}' is empty"),
-            format!("la hoja '{sheet}' está vacía"),
+            format!("worksheet '{sheet}' is empty{other}"),
+            format!("la hoja '{sheet}' está vacía{otra}"),
         ));
     };
     list.headers = header

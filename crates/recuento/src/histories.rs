@@ -357,7 +357,7 @@ fn not_marks_hint(
 /// # Errors
 /// As [`read_file`].
 pub fn read_csv(path: &Path, strata: &[String]) -> Result<CaptureHistories> {
-    read_file(path, strata).map(|(h, _)| h)
+    read_file(path, strata, None).map(|(h, _)| h)
 }
 
 /// Reads a capture-history table: one column per list (`1`/`0`; `TRUE`/`FALSE`, `yes`/`no`
@@ -365,7 +365,7 @@ pub fn read_csv(path: &Path, strata: &[String]) -> Result<CaptureHistories> {
 /// `list1`…; shorter patterns under a name such as `pattern` get zeros in front), an optional count column (`count`, `Freq`, `n`, `frecuencia`,
 /// `conteo`, `cantidad`…; without one each row is one person) and the stratum columns named in `strata`.
 /// Every other column is a list. The file is read as list files are (CSV in any common
-/// encoding and delimiter, Excel, Parquet). Returns the table and notes on what was read
+/// encoding and delimiter, Excel (the worksheet `sheet`, or the first), Parquet). Returns the table and notes on what was read
 /// differently from a plain table: a first column without a name (R's row labels) is left
 /// out, a row on no list with no count or count 0 is skipped, and rows without a stratum value
 /// go to stratum `unknown`, as people without one do in a project.
@@ -376,9 +376,14 @@ pub fn read_csv(path: &Path, strata: &[String]) -> Result<CaptureHistories> {
 /// without a name, a missing stratum column, fewer than 2 or more than 16 lists. The problems
 /// of the rows are said together (the first 20 and how many more), with a hint when a column
 /// is mostly not presence marks. Refusals and notes are in English, then in Spanish.
-pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Vec<String>)> {
+pub fn read_file(
+    path: &Path,
+    strata: &[String],
+    sheet: Option<&str>,
+) -> Result<(CaptureHistories, Vec<String>)> {
     let file = path.display().to_string();
-    let spec = ListSpec::plain("histories", &path.to_string_lossy());
+    let mut spec = ListSpec::plain("histories", &path.to_string_lossy());
+    spec.sheet = sheet.map(str::to_string);
     let raw = recuento_engine::ingest::read_list(&spec, Path::new("")).map_err(|e| match e {
         recuento_engine::Error::Unreadable {
             reason, reason_es, ..
@@ -391,6 +396,24 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
             &format!("{file}: no se pudo leer (el motivo, en inglés, arriba)"),
         ),
     })?;
+    // A workbook whose table is not on the worksheet read: the refusal names the others.
+    table(&raw, &file, strata).map_err(|e| match &raw.sheets[..] {
+        [_, _, ..] if sheet.is_none() => {
+            let sheets = raw.sheets.join(", ");
+            anyhow!(
+                "{e}\nThe workbook has these worksheets: {sheets}; if the table is on another, name it with --sheet\nEn español: el libro tiene estas hojas: {sheets}; si la tabla está en otra, indíquela con --sheet"
+            )
+        }
+        _ => e,
+    })
+}
+
+/// The capture-history table of a file [`read_file`] has read, and its notes.
+fn table(
+    raw: &recuento_engine::ingest::RawList,
+    file: &str,
+    strata: &[String],
+) -> Result<(CaptureHistories, Vec<String>)> {
     let mut notes = Vec::new();
     // Blank rows (a spreadsheet's trailing `,,,`) hold nobody: said, not fatal.
     let (blank, problems): (Vec<_>, Vec<_>) = raw
@@ -597,7 +620,7 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
     let mut digit_strings = vec![0usize; list_cols.len()];
     // The columns read one per list: none when one column holds the patterns.
     let per_list: &[usize] = if patterns.is_some() { &[] } else { &list_cols };
-    let marks_only = blank_means_absent(&raw, per_list);
+    let marks_only = blank_means_absent(raw, per_list);
     if marks_only.iter().any(|&m| m) {
         let names = list_cols
             .iter()
@@ -770,7 +793,7 @@ pub fn read_file(path: &Path, strata: &[String]) -> Result<(CaptureHistories, Ve
     }
     if !errors.is_empty() {
         return Err(problems_message(
-            &file,
+            file,
             &errors,
             not_marks_hint(
                 &list_cols,
@@ -910,7 +933,7 @@ mod tests {
         let read = |name: &str, text: &str| {
             let p = dir.path().join(name);
             std::fs::write(&p, text).unwrap();
-            read_file(&p, &[])
+            read_file(&p, &[], None)
         };
         let (plain, notes) = read("plain.csv", "a,b,c,count\n1,0,0,5\n1,1,0,2\n0,1,1,3\n").unwrap();
         assert!(notes.is_empty());
@@ -957,10 +980,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("column 2 has no name"), "{err}");
-        // An Excel workbook, with numbers as numbers.
+        // An Excel workbook, with numbers as numbers, on its second worksheet.
         let p = dir.path().join("tabla.xlsx");
         let mut wb = rust_xlsxwriter::Workbook::new();
-        let ws = wb.add_worksheet();
+        wb.add_worksheet()
+            .set_name("Notas")
+            .unwrap()
+            .write_string(0, 0, "Fuente: elaboración propia")
+            .unwrap();
+        let ws = wb.add_worksheet().set_name("Tabla").unwrap();
         for (c, h) in ["a", "b", "c", "count"].iter().enumerate() {
             ws.write_string(0, c as u16, *h).unwrap();
         }
@@ -974,11 +1002,35 @@ mod tests {
             }
         }
         wb.save(&p).unwrap();
-        assert_eq!(read_file(&p, &[]).unwrap().0, plain);
+        assert_eq!(read_file(&p, &[], Some("Tabla")).unwrap().0, plain);
+        let err = read_file(&p, &[], None).unwrap_err().to_string();
+        assert!(
+            err.contains("The workbook has these worksheets: Notas, Tabla; if the table is on another, name it with --sheet")
+                && err.contains("el libro tiene estas hojas"),
+            "{err}"
+        );
+        let err = read_file(&p, &[], Some("Hoja1")).unwrap_err().to_string();
+        assert!(err.contains("Notas, Tabla"), "{err}");
+        // An empty first worksheet, as a new workbook has, names the others.
+        let q = dir.path().join("vacia.xlsx");
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        wb.add_worksheet().set_name("Hoja1").unwrap();
+        wb.add_worksheet()
+            .set_name("Tabla")
+            .unwrap()
+            .write_string(0, 0, "a")
+            .unwrap();
+        wb.save(&q).unwrap();
+        let err = read_file(&q, &[], None).unwrap_err().to_string();
+        assert!(
+            err.contains("worksheet 'Hoja1' is empty; worksheets in the file: Hoja1, Tabla (choose one with the setting `sheet` in recuento.toml, or --sheet)")
+                && err.contains("hojas del archivo: Hoja1, Tabla"),
+            "{err}"
+        );
         // A row without a stratum value is in stratum `unknown`, as in a project.
         let p = dir.path().join("strata.csv");
         std::fs::write(&p, "a,b,sex,count\n1,0,F,4\n1,1,,2\n0,1,M,3\n").unwrap();
-        let (h, notes) = read_file(&p, &["sex".to_string()]).unwrap();
+        let (h, notes) = read_file(&p, &["sex".to_string()], None).unwrap();
         assert!(
             h.rows.contains(&(vec!["unknown".to_string()], 3, 2)),
             "{h:?}"

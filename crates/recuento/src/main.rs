@@ -50,6 +50,10 @@ enum Command {
         /// Stratum columns of the --histories file, comma separated.
         #[arg(long, value_delimiter = ',', requires = "histories")]
         strata: Vec<String>,
+        /// The worksheet of an Excel --histories file that holds the table (default: the
+        /// first).
+        #[arg(long, requires = "histories")]
+        sheet: Option<String>,
         /// Highest order of list interactions (with --histories).
         #[arg(long, default_value_t = 2, requires = "histories")]
         max_order: usize,
@@ -263,6 +267,7 @@ async fn dispatch(command: Command) -> Result<()> {
             project,
             histories,
             strata,
+            sheet,
             max_order,
             sensitivity,
             linkage_sensitivity,
@@ -281,7 +286,8 @@ async fn dispatch(command: Command) -> Result<()> {
         } => {
             let estimates = match histories {
                 Some(file) => {
-                    let (h, notes) = recuento::histories::read_file(&file, &strata)?;
+                    let (h, notes) =
+                        recuento::histories::read_file(&file, &strata, sheet.as_deref())?;
                     for note in notes {
                         eprintln!("note: {note}");
                     }
