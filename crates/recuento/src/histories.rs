@@ -362,20 +362,25 @@ pub fn read_csv(path: &Path, strata: &[String]) -> Result<CaptureHistories> {
 
 /// Reads a capture-history table: one column per list (`1`/`0`; `TRUE`/`FALSE`, `yes`/`no`
 /// and `sí`/`no` are read too) or one column of capture patterns (`01101`, read as lists
-/// `list1`…; shorter patterns under a name such as `pattern` get zeros in front), an optional count column (`count`, `Freq`, `n`, `frecuencia`,
-/// `conteo`, `cantidad`…; without one each row is one person) and the stratum columns named in `strata`.
-/// Every other column is a list. The file is read as list files are (CSV in any common
-/// encoding and delimiter, Excel (the worksheet `sheet`, or the first), Parquet). Returns the table and notes on what was read
-/// differently from a plain table: a first column without a name (R's row labels) is left
+/// `list1`…; shorter patterns under a name such as `pattern` get zeros in front), an optional
+/// count column (`count`, `Freq`, `n`, `frecuencia`, `conteo`, `cantidad`…; without one each
+/// row is one person) and the stratum columns named in `strata`. Every other column is a
+/// list. The file is read as list files are (CSV in any common encoding and delimiter, Excel
+/// (the worksheet `sheet`, or the first), Parquet). Returns the table and notes on what was
+/// read differently from a plain table: a first column without a name (R's row labels) is left
 /// out, a row on no list with no count or count 0 is skipped, and rows without a stratum value
-/// go to stratum `unknown`, as people without one do in a project.
+/// go to stratum `unknown`, as people without one do in a project; a row of totals whose count
+/// is the sum of the other rows is skipped.
 ///
 /// # Errors
 /// In words, naming the file, line and column: an unreadable file, a value that is not a
-/// presence mark, a count that is not a whole number, people counted on no list, a column
-/// without a name, a missing stratum column, fewer than 2 or more than 16 lists. The problems
-/// of the rows are said together (the first 20 and how many more), with a hint when a column
-/// is mostly not presence marks. Refusals and notes are in English, then in Spanish.
+/// presence mark, a count that is not a whole number, people counted on no list, a row of
+/// totals that does not add up, a line of text alone (a note), a title above the column
+/// names, a column without a name, a missing stratum column, fewer than 2 or more than 16
+/// lists. The problems of the rows are said together (the first 20 and how many more), with a
+/// hint when a column is mostly not presence marks or holds capture patterns, and, for a
+/// workbook with several worksheets, their names. Refusals and notes are in English, then in
+/// Spanish.
 pub fn read_file(
     path: &Path,
     strata: &[String],
