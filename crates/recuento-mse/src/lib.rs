@@ -1284,10 +1284,21 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     let candidates = loglinear::candidate_terms(t, options.max_order);
     // Forward selection fits every model it visits; those fits are kept for the average rather
     // than fitted twice (with many lists, fitting is nearly all of the time).
-    let selected = std::cell::RefCell::new(std::collections::HashMap::new());
+    type Fitted = Result<ModelFit, loglinear::FitProblem>;
+    let selected = std::cell::RefCell::new(std::collections::HashMap::<Vec<u16>, Fitted>::new());
     let models = loglinear::all_hierarchical(&candidates).unwrap_or_else(|| {
         let score = |terms: &loglinear::Terms| {
-            let fit = loglinear::fit_model(counts, t, terms);
+            // Each model the search tries is one it has fitted plus one term: it starts from
+            // that fit.
+            let fit = {
+                let fits = selected.borrow();
+                let parent = terms.0.iter().find_map(|term| {
+                    let mut smaller = terms.0.clone();
+                    smaller.retain(|x| x != term);
+                    fits.get(&smaller).and_then(|f| f.as_ref().ok())
+                });
+                loglinear::fit_model_from(counts, t, terms, parent)
+            };
             let score = fit.as_ref().ok().map(&crit);
             selected.borrow_mut().insert(terms.0.clone(), fit);
             score
