@@ -162,16 +162,29 @@ pub fn render(d: &ReportData) -> String {
     estimate_section(&mut h, d);
     sensitivity_section(&mut h, d);
     linkage_uncertainty_section(&mut h, d);
+    section(
+        &mut h,
+        "manifest",
+        ("Reproducibility manifest", "Manifiesto de reproducibilidad"),
+        (
+            "Anyone holding the same input files (checked by their BLAKE3 hashes), this configuration, the same software version and seed gets byte-identical outputs.",
+            "Quien tenga los mismos archivos de entrada (comprobados por sus huellas BLAKE3), esta configuración, la misma versión del programa y la misma semilla obtiene exactamente los mismos resultados, byte a byte.",
+        ),
+    );
+    let _ = write!(h, "<pre>{}</pre>\n</body></html>\n", esc(&d.manifest));
+    h
+}
+
+/// A section's title and first paragraph, each in English with its Spanish after it.
+fn section(h: &mut String, id: &str, (title, titulo): (&str, &str), (intro, es): (&str, &str)) {
     let _ = write!(
         h,
-        "<h2 id=\"manifest\">Reproducibility manifest{}</h2><p>Anyone holding the same input files (checked by their BLAKE3 hashes), this configuration, the same software version and seed gets byte-identical outputs.</p>{}<pre>{}</pre>\n</body></html>\n",
-        es_h("Manifiesto de reproducibilidad"),
-        es_p(
-            "Quien tenga los mismos archivos de entrada (comprobados por sus huellas BLAKE3), esta configuración, la misma versión del programa y la misma semilla obtiene exactamente los mismos resultados, byte a byte."
-        ),
-        esc(&d.manifest)
+        "<h2 id=\"{id}\">{}{}</h2><p>{}</p>{}",
+        esc(title),
+        es_h(titulo),
+        esc(intro),
+        es_p(es)
     );
-    h
 }
 
 /// A section's title in Spanish, after the English one, for the documentation teams.
@@ -341,12 +354,16 @@ fn overlap_section(h: &mut String, d: &ReportData) {
         return;
     }
     let counts = d.histories.pattern_counts(None);
-    let _ = write!(
+    section(
         h,
-        "<h2 id=\"overlaps\">Overlaps between lists{}</h2><p>People on both lists (diagonal: people on the list).</p>{}<table><tr><th></th>",
-        es_h("Coincidencias entre listas"),
-        es_p("Personas que están en las dos listas (en la diagonal, las personas de cada lista).")
+        "overlaps",
+        ("Overlaps between lists", "Coincidencias entre listas"),
+        (
+            "People on both lists (diagonal: people on the list).",
+            "Personas que están en las dos listas (en la diagonal, las personas de cada lista).",
+        ),
     );
+    h.push_str("<table><tr><th></th>");
     for n in &d.histories.lists {
         let _ = write!(h, "<th>{}</th>", esc(n));
     }
@@ -527,13 +544,14 @@ fn linkage_section(h: &mut String, d: &ReportData) {
 }
 
 fn estimate_section(h: &mut String, d: &ReportData) {
-    let _ = write!(
+    section(
         h,
-        "<h2 id=\"estimate\">Estimate of the total{}</h2><p>Multiple systems estimation uses how the lists overlap to estimate how many people no list recorded. Every number comes with its 95% interval.</p>{}",
-        es_h("Estimación del total"),
-        es_p(
-            "La estimación por sistemas múltiples usa las coincidencias entre las listas para estimar cuántas personas no registró ninguna lista. Cada cifra va con su intervalo del 95\u{a0}%."
-        )
+        "estimate",
+        ("Estimate of the total", "Estimación del total"),
+        (
+            "Multiple systems estimation uses how the lists overlap to estimate how many people no list recorded. Every number comes with its 95% interval.",
+            "La estimación por sistemas múltiples usa las coincidencias entre las listas para estimar cuántas personas no registró ninguna lista. Cada cifra va con su intervalo del 95\u{a0}%.",
+        ),
     );
     estimate_table(h, ("Stratum", "Estrato"), &d.estimates);
     // Interval plot of the estimates for all strata together. M0 and the Mh models (every list
@@ -749,13 +767,17 @@ fn sensitivity_section(h: &mut String, d: &ReportData) {
     if d.sensitivity.is_empty() {
         return;
     }
-    let _ = write!(
+    section(
         h,
-        "<h2 id=\"sensitivity\">Sensitivity: leaving one list out{}</h2><p>Every method again without each list in turn (people seen only by that list count as unseen). A total that moves far when one list is left out rests on that list's overlaps with the others. When the latent-class model is on, it is also run again with another prior on the lists' capture probabilities (Beta(1/2, 1/2), which gives more room to people whom lists rarely see): if that total or its upper end moves far, the latent-class interval rests on its prior, not on the lists.</p>{}",
-        es_h("Sensibilidad: sin cada lista"),
-        es_p(
-            "Cada método otra vez sin cada lista, una por una (las personas que solo esa lista registró cuentan como no registradas). Un total que cambia mucho al quitar una lista depende de las coincidencias de esa lista con las demás. Con el modelo de clases latentes, se repite también con otra distribución a priori para la probabilidad de que cada lista registre a una persona (Beta(1/2, 1/2), que da más cabida a las personas que las listas rara vez registran): si ese total o su extremo superior cambia mucho, el intervalo del modelo de clases latentes depende de su distribución a priori, no de las listas."
-        )
+        "sensitivity",
+        (
+            "Sensitivity: leaving one list out",
+            "Sensibilidad: sin cada lista",
+        ),
+        (
+            "Every method again without each list in turn (people seen only by that list count as unseen). A total that moves far when one list is left out rests on that list's overlaps with the others. When the latent-class model is on, it is also run again with another prior on the lists' capture probabilities (Beta(1/2, 1/2), which gives more room to people whom lists rarely see): if that total or its upper end moves far, the latent-class interval rests on its prior, not on the lists.",
+            "Cada método otra vez sin cada lista, una por una (las personas que solo esa lista registró cuentan como no registradas). Un total que cambia mucho al quitar una lista depende de las coincidencias de esa lista con las demás. Con el modelo de clases latentes, se repite también con otra distribución a priori para la probabilidad de que cada lista registre a una persona (Beta(1/2, 1/2), que da más cabida a las personas que las listas rara vez registran): si ese total o su extremo superior cambia mucho, el intervalo del modelo de clases latentes depende de su distribución a priori, no de las listas.",
+        ),
     );
     estimate_table(h, ("Run", "Ejecución"), &d.sensitivity);
     // What the runs add to the warnings above: how far the other prior moved the latent-class
