@@ -603,10 +603,33 @@ fn table(
                 .collect::<Vec<_>>()
                 .join(", "),
         );
+        // One column of digit strings whose lengths differ: patterns that lost their zeros in
+        // front, under a name that does not say they are patterns.
+        let (hint, pista) = match list_cols[..] {
+            [c] if raw.rows.iter().all(|(_, rec)| {
+                pattern_digits(rec.get(c).unwrap_or("")).is_some_and(|d| d.len() <= 16)
+            }) && raw.rows.iter().any(|(_, rec)| {
+                pattern_digits(rec.get(c).unwrap_or("")).is_some_and(|d| d.len() > 1)
+            }) =>
+            {
+                let name = &headers[c];
+                (
+                    format!(
+                        ". If '{name}' holds capture patterns (one digit per list, as in 0110) that lost their zeros in front, name the column 'pattern' (or patrón, historia) and they are read with the zeros put back"
+                    ),
+                    format!(
+                        ". Si '{name}' tiene patrones de captura (un dígito por lista, como 0110) que perdieron los ceros delante, llame a la columna 'pattern' (o patrón, historia) y se leerán con los ceros repuestos"
+                    ),
+                )
+            }
+            _ => Default::default(),
+        };
         return Err(both(
-            &format!("{file}: found {n} list column(s) ({names}); recuento needs 2 to 16 lists"),
             &format!(
-                "{file}: hay {n} columna(s) de listas ({names}); recuento necesita de 2 a 16 listas"
+                "{file}: found {n} list column(s) ({names}); recuento needs 2 to 16 lists{hint}"
+            ),
+            &format!(
+                "{file}: hay {n} columna(s) de listas ({names}); recuento necesita de 2 a 16 listas{pista}"
             ),
         ));
     }
@@ -1119,7 +1142,11 @@ mod tests {
         let err = read("lengths.csv", "codigo,count\n100,5\n110,2\n11,3\n")
             .unwrap_err()
             .to_string();
-        assert!(err.contains("found 1 list column(s)"), "{err}");
+        assert!(
+            err.contains("found 1 list column(s) (codigo); recuento needs 2 to 16 lists. If 'codigo' holds capture patterns")
+                && err.contains("llame a la columna 'pattern'"),
+            "{err}"
+        );
         let err = read("mixed.csv", "a,codigo,count\n1,100,5\n0,110,2\n1,11,3\n")
             .unwrap_err()
             .to_string();
