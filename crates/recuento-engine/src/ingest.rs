@@ -135,12 +135,27 @@ fn short(s: &str) -> String {
     }
 }
 
-/// Reads one list's file (path relative to `project_dir`).
+/// Reads one list's file (path relative to `project_dir`). Notes, sources and totals under the
+/// table are set aside and reported ([`set_aside_notes`]).
 ///
 /// # Errors
 /// [`Error::Unreadable`] when the file is missing, empty, not a supported format, or cannot be
 /// parsed at all; [`Error::Plan`] when a mapped column is not in the header.
 pub fn read_list(spec: &ListSpec, project_dir: &Path) -> Result<RawList> {
+    read(spec, project_dir, true)
+}
+
+/// [`read_list`] for a table of counts (capture histories), whose reader judges rows of totals
+/// itself (a total that is the sum of the rows above is skipped, another refused): nothing is
+/// set aside.
+///
+/// # Errors
+/// As [`read_list`].
+pub fn read_table(spec: &ListSpec, project_dir: &Path) -> Result<RawList> {
+    read(spec, project_dir, false)
+}
+
+fn read(spec: &ListSpec, project_dir: &Path, notes: bool) -> Result<RawList> {
     let path = project_dir.join(&spec.file);
     let unreadable = |reason: String, reason_es: String| Error::Unreadable {
         file: spec.file.clone(),
@@ -177,6 +192,9 @@ pub fn read_list(spec: &ListSpec, project_dir: &Path) -> Result<RawList> {
     list.hash = hash;
     list.bytes = bytes;
     check_mapping(spec, &list)?;
+    if notes {
+        set_aside_notes(&mut list);
+    }
     flag_values(spec, &mut list);
     Ok(list)
 }
@@ -628,6 +646,94 @@ fn read_parquet_bytes(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
     Ok(list)
 }
 
+/// Words that open a note, a source or a total written under a table, compared without case
+/// or accents: `Fuente: …`, `Nota: …`, `Total: 348`. Some are also surnames (Fuentes), so
+/// they count only before a colon or alone.
+const NOTE_WORDS: [&str; 12] = [
+    "fuente",
+    "fuentes",
+    "source",
+    "sources",
+    "nota",
+    "notas",
+    "note",
+    "notes",
+    "total",
+    "totales",
+    "total general",
+    "suma",
+];
+
+/// Openings that only a note has, with anything after them: `Elaborado por …`, `Fecha de
+/// corte: …`.
+const NOTE_OPENINGS: [&str; 6] = [
+    "elaborado ",
+    "elaborada ",
+    "elaboracion ",
+    "actualizado ",
+    "actualizada ",
+    "fecha de corte",
+];
+
+/// Whether a value alone in its row reads as a note under the table rather than a record: one
+/// of [`NOTE_WORDS`] alone or before a colon, `Total` and a number, one of [`NOTE_OPENINGS`],
+/// or a footnote's `*`.
+fn looks_like_a_note(value: &str) -> bool {
+    let raw = value.trim();
+    let v = recuento_text::fold(raw);
+    let before_colon = raw
+        .split_once(':')
+        .map(|(head, _)| recuento_text::fold(head));
+    let total_and_number = ["total ", "totales ", "suma "].iter().any(|w| {
+        v.strip_prefix(w)
+            .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit() || c == ' '))
+    });
+    raw.starts_with('*')
+        || raw.starts_with("(*)")
+        || NOTE_WORDS.contains(&v.as_str())
+        || before_colon.is_some_and(|head| NOTE_WORDS.contains(&head.as_str()))
+        || total_and_number
+        || NOTE_OPENINGS.iter().any(|w| v.starts_with(w))
+}
+
+/// Sets aside the rows that hold a single value reading as a note, a source or a total
+/// (`Fuente: elaboración propia`, `Total: 348`), or such a value followed by numbers only
+/// (`Total,,,348`), as spreadsheets carry under their tables:
+/// imported, each would be a record, and a person counted on the list. Each is reported with
+/// its line and not imported; a record that only happens to look like one can be mended in the
+/// file and imported again. Lists of one column are left alone.
+fn set_aside_notes(list: &mut RawList) {
+    if list.headers.len() < 2 {
+        return;
+    }
+    let headers = &list.headers;
+    let problems = &mut list.problems;
+    list.rows.retain(|(line, row)| {
+        let mut filled = row.iter().enumerate().filter(|(_, v)| !v.trim().is_empty());
+        let Some((column, value)) = filled.next() else {
+            return true;
+        };
+        // A total may carry its numbers in the columns after it (`Total,,,348`).
+        let numbers_after = filled.all(|(_, v)| {
+            v.trim()
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | ' ' | '%'))
+        });
+        if !(numbers_after && looks_like_a_note(value)) {
+            return true;
+        }
+        problems.push(Problem {
+            line: *line,
+            column: headers.get(column).cloned().unwrap_or_default(),
+            value: short(value),
+            message: "this row reads as a note, a source or a total under the table, not a record (it holds only this value, and numbers at most): not imported (if it is a record, fill in its other columns)".into(),
+            message_es: "esta fila parece una nota, una fuente o un total bajo la tabla, no un registro (solo tiene este valor, y a lo sumo números): no se importó (si es un registro, complete sus otras columnas)".into(),
+            imported: false,
+        });
+        false
+    });
+}
+
 /// Finds the column a mapping names: exact header first, then ignoring case and accents.
 pub fn find_column(headers: &[String], wanted: &str) -> Option<usize> {
     headers.iter().position(|h| h == wanted).or_else(|| {
@@ -846,6 +952,46 @@ mod tests {
         assert_eq!(lines(b"\n\na,b\n1,2\n"), [4]);
         // A row of empty values is on its own line too.
         assert_eq!(lines(b"a,b\r\n,\r\n1,2\r\n"), [2, 3]);
+    }
+
+    /// A source, a note or a total under the table is set aside and reported, not imported as a
+    /// record; a record with one value that is not a note stays.
+    #[test]
+    fn notes_under_the_table_are_set_aside_and_reported() {
+        let l = read(
+            "nombre,fecha\r\nAna López,2023-01-05\r\nLuis Pérez,\r\n\r\nFuente: elaboración propia,\r\n,TOTAL 2\r\n(*) Datos preliminares,\r\nNotable Ruiz,\r\nTotal,3\r\nFuentes García María,\r\nElaborado por el equipo de documentación,\r\n"
+                .as_bytes(),
+            &[],
+        )
+        .unwrap();
+        let kept: Vec<&str> = l.rows.iter().map(|(_, r)| &r[0]).collect();
+        // Fuentes is a surname too: a record of a name alone stays.
+        assert_eq!(
+            kept,
+            [
+                "Ana López",
+                "Luis Pérez",
+                "Notable Ruiz",
+                "Fuentes García María"
+            ]
+        );
+        let set_aside: Vec<(usize, &str, &str)> = l
+            .problems
+            .iter()
+            .filter(|p| !p.imported)
+            .map(|p| (p.line, p.column.as_str(), p.value.as_str()))
+            .collect();
+        assert_eq!(
+            set_aside,
+            [
+                (5, "nombre", "Fuente: elaboración propia"),
+                (6, "fecha", "TOTAL 2"),
+                (7, "nombre", "(*) Datos preliminares"),
+                (9, "nombre", "Total"),
+                (11, "nombre", "Elaborado por el equipo de documentación")
+            ]
+        );
+        assert_eq!(l.rows_not_imported(), 5);
     }
 
     #[test]

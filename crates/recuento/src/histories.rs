@@ -389,7 +389,7 @@ pub fn read_file(
     let file = path.display().to_string();
     let mut spec = ListSpec::plain("histories", &path.to_string_lossy());
     spec.sheet = sheet.map(str::to_string);
-    let raw = recuento_engine::ingest::read_list(&spec, Path::new("")).map_err(|e| match e {
+    let raw = recuento_engine::ingest::read_table(&spec, Path::new("")).map_err(|e| match e {
         recuento_engine::Error::Unreadable {
             reason, reason_es, ..
         } => both(
