@@ -136,7 +136,7 @@ fn short(s: &str) -> String {
 }
 
 /// Reads one list's file (path relative to `project_dir`). Notes, sources and totals under the
-/// table are set aside and reported ([`set_aside_notes`]).
+/// table (a single value such as `Fuente: …` or `Total: 348`) are set aside and reported.
 ///
 /// # Errors
 /// [`Error::Unreadable`] when the file is missing, empty, not a supported format, or cannot be
