@@ -55,6 +55,9 @@ pub struct RawList {
     /// For a workbook, the names of all its worksheets (empty for other files): when the table
     /// is not on the worksheet read, the message can name the others.
     pub sheets: Vec<String>,
+    /// The first line with more values than the header, where the column names may really be
+    /// when a title or notes sit above them (the first line is taken for the names).
+    pub first_wider_line: Option<usize>,
     /// Problems, by row.
     pub problems: Vec<Problem>,
 }
@@ -211,6 +214,7 @@ fn empty_list(spec: &ListSpec, encoding: &str) -> RawList {
         rows: Vec::new(),
         rows_read: 0,
         sheets: Vec::new(),
+        first_wider_line: None,
         problems: Vec::new(),
     }
 }
@@ -346,6 +350,7 @@ fn read_csv(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
                     });
                     values.resize(width, String::new());
                 } else if values.len() > width {
+                    list.first_wider_line.get_or_insert(line);
                     let extra = values.split_off(width);
                     list.problems.push(Problem {
                         line,
@@ -760,15 +765,7 @@ fn check_mapping(spec: &ListSpec, list: &RawList) -> Result<()> {
                 .take(20)
                 .find(|(_, row)| row.iter().any(|v| recuento_text::fold(v) == wanted))
                 .map(|(line, _)| *line)
-                .or_else(|| {
-                    list.problems
-                        .iter()
-                        .find(|p| {
-                            p.message.contains("values but the header has")
-                                && p.message.contains("extra")
-                        })
-                        .map(|p| p.line)
-                });
+                .or(list.first_wider_line);
             let (title, titulo) = below
                 .map(|line| {
                     (

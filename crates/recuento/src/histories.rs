@@ -575,16 +575,11 @@ fn table(
     }
     // A title or notes above the column names: the first line is taken for the names, and the
     // table's rows below are wider than it.
-    let wider = raw
-        .problems
-        .iter()
-        .find(|p| p.message.contains("values but the header has") && p.message.contains("extra"));
     if patterns.is_none()
         && list_cols.len() < 2
-        && let Some(wider) = wider
+        && let Some(line) = raw.first_wider_line
     {
         let names = headers[first..].join(", ");
-        let line = wider.line;
         return Err(both(
             &format!(
                 "{file}: the first line must hold the column names, but it has only '{names}', and line {line} and others below have more values: remove the title or notes above the column names (they seem to be on line {line})"
