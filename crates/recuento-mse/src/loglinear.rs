@@ -310,9 +310,24 @@ pub fn fit_poisson(rows: &[Vec<(usize, f64)>], p: usize, y: &[f64]) -> Option<Fi
 /// [`fit_poisson`] starting from the fitted values `start` (one per cell) instead of y + ½: a
 /// model one term larger than one already fitted starts from that fit, which is close to its
 /// own, and takes fewer steps to the same maximum. Cells the start fitted as zero start just
-/// above it. Returns `None` also when a step from the start cannot move every coefficient,
-/// where the fit could settle short of the maximum; callers then fit from y + ½.
+/// above it. When a step from the start cannot move every coefficient, the fit could settle
+/// short of the maximum: it is then made again from y + ½, so a start never changes whether
+/// or where a fit is found.
 pub fn fit_poisson_from(
+    rows: &[Vec<(usize, f64)>],
+    p: usize,
+    y: &[f64],
+    start: Option<&[f64]>,
+) -> Option<Fit> {
+    match start {
+        Some(_) => fit_poisson_at(rows, p, y, start).or_else(|| fit_poisson_at(rows, p, y, None)),
+        None => fit_poisson_at(rows, p, y, None),
+    }
+}
+
+/// [`fit_poisson_from`] without the second try: `None` as soon as a step from `start` cannot
+/// move every coefficient.
+fn fit_poisson_at(
     rows: &[Vec<(usize, f64)>],
     p: usize,
     y: &[f64],
@@ -381,7 +396,7 @@ pub fn fit_poisson_from(
         let (step, _) = pivoted_solve(&xtwx, &rhs, p, &order)?;
         // From a start, a step that cannot move every coefficient means the start lies where
         // the model is ill-conditioned (a heterogeneity column nearly dependent on the lists'),
-        // and the fit could settle short of the maximum: the caller fits from y + ½ instead.
+        // and the fit could settle short of the maximum: fitted from y + ½ instead.
         if start.is_some() && step.iter().any(Option::is_none) {
             return None;
         }
@@ -560,17 +575,13 @@ pub fn fit_model_from(
     }
     let rows: Vec<_> = (1..counts.len()).map(|h| design_row(h, t, terms)).collect();
     let y = &counts[1..];
-    let p = terms.parameters(t);
-    // A start that does not lead to a fit is not taken for the model's failure: fitted again
-    // from y + ½, as without one.
-    let fit = start
-        .and_then(|s| fit_poisson_from(&rows, p, y, Some(&s.fit.fitted)))
-        .or_else(|| fit_poisson(&rows, p, y))
-        .ok_or(FitProblem::NoConvergence)?;
+    let parameters = terms.parameters(t);
+    let start = start.map(|s| &s.fit.fitted[..]);
+    let fit = fit_poisson_from(&rows, parameters, y, start).ok_or(FitProblem::NoConvergence)?;
     let observed: f64 = y.iter().sum();
     let missing = fit.beta[0].exp();
-    let p = terms.parameters(t) as f64;
-    let df = y.len().saturating_sub(terms.parameters(t));
+    let p = parameters as f64;
+    let df = y.len().saturating_sub(parameters);
     Ok(ModelFit {
         aic: -2.0 * fit.log_likelihood + 2.0 * p,
         bic: -2.0 * fit.log_likelihood + p * observed.ln(),
@@ -623,12 +634,7 @@ impl<'a> Profile<'a> {
         // lists overlap so much that nobody seems unseen).
         y[0] = z0.max(1e-9);
         let start = self.last.take();
-        // A start that does not lead to a fit is not taken for the model's failure.
-        let fit = start
-            .as_deref()
-            .and_then(|s| fit_poisson_from(&self.rows, self.p, &y, Some(s)))
-            .or_else(|| fit_poisson(&self.rows, self.p, &y));
-        let Some(fit) = fit else {
+        let Some(fit) = fit_poisson_from(&self.rows, self.p, &y, start.as_deref()) else {
             *self.last.borrow_mut() = start;
             return None;
         };
