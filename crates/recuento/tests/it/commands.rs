@@ -606,3 +606,41 @@ fn command_line_mistakes_are_said_in_spanish_too() {
     assert!(o.status.success() && out.contains("Usage:"), "{out}{err}");
     assert!(!err.contains("En español"), "{err}");
 }
+
+/// `link-files` writes values a spreadsheet would take for formulas with a `'` in front, in
+/// `clusters.csv` and `import_problems.csv` alike.
+#[test]
+fn link_files_outputs_never_carry_a_spreadsheet_formula() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("a.csv"),
+        "id,nombre,fecha\n=1+1,Ana López,2023-01-05\n-7,Ana López,2023-01-05\nP3,Luis Pérez,2023-02-01\nP4,Luis Pérez,2023-02-01\n@x,Rosa Martínez,\nP8,Juan Ruiz,2023-04-04,=HYPERLINK(\"http://x\")\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("s.toml"),
+        "unique_id_column = \"id\"\nblocking_rules = [[\"fecha\"]]\n[[comparisons]]\ncolumns = [\"nombre\"]\nmethod = \"exact\"\n",
+    )
+    .unwrap();
+    let o = recuento(
+        tmp.path(),
+        &[
+            "link-files",
+            "--settings",
+            "s.toml",
+            "--out",
+            "out",
+            "a.csv",
+        ],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let clusters = std::fs::read_to_string(tmp.path().join("out/clusters.csv")).unwrap();
+    for id in ["'=1+1", "'-7", "'@x"] {
+        assert!(clusters.contains(&format!("a,{id},")), "{id}: {clusters}");
+    }
+    let problems = std::fs::read_to_string(tmp.path().join("out/import_problems.csv")).unwrap();
+    assert!(
+        problems.contains("a.csv,7,,\"'=HYPERLINK(\"\"http://x\"\")\",yes"),
+        "{problems}"
+    );
+}
