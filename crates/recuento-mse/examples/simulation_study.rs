@@ -10,6 +10,10 @@
 //! often the headline warns that the methods disagree, and how often the headline interval
 //! misses the truth with and without that warning.
 //!
+//! `published` in place of the scenarios runs instead the published scenarios of the
+//! latent-class model (`scenarios::PUBLISHED`: the simulation of Manrique-Vallier 2016 and
+//! HRDAG's four further ones), whose classes of people have fixed sizes; give them N = 2,000.
+//!
 //! With `profile=K` among the arguments, it also prints, per scenario, what the likelihood of a
 //! K-class latent-class model says about N without any prior: the profile deviance of N (the
 //! classes and capture probabilities maximised by EM at each N, from several seeded starts),
@@ -32,7 +36,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use recuento_model::CaptureHistories;
 use recuento_mse::{Estimate, PRIOR_MOVE, estimate, prior_sensitivity};
-use scenarios::{METHODS, SCENARIOS, T, Tally};
+use scenarios::{METHODS, PUBLISHED, SCENARIOS, T, Tally};
 
 fn main() {
     let profile_classes: Option<usize> =
@@ -54,12 +58,15 @@ fn main() {
         .get(2)
         .and_then(|a| a.parse().ok())
         .unwrap_or(2000);
-    let chosen: Vec<String> = match positional.get(3) {
+    let published: Vec<&str> = PUBLISHED.iter().map(|p| p.0).collect();
+    let all: Vec<&str> = SCENARIOS.iter().copied().chain(published.clone()).collect();
+    let chosen: Vec<String> = match positional.get(3).map(String::as_str) {
+        Some("published") => published.iter().map(|s| s.to_string()).collect(),
         Some(names) => names.split(',').map(|s| s.trim().to_string()).collect(),
         None => SCENARIOS.iter().map(|s| s.to_string()).collect(),
     };
-    if let Some(unknown) = chosen.iter().find(|c| !SCENARIOS.contains(&c.as_str())) {
-        eprintln!("unknown scenario {unknown:?}; the scenarios are {SCENARIOS:?}");
+    if let Some(unknown) = chosen.iter().find(|c| !all.contains(&c.as_str())) {
+        eprintln!("unknown scenario {unknown:?}; the scenarios are {all:?}, or `published`");
         std::process::exit(2);
     }
     let n = people as f64;
@@ -73,7 +80,8 @@ fn main() {
     let mut mixings = Vec::new();
     let mut reruns = Vec::new();
     let mut disagreements = Vec::new();
-    for scenario in SCENARIOS.iter().filter(|s| chosen.iter().any(|c| c == *s)) {
+    let mut misfits = Vec::new();
+    for scenario in all.iter().filter(|s| chosen.iter().any(|c| c == *s)) {
         let mut profile = Profiled::default();
         // Largest split R-hat and smallest effective sample size of N of the latent-class chains.
         let mut mixing = (0.0f64, f64::INFINITY);
@@ -84,6 +92,9 @@ fn main() {
         // Replicates whose headline says the methods disagree, and the headline's misses with
         // and without that warning.
         let mut disagree = (0usize, 0usize, 0usize);
+        // Replicates where even the best log-linear model does not fit (p < 0.001), and the
+        // misses of the log-linear average and of the latent-class model with and without it.
+        let mut misfit = Misfit::default();
         for r in 0..replicates {
             let h = scenarios::replicate(scenario, people, r);
             let options = scenarios::options(r, classes, capture_prior);
@@ -107,6 +118,7 @@ fn main() {
             let headline = &estimates[0];
             let missed = !(headline.lower.is_some_and(|lo| lo <= n)
                 && headline.upper.is_some_and(|hi| n <= hi));
+            misfit.add(&estimates, n);
             if headline
                 .warnings
                 .iter()
@@ -119,6 +131,7 @@ fn main() {
             }
         }
         disagreements.push((scenario, disagree));
+        misfits.push((scenario, misfit));
         for (m, s) in METHODS.iter().zip(&tallies) {
             println!(
                 "| {scenario} | {m} | {:+.1}% | {:.0}% | {:.0}% | {:.0} | {} |",
@@ -167,6 +180,29 @@ fn main() {
         println!(
             "| {scenario} | {warned} of {replicates} | {missed_warned} of {warned} | {missed_otherwise} of {} |",
             replicates - warned
+        );
+    }
+    println!();
+    println!(
+        "Replicates where even the best log-linear model does not fit the table (deviance p < 0.001; the headline warns), and the 95% intervals that miss the truth with and without that warning"
+    );
+    println!();
+    println!(
+        "| scenario | replicates warned | log-linear average misses: warned | otherwise | latent-class misses: warned | otherwise |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (scenario, m) in misfits {
+        println!(
+            "| {scenario} | {} of {replicates} | {} of {} | {} of {} | {} of {} | {} of {} |",
+            m.warned,
+            m.missed[0][0],
+            m.warned,
+            m.missed[0][1],
+            replicates - m.warned,
+            m.missed[1][0],
+            m.warned,
+            m.missed[1][1],
+            replicates - m.warned
         );
     }
     if jeffreys {
@@ -382,4 +418,31 @@ fn max_loglik(
         }
     }
     best
+}
+
+/// How often the best log-linear model is rejected by its deviance, and how the log-linear
+/// average and the latent-class model fare with and without that warning.
+#[derive(Default)]
+struct Misfit {
+    warned: usize,
+    /// `missed[method][0]` when warned, `[1]` otherwise; method 0 the log-linear average, 1 the
+    /// latent-class model.
+    missed: [[usize; 2]; 2],
+}
+
+impl Misfit {
+    fn add(&mut self, estimates: &[Estimate], n: f64) {
+        let warned = estimates[0]
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("even the best log-linear model does not fit"));
+        self.warned += usize::from(warned);
+        for (i, method) in ["loglinear-averaged", "lcmcr"].iter().enumerate() {
+            let Some(e) = estimates.iter().find(|e| e.method == *method) else {
+                continue;
+            };
+            let covered = e.lower.is_some_and(|lo| lo <= n) && e.upper.is_some_and(|hi| n <= hi);
+            self.missed[i][usize::from(!warned)] += usize::from(!covered);
+        }
+    }
 }

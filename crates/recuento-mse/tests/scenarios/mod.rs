@@ -19,26 +19,89 @@ pub const SCENARIOS: [&str; 5] = [
     "subgroup unseen",
 ];
 
+/// A class of people in a published scenario: its share of the people and the capture
+/// probability of each list.
+pub type Class = (f64, [f64; T]);
+
+/// The published scenarios of the latent-class model, each a set of classes of people that lists
+/// see with their own probabilities: (share of the people, capture probability of each list).
+/// The first is the simulation of Manrique-Vallier (2016, *Biometrics* 72(4), section 5), the
+/// paper of the model and of the LCMCR package; the other four are the further scenarios with
+/// which HRDAG compared LCMCR with its Stan version (repository HRDAG/StanLCMCR,
+/// `import/hand/simulations.yaml`). All have N = 2,000, 5 lists and classes of fixed size.
+pub const PUBLISHED: [(&str, &[Class]); 5] = [
+    (
+        "Manrique-Vallier 2016",
+        &[
+            (0.9, [0.033, 0.033, 0.099, 0.132, 0.033]),
+            (0.1, [0.660, 0.825, 0.759, 0.990, 0.693]),
+        ],
+    ),
+    (
+        "HRDAG 2: rarer",
+        &[
+            (0.8, [0.013, 0.013, 0.099, 0.132, 0.033]),
+            (0.2, [0.560, 0.825, 0.759, 0.990, 0.593]),
+        ],
+    ),
+    (
+        "HRDAG 3: more visible",
+        &[
+            (0.8, [0.113, 0.113, 0.199, 0.232, 0.133]),
+            (0.2, [0.860, 0.925, 0.859, 0.990, 0.793]),
+        ],
+    ),
+    (
+        "HRDAG 4: three classes",
+        &[
+            (0.8, [0.1, 0.05, 0.15, 0.2, 0.1]),
+            (0.1, [0.5, 0.4, 0.6, 0.4, 0.5]),
+            (0.1, [0.8, 0.9, 0.6, 0.7, 0.7]),
+        ],
+    ),
+    (
+        "HRDAG 5: lists disagree",
+        &[
+            (0.8, [0.113, 0.113, 0.199, 0.832, 0.733]),
+            (0.2, [0.860, 0.925, 0.859, 0.190, 0.193]),
+        ],
+    ),
+];
+
 /// The lists of one replicate: `people` people, each listed by each list with the scenario's
 /// probabilities.
 pub fn draw(rng: &mut ChaCha8Rng, scenario: &str, people: usize) -> CaptureHistories {
     let mut counts = vec![0u64; 1 << T];
-    for _ in 0..people {
-        let p: [f64; T] = match scenario {
-            "independent" => [0.25, 0.3, 0.2, 0.35, 0.25],
-            "two latent classes" => {
+    // A published scenario: its classes in turn, each with its share of the people.
+    let published = PUBLISHED.iter().find(|p| p.0 == scenario).map(|p| p.1);
+    let mut class_ends = Vec::new();
+    if let Some(classes) = published {
+        let mut share = 0.0;
+        for (s, _) in classes {
+            share += s;
+            class_ends.push((share * people as f64).round() as usize);
+        }
+    }
+    for i in 0..people {
+        let p: [f64; T] = match (scenario, published) {
+            (_, Some(classes)) => {
+                let c = class_ends.iter().position(|&end| i < end).unwrap_or(0);
+                classes[c].1
+            }
+            ("independent", None) => [0.25, 0.3, 0.2, 0.35, 0.25],
+            ("two latent classes", None) => {
                 if rng.random::<f64>() < 0.3 {
                     [0.5, 0.45, 0.55, 0.5, 0.4]
                 } else {
                     [0.15, 0.2, 0.12, 0.18, 0.15]
                 }
             }
-            "three latent classes" => match rng.random_range(0..10) {
+            ("three latent classes", None) => match rng.random_range(0..10) {
                 0..=1 => [0.6, 0.55, 0.5, 0.65, 0.5],
                 2..=5 => [0.3, 0.25, 0.3, 0.35, 0.2],
                 _ => [0.1, 0.12, 0.08, 0.15, 0.1],
             },
-            "subgroup unseen" => {
+            ("subgroup unseen", None) => {
                 if rng.random::<f64>() < 0.15 {
                     [0.02, 0.01, 0.02, 0.01, 0.02]
                 } else {
