@@ -992,3 +992,57 @@ fn a_latent_class_model_the_table_contradicts_is_said_not_to_fit() {
             .any(|w| w.starts_with("el modelo de clases latentes no reproduce"))
     );
 }
+
+/// Lists drawn as in the simulation of Manrique-Vallier (2016): 1,800 people whom lists rarely
+/// see and 200 whom nearly every list sees.
+fn rarely_and_often_seen(seed: u64) -> CaptureHistories {
+    let rare = simulate(seed, 1_800, &[0.033, 0.033, 0.099, 0.132, 0.033]);
+    let often = simulate(seed + 1, 200, &[0.660, 0.825, 0.759, 0.990, 0.693]);
+    let mut counts = vec![0u64; 32];
+    for (_, h, n) in rare.rows.iter().chain(&often.rows) {
+        counts[*h as usize] += n;
+    }
+    from_counts(&counts, 5)
+}
+
+#[test]
+fn a_headline_whose_every_log_linear_model_is_rejected_points_to_the_latent_class_model() {
+    let h = rarely_and_often_seen(3);
+    let rejected = |e: &Estimate| {
+        e.warnings
+            .iter()
+            .position(|w| w.starts_with("the log-linear models' average is no total to publish"))
+    };
+    // Without the latent-class model: how to run it.
+    let e = estimate(&h, &Options::default());
+    let best = e.iter().find(|e| e.method == "loglinear-best").unwrap();
+    assert!(best.fit_p_value.unwrap() < POOR_FIT, "{best:?}");
+    // The log-linear average overshoots the 2,000 people by far here.
+    assert!(e[0].lower.unwrap() > 2_000.0, "{:?}", e[0]);
+    let i = rejected(&e[0]).expect("the headline says the log-linear models are rejected");
+    assert!(e[0].warnings[i].contains("--lcmcr"), "{}", e[0].warnings[i]);
+    assert!(
+        e[0].warnings_es[i].starts_with("el promedio de los modelos log-lineales no es un total"),
+        "{}",
+        e[0].warnings_es[i]
+    );
+    // With it: its total, which covers the truth.
+    let e = estimate(&h, &quick_lcmcr());
+    let latent = e.iter().find(|e| e.method == "lcmcr").unwrap();
+    assert!(
+        latent.lower.unwrap() <= 2_000.0 && 2_000.0 <= latent.upper.unwrap(),
+        "{latent:?}"
+    );
+    let i = rejected(&e[0]).expect("the headline points to the latent-class model");
+    let total = format!(
+        "prefer its total, {} (95% interval {} – {})",
+        people(latent.estimate.unwrap()),
+        people(latent.lower.unwrap()),
+        people(latent.upper.unwrap())
+    );
+    assert!(e[0].warnings[i].contains(&total), "{}", e[0].warnings[i]);
+    // Lists the log-linear models fit: nothing to say.
+    let h = simulate(4, 2_000, &[0.3, 0.25, 0.2, 0.35, 0.3]);
+    let e = estimate(&h, &quick_lcmcr());
+    assert_eq!(rejected(&e[0]), None, "{:?}", e[0].warnings);
+}
