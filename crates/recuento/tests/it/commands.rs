@@ -9,7 +9,10 @@ fn init_writes_a_commented_config_that_parses() {
     assert!(o.status.success(), "{:?}", text(&o));
     let toml = std::fs::read_to_string(tmp.path().join("proj/recuento.toml")).unwrap();
     assert!(toml.contains("# "));
-    recuento::model::ProjectConfig::from_toml(&toml).unwrap();
+    let config = recuento::model::ProjectConfig::from_toml(&toml).unwrap();
+    // New projects run the latent-class model, to which the estimate points when the
+    // log-linear models do not fit.
+    assert!(config.estimation.lcmcr);
     // It refuses to overwrite.
     assert_clear_failure(
         &recuento(tmp.path(), &["init", "proj"]),
