@@ -778,13 +778,36 @@ fn estimate_stratum(
             }
         }
     }
-    if let Some(w) = methods_disagree(&out) {
+    let rejected = log_linear_rejected(&out);
+    // When the table rejects the log-linear models and the latent-class model reproduces it,
+    // their disagreement is that rejection, said below: the range of the methods would take in
+    // a total the data contradict. The other methods are still compared.
+    let latent_preferred = rejected.as_ref().is_some_and(|r| r.1);
+    let compared = out
+        .iter()
+        .filter(|e| !(latent_preferred && e.method == "loglinear-averaged"));
+    if let Some(w) = methods_disagree(compared) {
         out[0].warn(w);
     }
-    if let Some(w) = log_linear_rejected(&out) {
+    if let Some((w, _)) = rejected {
         out[0].warn(w);
     }
     out
+}
+
+/// How the headline's warning begins when two principal methods' intervals do not overlap
+/// ([`read_before_publishing`]).
+pub const METHODS_DISAGREE: &str = "the methods disagree";
+
+/// How the headline's warning begins when even the best log-linear model does not fit
+/// ([`read_before_publishing`]).
+pub const LOG_LINEAR_REJECTED: &str = "the log-linear models' average is no total to publish";
+
+/// Whether a headline's warning (in English) says which number to publish, or that no one
+/// method's number will do: the methods disagree, or the log-linear models do not fit. The
+/// report shows such warnings next to the total, not only with the other warnings.
+pub fn read_before_publishing(warning: &str) -> bool {
+    warning.starts_with(METHODS_DISAGREE) || warning.starts_with(LOG_LINEAR_REJECTED)
 }
 
 /// A warning for the headline when the data reject even the best log-linear model: the average
@@ -793,8 +816,9 @@ fn estimate_stratum(
 /// docs/benchmarks.md) that happened in 192 tables, where the log-linear average missed the truth
 /// in 124 and the latent-class model in 11; in the
 /// project's own five scenarios it never happened (250 tables). So the warning points to the
-/// latent-class model: its total when it was run and reproduces the table, or how to run it.
-fn log_linear_rejected(estimates: &[Estimate]) -> Option<Said> {
+/// latent-class model: its total when it was run and reproduces the table (then `true`), or how
+/// to run it.
+fn log_linear_rejected(estimates: &[Estimate]) -> Option<(Said, bool)> {
     let best = estimates.iter().find(|e| e.method == "loglinear-best")?;
     best.fit_p_value.filter(|&p| p < POOR_FIT)?;
     estimates[0].estimate?;
@@ -802,13 +826,16 @@ fn log_linear_rejected(estimates: &[Estimate]) -> Option<Said> {
     let evidence_es = "en las simulaciones publicadas del modelo de clases latentes, el promedio log-lineal no abarcó el valor real en 124 de las 192 tablas en que ocurrió esto, y el modelo de clases latentes en 11 (docs/benchmarks.md)";
     let latent = estimates.iter().find(|e| e.method == "lcmcr");
     let Some(latent) = latent else {
-        return Some(said(
-            format!(
-                "the log-linear models' average is no total to publish when even the best of them does not fit: run the latent-class model (recuento estimate --lcmcr, or lcmcr = true in recuento.toml) and prefer its total if it reproduces the table; {evidence}"
+        return Some((
+            said(
+                format!(
+                    "{LOG_LINEAR_REJECTED} when even the best of them does not fit: run the latent-class model (recuento estimate --lcmcr, or lcmcr = true in recuento.toml) and prefer its total if it reproduces the table; {evidence}"
+                ),
+                format!(
+                    "el promedio de los modelos log-lineales no es un total para publicar cuando ni siquiera el mejor de ellos se ajusta: ejecute el modelo de clases latentes (recuento estimate --lcmcr, o lcmcr = true en recuento.toml) y prefiera su total si reproduce la tabla; {evidence_es}"
+                ),
             ),
-            format!(
-                "el promedio de los modelos log-lineales no es un total para publicar cuando ni siquiera el mejor de ellos se ajusta: ejecute el modelo de clases latentes (recuento estimate --lcmcr, o lcmcr = true en recuento.toml) y prefiera su total si reproduce la tabla; {evidence_es}"
-            ),
+            false,
         ));
     };
     let mcmc = latent.mcmc.as_ref()?;
@@ -829,19 +856,22 @@ fn log_linear_rejected(estimates: &[Estimate]) -> Option<Said> {
             format!("{q:.2}").replace('.', ",")
         )
     });
-    Some(said(
-        format!(
-            "the log-linear models' average is no total to publish when even the best of them does not fit, while the latent-class model reproduces the table{ppp}: prefer its total, {} (95% interval {} – {}); {evidence}",
-            people(x),
-            people(lo),
-            people(hi)
+    Some((
+        said(
+            format!(
+                "{LOG_LINEAR_REJECTED} when even the best of them does not fit, while the latent-class model reproduces the table{ppp}: prefer its total, {} (95% interval {} – {}); {evidence}",
+                people(x),
+                people(lo),
+                people(hi)
+            ),
+            format!(
+                "el promedio de los modelos log-lineales no es un total para publicar cuando ni siquiera el mejor de ellos se ajusta, mientras que el modelo de clases latentes reproduce la tabla{ppp_es}: prefiera su total, {} (intervalo del 95\u{a0}%: {} – {}); {evidence_es}",
+                people_es(x),
+                people_es(lo),
+                people_es(hi)
+            ),
         ),
-        format!(
-            "el promedio de los modelos log-lineales no es un total para publicar cuando ni siquiera el mejor de ellos se ajusta, mientras que el modelo de clases latentes reproduce la tabla{ppp_es}: prefiera su total, {} (intervalo del 95\u{a0}%: {} – {}); {evidence_es}",
-            people_es(x),
-            people_es(lo),
-            people_es(hi)
-        ),
+        true,
     ))
 }
 
@@ -928,9 +958,9 @@ const PRINCIPAL_METHODS: [&str; 3] = ["loglinear-averaged", "dga", "lcmcr"];
 
 /// A warning for the headline when two principal methods' 95% intervals do not overlap: then the
 /// lists do not settle the total, and the choice of method, not the data, decides the number.
-fn methods_disagree(estimates: &[Estimate]) -> Option<Said> {
+fn methods_disagree<'a>(estimates: impl IntoIterator<Item = &'a Estimate>) -> Option<Said> {
     let intervals: Vec<(&str, f64, f64)> = estimates
-        .iter()
+        .into_iter()
         .filter(|e| PRINCIPAL_METHODS.contains(&e.method.as_str()))
         .filter_map(|e| {
             Some((
@@ -968,7 +998,7 @@ fn methods_disagree(estimates: &[Estimate]) -> Option<Said> {
     };
     Some(said(
         format!(
-            "the methods disagree: the 95% intervals of {} and {} do not overlap. {why}, so no one method's interval covers the uncertainty: publish the range of the methods, and see the sensitivity analysis",
+            "{METHODS_DISAGREE}: the 95% intervals of {} and {} do not overlap. {why}, so no one method's interval covers the uncertainty: publish the range of the methods, and see the sensitivity analysis",
             show(apart.0, false),
             show(apart.1, false)
         ),

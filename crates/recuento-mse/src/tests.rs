@@ -1041,6 +1041,15 @@ fn a_headline_whose_every_log_linear_model_is_rejected_points_to_the_latent_clas
         people(latent.upper.unwrap())
     );
     assert!(e[0].warnings[i].contains(&total), "{}", e[0].warnings[i]);
+    // The rejected average is not one of the methods whose range to publish.
+    assert!(
+        !e[0]
+            .warnings
+            .iter()
+            .any(|w| w.starts_with(METHODS_DISAGREE) && w.contains("loglinear-averaged")),
+        "{:?}",
+        e[0].warnings
+    );
     // Lists the log-linear models fit: nothing to say.
     let h = simulate(4, 2_000, &[0.3, 0.25, 0.2, 0.35, 0.3]);
     let e = estimate(&h, &quick_lcmcr());

@@ -235,6 +235,19 @@ fn headline(h: &mut String, d: &ReportData) {
                 people_es(e.observed as f64),
                 esc(&method_es(&e.method, &e.model))
             );
+            // What says which number to publish belongs next to the number; the estimates'
+            // section repeats it with the other warnings.
+            for (i, w) in e.warnings.iter().enumerate() {
+                if recuento_mse::read_before_publishing(w) {
+                    let _ = writeln!(
+                        h,
+                        "<div class=\"warn\"><strong>Before publishing this total{}:</strong> {}{}</div>",
+                        esc(" / antes de publicar este total"),
+                        esc(w),
+                        spanish_below(e.warnings_es.get(i))
+                    );
+                }
+            }
         }
         _ => {
             let _ = writeln!(
@@ -1040,6 +1053,58 @@ mod tests {
         assert!(html.contains("la lista &#39;c&#39; tiene 1 persona en este estrato"));
         assert!(html.contains("with this prior the upper end of the latent-class interval moves"));
         assert!(html.contains("con esta distribución a priori"));
+    }
+
+    /// Lists where most people are rarely listed and a few are on nearly every list (drawn as in
+    /// Manrique-Vallier 2016): the log-linear models do not fit, and what to publish instead is
+    /// said next to the total, before anything else, in both languages.
+    #[test]
+    fn what_to_publish_instead_is_said_next_to_the_total() {
+        // Capture patterns of lists l1 … l5, with their people.
+        let table = "00001 39 00010 200 00011 9 00100 129 00101 2 00110 25 00111 8 01000 49 \
+            01001 3 01010 11 01011 6 01100 6 01101 1 01110 16 01111 33 10000 41 10010 9 \
+            10011 4 10100 2 10110 3 10111 11 11010 10 11011 20 11100 1 11110 26 11111 54";
+        let words: Vec<&str> = table.split_whitespace().collect();
+        let rows = words
+            .chunks(2)
+            .map(|w| {
+                // The first list is the lowest bit.
+                let pattern = w[0]
+                    .chars()
+                    .enumerate()
+                    .filter(|(_, c)| *c == '1')
+                    .map(|(j, _)| 1u16 << j)
+                    .sum();
+                (vec![], pattern, w[1].parse().unwrap())
+            })
+            .collect();
+        let histories = recuento_model::CaptureHistories {
+            lists: (1..=5).map(|j| format!("l{j}")).collect(),
+            strata: vec![],
+            rows,
+        };
+        let options = recuento_mse::Options {
+            lcmcr: Some(recuento_mse::lcmcr::LcmcrOptions {
+                burn_in: 1_000,
+                samples: 10_000,
+                target_ess: 0.0,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let html = render(&ReportData {
+            estimates: recuento_mse::estimate(&histories, &options),
+            ..Default::default()
+        });
+        let said = html
+            .find("Before publishing this total")
+            .expect("a warning next to the total");
+        assert!(said < html.find("id=\"lists\"").unwrap());
+        let line = &html[said..said + html[said..].find("</div>").unwrap()];
+        assert!(line.contains("prefer its total"), "{line}");
+        assert!(line.contains("prefiera su total"), "{line}");
+        // Not every warning goes there: the model uncertainty stays with the estimates.
+        assert!(!line.contains("the ten best-fitting models"), "{line}");
     }
 
     #[test]
