@@ -814,10 +814,9 @@ pub fn read_before_publishing(warning: &str) -> bool {
 /// of models the table contradicts is then no total to publish. In the published simulations of
 /// the latent-class model (Manrique-Vallier 2016 and HRDAG's four further scenarios, 250 tables;
 /// docs/benchmarks.md) that happened in 192 tables, where the log-linear average missed the truth
-/// in 124 and the latent-class model in 11; in the
-/// project's own five scenarios it never happened (250 tables). So the warning points to the
-/// latent-class model: its total when it was run and reproduces the table (then `true`), or how
-/// to run it.
+/// in 124 and the latent-class model in 11; in the project's own five scenarios it never happened
+/// (250 tables). So the warning points to the latent-class model: its total when it was run,
+/// reproduces the table and converged (then `true`), or how to run it.
 fn log_linear_rejected(estimates: &[Estimate]) -> Option<(Said, bool)> {
     let best = estimates.iter().find(|e| e.method == "loglinear-best")?;
     best.fit_p_value.filter(|&p| p < POOR_FIT)?;
