@@ -35,7 +35,7 @@ mod scenarios;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use recuento_model::CaptureHistories;
-use recuento_mse::{Estimate, PRIOR_MOVE, estimate, prior_sensitivity};
+use recuento_mse::{Estimate, METHODS_DISAGREE, POOR_FIT, PRIOR_MOVE, estimate, prior_sensitivity};
 use scenarios::{METHODS, PUBLISHED, SCENARIOS, T, Tally};
 
 fn main() {
@@ -122,7 +122,7 @@ fn main() {
             if headline
                 .warnings
                 .iter()
-                .any(|w| w.starts_with("the methods disagree"))
+                .any(|w| w.starts_with(METHODS_DISAGREE))
             {
                 disagree.0 += 1;
                 disagree.1 += usize::from(missed);
@@ -432,10 +432,11 @@ struct Misfit {
 
 impl Misfit {
     fn add(&mut self, estimates: &[Estimate], n: f64) {
-        let warned = estimates[0]
-            .warnings
+        let warned = estimates
             .iter()
-            .any(|w| w.starts_with("even the best log-linear model does not fit"));
+            .find(|e| e.method == "loglinear-best")
+            .and_then(|e| e.fit_p_value)
+            .is_some_and(|p| p < POOR_FIT);
         self.warned += usize::from(warned);
         for (i, method) in ["loglinear-averaged", "lcmcr"].iter().enumerate() {
             let Some(e) = estimates.iter().find(|e| e.method == *method) else {

@@ -823,8 +823,7 @@ fn log_linear_rejected(estimates: &[Estimate]) -> Option<(Said, bool)> {
     estimates[0].estimate?;
     let evidence = "in the published simulations of the latent-class model, the log-linear average missed the truth in 124 of the 192 tables where this happened, and the latent-class model in 11 (docs/benchmarks.md)";
     let evidence_es = "en las simulaciones publicadas del modelo de clases latentes, el promedio log-lineal no abarcó el valor real en 124 de las 192 tablas en que ocurrió esto, y el modelo de clases latentes en 11 (docs/benchmarks.md)";
-    let latent = estimates.iter().find(|e| e.method == "lcmcr");
-    let Some(latent) = latent else {
+    let Some(latent) = estimates.iter().find(|e| e.method == "lcmcr") else {
         return Some((
             said(
                 format!(
@@ -1620,7 +1619,7 @@ fn equal_lists_test(table: &Table<'_>, shared: &ModelFit) -> Said {
 }
 
 /// P-value of the deviance below which a model is said not to fit the table.
-const POOR_FIT: f64 = 0.001;
+pub const POOR_FIT: f64 = 0.001;
 
 /// A warning when the table contradicts the model (deviance p-value below [`POOR_FIT`]);
 /// `which` names the model in English, and in Spanish says it does not fit (`el modelo elegido no

@@ -1011,7 +1011,7 @@ fn a_headline_whose_every_log_linear_model_is_rejected_points_to_the_latent_clas
     let rejected = |e: &Estimate| {
         e.warnings
             .iter()
-            .position(|w| w.starts_with("the log-linear models' average is no total to publish"))
+            .position(|w| w.starts_with(LOG_LINEAR_REJECTED))
     };
     // Without the latent-class model: how to run it.
     let e = estimate(&h, &Options::default());

@@ -5,7 +5,7 @@
 
 mod scenarios;
 
-use recuento_mse::estimate;
+use recuento_mse::{LOG_LINEAR_REJECTED, METHODS_DISAGREE, estimate};
 use scenarios::{METHODS, SCENARIOS, Tally};
 
 const REPLICATES: usize = 10;
@@ -24,7 +24,7 @@ fn study(scenario: &str) -> (Vec<Tally>, usize) {
             estimates[0]
                 .warnings
                 .iter()
-                .any(|w| w.starts_with("the methods disagree")),
+                .any(|w| w.starts_with(METHODS_DISAGREE)),
         );
     }
     eprintln!("{scenario:<22} methods disagree in {disagree} of {REPLICATES}");
@@ -127,10 +127,12 @@ fn the_latent_class_model_covers_the_published_simulation_and_the_headline_point
         let h = scenarios::replicate(scenario, PEOPLE, r);
         let estimates = estimate(&h, &scenarios::options(r, 10, 1.0));
         Tally::add(&mut tallies, &estimates, PEOPLE as f64);
-        pointed += usize::from(estimates[0].warnings.iter().any(|w| {
-            w.starts_with("the log-linear models' average is no total to publish")
-                && w.contains("prefer its total")
-        }));
+        pointed += usize::from(
+            estimates[0]
+                .warnings
+                .iter()
+                .any(|w| w.starts_with(LOG_LINEAR_REJECTED) && w.contains("prefer its total")),
+        );
     }
     let lcmcr = method(&tallies, "lcmcr");
     let averaged = method(&tallies, "loglinear-averaged");
