@@ -416,7 +416,7 @@ fn read_csv(spec: &ListSpec, bytes: &[u8]) -> Result<RawList> {
 /// Its byte offsets point at the end of the line before (the blank lines, the `\n` of `\r\n`)
 /// but never past the record, so the record starts at the first byte after them that is not a
 /// line ending. Offsets only grow, so each byte is counted once.
-struct Lines<'a> {
+pub struct Lines<'a> {
     text: &'a [u8],
     /// A byte offset already counted, and the line it is on (1-based).
     at: usize,
@@ -424,7 +424,8 @@ struct Lines<'a> {
 }
 
 impl<'a> Lines<'a> {
-    fn new(text: &'a [u8]) -> Self {
+    /// Counts lines in `text`, the whole file the csv reader reads.
+    pub fn new(text: &'a [u8]) -> Self {
         Self {
             text,
             at: 0,
@@ -432,7 +433,9 @@ impl<'a> Lines<'a> {
         }
     }
 
-    fn line_at(&mut self, byte: u64) -> usize {
+    /// The line (from 1) of the record the csv crate places at `byte`. Offsets must come in
+    /// the order the reader gives them.
+    pub fn line_at(&mut self, byte: u64) -> usize {
         let mut start = usize::try_from(byte)
             .unwrap_or(usize::MAX)
             .min(self.text.len());

@@ -38,8 +38,8 @@ pub struct Evaluation {
 
 /// Reads `list,record_id,person_id` into (list, record_id) -> person_id.
 pub fn read_assignment(path: &Path) -> Result<BTreeMap<(String, String), String>> {
-    let mut reader =
-        csv::Reader::from_path(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut reader = csv::Reader::from_reader(&bytes[..]);
     let headers = reader
         .headers()
         .with_context(|| format!("cannot read the header of {}", path.display()))?
@@ -57,17 +57,23 @@ pub fn read_assignment(path: &Path) -> Result<BTreeMap<(String, String), String>
     };
     let (l, r, p) = (col("list")?, col("record_id")?, col("person_id")?);
     let mut out = BTreeMap::new();
-    for (i, rec) in reader.records().enumerate() {
-        let rec =
-            rec.with_context(|| format!("{}: row {} could not be read", path.display(), i + 2))?;
+    // Lines counted from the records' byte offsets: the csv crate's own line numbers are off
+    // after blank lines and with Windows line endings.
+    let mut lines = recuento_engine::ingest::Lines::new(&bytes);
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map(|p| lines.line_at(p.byte()));
+            let at = line.map_or(String::new(), |l| format!(" line {l}:"));
+            anyhow::anyhow!("{}:{at} a row could not be read ({e})", path.display())
+        })?;
+        let line = rec.position().map_or(0, |p| lines.line_at(p.byte()));
         // Written by recuento with formulas quoted for spreadsheets: read without the quote.
         let cell = |c: usize| from_safe_cell(rec.get(c).unwrap_or("")).to_string();
         let key = (cell(l), cell(r));
         if out.insert(key.clone(), cell(p)).is_some() {
             bail!(
-                "{}: line {}: the record ({}, {}) appears twice",
+                "{}: line {line}: the record ({}, {}) appears twice",
                 path.display(),
-                i + 2,
                 key.0,
                 key.1
             );
@@ -158,6 +164,23 @@ mod tests {
         rows.iter()
             .map(|(l, r, p)| ((l.to_string(), r.to_string()), p.to_string()))
             .collect()
+    }
+
+    /// A repeated record is named by the line it is on, past blank lines and Windows line
+    /// endings.
+    #[test]
+    fn a_repeated_record_is_named_by_its_line() {
+        let dir = std::env::temp_dir().join(format!("recuento-eval-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("truth.csv");
+        std::fs::write(
+            &path,
+            "list,record_id,person_id\r\n\r\na,1,x\r\n\r\n\r\nb,1,x\r\na,1,y\r\n",
+        )
+        .unwrap();
+        let e = read_assignment(&path).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(e.contains("line 7: the record (a, 1) appears twice"), "{e}");
     }
 
     #[test]
