@@ -1365,9 +1365,67 @@ fn chapman(table: &Table<'_>) -> Estimate {
     }
 }
 
+/// The models forward selection visits when there are too many to fit every one, with their
+/// fits. Each is fitted once, from the fit of the model it adds a term to, and kept for the
+/// average (with many lists, fitting is nearly all of the time).
+#[allow(clippy::type_complexity)]
+fn selected_models(
+    counts: &[f64],
+    t: usize,
+    candidates: &[u16],
+    crit: &dyn Fn(&ModelFit) -> f64,
+) -> (
+    Vec<loglinear::Terms>,
+    Vec<Result<ModelFit, loglinear::FitProblem>>,
+) {
+    type Fitted = Result<ModelFit, loglinear::FitProblem>;
+    let selected = std::cell::RefCell::new(std::collections::HashMap::<Vec<u16>, Fitted>::new());
+    let score = |terms: &loglinear::Terms| {
+        let fit = {
+            let fits = selected.borrow();
+            let parent = terms.0.iter().find_map(|term| {
+                let mut smaller = terms.0.clone();
+                smaller.retain(|x| x != term);
+                fits.get(&smaller).and_then(|f| f.as_ref().ok())
+            });
+            loglinear::fit_model_from(counts, t, terms, parent)
+        };
+        let score = fit.as_ref().ok().map(crit);
+        selected.borrow_mut().insert(terms.0.clone(), fit);
+        score
+    };
+    let models = if (1usize << t).saturating_mul(candidates.len()) > loglinear::SCREEN_ABOVE {
+        loglinear::screened_forward_selection(
+            counts,
+            t,
+            candidates,
+            loglinear::SCREENED,
+            &score,
+            &|terms| {
+                selected
+                    .borrow()
+                    .get(&terms.0)
+                    .and_then(|fit| fit.as_ref().ok().cloned())
+            },
+        )
+    } else {
+        loglinear::forward_selection(candidates, &score)
+    };
+    let mut selected = selected.into_inner();
+    let results = models
+        .iter()
+        .map(|m| {
+            selected
+                .remove(&m.0)
+                .unwrap_or_else(|| loglinear::fit_model(counts, t, m))
+        })
+        .collect();
+    (models, results)
+}
+
 /// Chao's (1987) log-normal interval for N: the unseen count f0 = N − n is log-normal, so the
 /// interval is asymmetric and never below n.
-fn log_normal_interval(observed: f64, n_hat: f64, var: f64) -> (f64, f64) {
+pub(crate) fn log_normal_interval(observed: f64, n_hat: f64, var: f64) -> (f64, f64) {
     let f0 = (n_hat - observed).max(1e-9);
     let c = (1.96 * (1.0 + var / (f0 * f0)).ln().sqrt()).exp();
     (observed + f0 / c, observed + f0 * c)
@@ -1378,52 +1436,18 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     let use_bic = options.criterion == "bic";
     let crit = |f: &ModelFit| if use_bic { f.bic } else { f.aic };
     let candidates = loglinear::candidate_terms(t, options.max_order);
-    // Forward selection fits every model it visits; those fits are kept for the average rather
-    // than fitted twice (with many lists, fitting is nearly all of the time).
     type Fitted = Result<ModelFit, loglinear::FitProblem>;
-    let selected = std::cell::RefCell::new(std::collections::HashMap::<Vec<u16>, Fitted>::new());
-    let models = loglinear::all_hierarchical(&candidates).unwrap_or_else(|| {
-        let score = |terms: &loglinear::Terms| {
-            // Each model the search tries is one it has fitted plus one term: it starts from
-            // that fit.
-            let fit = {
-                let fits = selected.borrow();
-                let parent = terms.0.iter().find_map(|term| {
-                    let mut smaller = terms.0.clone();
-                    smaller.retain(|x| x != term);
-                    fits.get(&smaller).and_then(|f| f.as_ref().ok())
-                });
-                loglinear::fit_model_from(counts, t, terms, parent)
-            };
-            let score = fit.as_ref().ok().map(&crit);
-            selected.borrow_mut().insert(terms.0.clone(), fit);
-            score
+    let (models, results): (Vec<loglinear::Terms>, Vec<Fitted>) =
+        match loglinear::all_hierarchical(&candidates, loglinear::MAX_MODELS) {
+            Some(models) => {
+                let results = loglinear::fit_all(counts, t, &models);
+                (models, results)
+            }
+            None => selected_models(counts, t, &candidates, &crit),
         };
-        if (1usize << t).saturating_mul(candidates.len()) > loglinear::SCREEN_ABOVE {
-            loglinear::screened_forward_selection(
-                counts,
-                t,
-                &candidates,
-                loglinear::SCREENED,
-                &score,
-                &|terms| {
-                    selected
-                        .borrow()
-                        .get(&terms.0)
-                        .and_then(|fit| fit.as_ref().ok().cloned())
-                },
-            )
-        } else {
-            loglinear::forward_selection(&candidates, &score)
-        }
-    });
-    let mut selected = selected.into_inner();
     let mut fits = Vec::new();
     let mut not_estimable = 0usize;
-    for terms in &models {
-        let fit = selected
-            .remove(&terms.0)
-            .unwrap_or_else(|| loglinear::fit_model(counts, t, terms));
+    for fit in results {
         match fit {
             Ok(f) if estimable(&f, observed) => fits.push(f),
             _ => not_estimable += 1,
@@ -1450,21 +1474,13 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     }
     fits.sort_by(|a, b| crit(a).total_cmp(&crit(b)));
     let best = &fits[0];
-    let min_crit = crit(best);
-    let raw: Vec<f64> = fits
-        .iter()
-        .map(|f| (-0.5 * (crit(f) - min_crit)).exp())
-        .collect();
-    let total_w: f64 = raw.iter().sum();
-    let weights: Vec<f64> = raw.iter().map(|w| w / total_w).collect();
-    let avg: f64 = fits.iter().zip(&weights).map(|(f, w)| w * f.estimate).sum();
-    // Buckland et al. (1997): unconditional standard error across models.
-    let se: f64 = fits
-        .iter()
-        .zip(&weights)
-        .map(|(f, w)| w * (f.variance + (f.estimate - avg).powi(2)).sqrt())
-        .sum();
-    let (avg_lo, avg_hi) = log_normal_interval(observed as f64, avg, se * se);
+    let loglinear::Average {
+        estimate: avg,
+        stderr: se,
+        lower: avg_lo,
+        upper: avg_hi,
+        weights,
+    } = loglinear::average(&fits, observed as f64, use_bic);
     let spread_lo = fits
         .iter()
         .take(10)

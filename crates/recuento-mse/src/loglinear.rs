@@ -594,6 +594,50 @@ pub fn fit_model_from(
     })
 }
 
+/// The average of several models' estimates of N ([`average`]).
+#[derive(Debug, Clone)]
+pub struct Average {
+    /// The models' estimates weighted by exp(−Δ/2) of their AIC (or BIC).
+    pub estimate: f64,
+    /// Unconditional standard error (Buckland, Burnham & Augustin 1997): each model's own
+    /// variance plus its distance from the average, weighted.
+    pub stderr: f64,
+    /// Lower end of the 95% interval: log-normal on the unseen count (Chao 1987), never below
+    /// the people seen.
+    pub lower: f64,
+    /// Upper end of the 95% interval.
+    pub upper: f64,
+    /// Each model's weight, in the order of `fits`; they sum to one.
+    pub weights: Vec<f64>,
+}
+
+/// Averages the estimates of `fits` (at least one) by their AIC, or BIC with `use_bic`, for a
+/// table of `observed` people: the headline of the log-linear models.
+pub fn average(fits: &[ModelFit], observed: f64, use_bic: bool) -> Average {
+    let crit = |f: &ModelFit| if use_bic { f.bic } else { f.aic };
+    let min_crit = fits.iter().map(crit).fold(f64::INFINITY, f64::min);
+    let raw: Vec<f64> = fits
+        .iter()
+        .map(|f| (-0.5 * (crit(f) - min_crit)).exp())
+        .collect();
+    let total_w: f64 = raw.iter().sum();
+    let weights: Vec<f64> = raw.iter().map(|w| w / total_w).collect();
+    let estimate: f64 = fits.iter().zip(&weights).map(|(f, w)| w * f.estimate).sum();
+    let stderr: f64 = fits
+        .iter()
+        .zip(&weights)
+        .map(|(f, w)| w * (f.variance + (f.estimate - estimate).powi(2)).sqrt())
+        .sum();
+    let (lower, upper) = crate::log_normal_interval(observed, estimate, stderr * stderr);
+    Average {
+        estimate,
+        stderr,
+        lower,
+        upper,
+        weights,
+    }
+}
+
 /// Profile multinomial log-likelihood of N for a model (up to a constant).
 #[cfg(test)]
 fn profile_log_likelihood(counts: &[f64], t: usize, terms: &Terms, n_total: f64) -> Option<f64> {
@@ -731,40 +775,111 @@ fn bisect(f: &dyn Fn(f64) -> f64, mut lo: f64, mut hi: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
-/// All hierarchical models whose interactions have order at most `max_order`, for `t` lists.
-/// Enumerated exhaustively when there are at most 2^12 candidate sets of terms, otherwise by
-/// forward selection from independence ([`forward_selection`]).
+/// All candidate interactions of order at most `max_order` for `t` lists (a term of every list
+/// is left out: it would fit the table exactly and leave the unseen unidentified), smallest
+/// order first. The models are the hierarchical sets of them ([`all_hierarchical`]).
 pub fn candidate_terms(t: usize, max_order: usize) -> Vec<u16> {
     // Counted in u32: with 16 lists, 1 << 16 does not fit the u16 of a term.
-    (1u32..(1u32 << t.min(16)))
+    let mut terms: Vec<u16> = (1u32..(1u32 << t.min(16)))
         .filter(|m| {
             let k = m.count_ones() as usize;
             k >= 2 && k <= max_order && k < t
         })
         .filter_map(|m| u16::try_from(m).ok())
-        .collect()
+        .collect();
+    terms.sort_by_key(|m| (m.count_ones(), *m));
+    terms
 }
 
-/// Every hierarchical subset of `candidates`, or `None` when there are too many to enumerate.
-pub fn all_hierarchical(candidates: &[u16]) -> Option<Vec<Terms>> {
-    if candidates.len() > 12 {
-        return None;
-    }
-    let mut out = Vec::new();
-    for mask in 0u32..(1 << candidates.len()) {
-        let terms = Terms::interactions(
-            candidates
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| mask & (1 << i) != 0)
-                .map(|(_, &c)| c)
-                .collect(),
-        );
-        if terms.is_hierarchical() {
-            out.push(terms);
+/// Most models [`all_hierarchical`] enumerates. Every hierarchical model of five lists, of any
+/// order (6,893 up to four-list terms), and every pairwise model of six lists (2^15 = 32,768)
+/// fit under it, as Rcapture's `closedpMS.t` fits every one; beyond it (six lists with
+/// three-list terms, seven lists or more) models are chosen by forward selection.
+pub const MAX_MODELS: usize = 40_000;
+
+/// Every hierarchical set of `candidates` (in the order [`candidate_terms`] gives them:
+/// smaller terms first), or `None` when there are more than `limit`. Each model comes after the
+/// model without its last term, which is hierarchical too (the last term is of the largest
+/// order, so no other term contains it). The search stops as soon as it passes `limit`, so
+/// asking costs at most `limit` models' worth of work whatever the number of lists.
+pub fn all_hierarchical(candidates: &[u16], limit: usize) -> Option<Vec<Terms>> {
+    /// Adds to `out` every model that keeps `chosen` and decides `candidates[from..]`; `false`
+    /// once `out` holds more than `limit`.
+    fn extend(
+        candidates: &[u16],
+        from: usize,
+        chosen: &mut Vec<u16>,
+        out: &mut Vec<Terms>,
+        limit: usize,
+    ) -> bool {
+        let Some(&term) = candidates.get(from) else {
+            out.push(Terms::interactions(chosen.clone()));
+            return out.len() <= limit;
+        };
+        if !extend(candidates, from + 1, chosen, out, limit) {
+            return false;
         }
+        // A term of three lists or more needs every term one list smaller in the model.
+        let allowed = term.count_ones() <= 2
+            || (0..16)
+                .filter(|b| term & (1 << b) != 0)
+                .all(|b| chosen.contains(&(term & !(1 << b))));
+        if allowed {
+            chosen.push(term);
+            let go_on = extend(candidates, from + 1, chosen, out, limit);
+            chosen.pop();
+            return go_on;
+        }
+        true
     }
-    Some(out)
+    let mut sorted = candidates.to_vec();
+    sorted.sort_by_key(|m| (m.count_ones(), *m));
+    let mut out = Vec::new();
+    extend(&sorted, 0, &mut Vec::new(), &mut out, limit).then_some(out)
+}
+
+/// Parts [`fit_all`] splits a long run of models into, each fitted on a thread of its own.
+/// Fixed, not the number of cores: a model starts from its parent's fit only within its part,
+/// and that choice must not depend on the machine.
+const FIT_PARTS: usize = 4;
+
+/// Fits every model of `models`, in the order [`all_hierarchical`] gives them: each starts from
+/// the fit of the model without its last term when that model came earlier in its part
+/// ([`fit_model_from`]; a few Newton steps instead of a dozen), otherwise from the counts. Long
+/// runs (six lists' 32,768 models) are split into four parts fitted in parallel, always four
+/// whatever the machine, so that every machine gives the same digits.
+pub fn fit_all(counts: &[f64], t: usize, models: &[Terms]) -> Vec<Result<ModelFit, FitProblem>> {
+    fn fit_part(counts: &[f64], t: usize, models: &[Terms]) -> Vec<Result<ModelFit, FitProblem>> {
+        let mut index: std::collections::HashMap<&[u16], usize> =
+            std::collections::HashMap::with_capacity(models.len());
+        let mut results: Vec<Result<ModelFit, FitProblem>> = Vec::with_capacity(models.len());
+        for terms in models {
+            let parent = terms
+                .0
+                .split_last()
+                .and_then(|(_, smaller)| index.get(smaller))
+                .and_then(|&p| results[p].as_ref().ok());
+            let fit = fit_model_from(counts, t, terms, parent);
+            index.insert(&terms.0, results.len());
+            results.push(fit);
+        }
+        results
+    }
+    if models.len() < 1024 {
+        return fit_part(counts, t, models);
+    }
+    let size = models.len().div_ceil(FIT_PARTS);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = models
+            .chunks(size)
+            .map(|part| scope.spawn(move || fit_part(counts, t, part)))
+            .collect();
+        parts
+            .into_iter()
+            // A panic in a part is re-raised as it was, as if fitted on this thread.
+            .flat_map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// Forward selection: from independence, add the hierarchical term that lowers `score` most,
@@ -801,7 +916,8 @@ fn select(
             .map(|&c| {
                 let mut next = current.clone();
                 next.0.push(c);
-                next.0.sort_unstable();
+                // As `candidate_terms` orders them: pairs first, as models are written.
+                next.0.sort_unstable_by_key(|m| (m.count_ones(), *m));
                 (c, next)
             })
             .filter(|(_, next)| next.is_hierarchical())
@@ -1015,7 +1131,7 @@ mod tests {
         assert!(!Terms::interactions(vec![0b011, 0b111]).is_hierarchical());
         let c = candidate_terms(3, 2);
         assert_eq!(c, vec![0b011, 0b101, 0b110]);
-        assert_eq!(all_hierarchical(&c).unwrap().len(), 8);
+        assert_eq!(all_hierarchical(&c, MAX_MODELS).unwrap().len(), 8);
         // Sixteen lists, the most a table may have: all 120 pairs, the last list's too.
         let pairs = candidate_terms(16, 2);
         assert_eq!(pairs.len(), 120);
@@ -1023,9 +1139,44 @@ mod tests {
         // Three-way terms need all three two-way terms.
         let c = candidate_terms(4, 3);
         assert_eq!(c.len(), 10);
-        let models = all_hierarchical(&c).unwrap();
+        let models = all_hierarchical(&c, MAX_MODELS).unwrap();
         assert!(models.iter().all(Terms::is_hierarchical));
         assert!(models.len() > 64);
+    }
+
+    /// The numbers of hierarchical models Rcapture's `getAllModels` lists: 113 for four lists
+    /// up to three-list terms, 1,024 and 6,893 for five lists up to two- and four-list terms,
+    /// 32,768 for six lists with pairs; and each model comes after the one without its last
+    /// term, so a fit can start from that one.
+    #[test]
+    fn every_hierarchical_model_is_enumerated_once() {
+        for (t, order, expected) in [
+            (4, 3, 113),
+            (5, 2, 1024),
+            (5, 3, 6212),
+            (5, 4, 6893),
+            (6, 2, 32_768),
+        ] {
+            let models = all_hierarchical(&candidate_terms(t, order), MAX_MODELS).unwrap();
+            assert_eq!(models.len(), expected, "{t} lists, order {order}");
+            let mut seen = std::collections::HashSet::new();
+            for (i, m) in models.iter().enumerate() {
+                assert!(m.is_hierarchical(), "{:?}", m.0);
+                assert!(seen.insert(m.0.clone()), "{:?} twice", m.0);
+                if let Some((_, smaller)) = m.0.split_last() {
+                    let parent = models.iter().position(|p| p.0 == smaller);
+                    assert!(parent.is_some_and(|p| p < i), "{:?}", m.0);
+                }
+            }
+        }
+        // Too many: refused after `limit` models, quickly, however many lists.
+        assert!(all_hierarchical(&candidate_terms(6, 3), MAX_MODELS).is_none());
+        assert!(all_hierarchical(&candidate_terms(16, 2), MAX_MODELS).is_none());
+        assert_eq!(
+            all_hierarchical(&candidate_terms(5, 2), 1024).map(|m| m.len()),
+            Some(1024)
+        );
+        assert!(all_hierarchical(&candidate_terms(5, 2), 1023).is_none());
     }
 
     #[test]
