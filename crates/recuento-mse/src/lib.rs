@@ -1443,7 +1443,27 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
                 let results = loglinear::fit_all(counts, t, &models);
                 (models, results)
             }
-            None => selected_models(counts, t, &candidates, &crit),
+            None => {
+                let (mut models, mut results) = selected_models(counts, t, &candidates, &crit);
+                // Too many to fit every one (six lists with three-list terms): every model of a
+                // lower order is averaged too when there are few enough, so that allowing
+                // larger terms never averages over fewer models than not allowing them.
+                let lower = (2..options.max_order).rev().find_map(|order| {
+                    let lower = loglinear::candidate_terms(t, order);
+                    loglinear::all_hierarchical(&lower, loglinear::MAX_MODELS)
+                });
+                if let Some(lower) = lower {
+                    let visited: std::collections::HashSet<&[u16]> =
+                        models.iter().map(|m| &m.0[..]).collect();
+                    let others: Vec<loglinear::Terms> = lower
+                        .into_iter()
+                        .filter(|m| !visited.contains(&m.0[..]))
+                        .collect();
+                    results.extend(loglinear::fit_all(counts, t, &others));
+                    models.extend(others);
+                }
+                (models, results)
+            }
         };
     let mut fits = Vec::new();
     let mut not_estimable = 0usize;
