@@ -421,14 +421,16 @@ impl ProjectConfig {
             "[estimation] lcmcr_chains",
             "[estimation] lcmcr_burn_in",
         ])?;
-        if !(1..=3).contains(&self.estimation.max_order) {
+        // Up to five: with six lists, every term short of the saturated one (as Rcapture's
+        // closedpMS.t allows by default); more than the lists allow is the same as t − 1.
+        if !(1..=5).contains(&self.estimation.max_order) {
             return Err(ConfigError::invalid(
                 format!(
-                    "[estimation] max_order must be 1, 2 or 3, not {}",
+                    "[estimation] max_order must be a whole number from 1 to 5 (1: lists independent; 2: pairs of lists), not {}",
                     self.estimation.max_order
                 ),
                 format!(
-                    "[estimation] max_order debe ser 1, 2 o 3, no {}",
+                    "[estimation] max_order debe ser un número entero de 1 a 5 (1: listas independientes; 2: pares de listas), no {}",
                     self.estimation.max_order
                 ),
             ));
@@ -568,6 +570,15 @@ full_name = "Nombre completo"
         );
         let err = with("dga_delta = 0").unwrap_err();
         assert!(err.contains("dga_delta must be a positive number"), "{err}");
+        // Up to five, as Rcapture allows every order short of the saturated model.
+        assert_eq!(with("max_order = 4").unwrap().estimation.max_order, 4);
+        for bad in ["max_order = 0", "max_order = 6"] {
+            let err = with(bad).unwrap_err();
+            assert!(
+                err.contains("max_order must be a whole number from 1 to 5"),
+                "{err}"
+            );
+        }
         assert_eq!(
             with("lcmcr_sweeps = 200000")
                 .unwrap()

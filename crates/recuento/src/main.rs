@@ -54,9 +54,10 @@ enum Command {
         /// first).
         #[arg(long, requires = "histories")]
         sheet: Option<String>,
-        /// Highest order of list interactions (with --histories).
-        #[arg(long, default_value_t = 2, requires = "histories")]
-        max_order: usize,
+        /// Highest order of list interactions, 1 (lists independent) to 5 (with --histories).
+        #[arg(long, default_value_t = 2, requires = "histories",
+              value_parser = clap::value_parser!(u8).range(1..=5))]
+        max_order: u8,
         /// Also estimate without each list in turn (leave-one-list-out), and, with the
         /// latent-class model on, run it again with Jeffreys' prior on the capture probabilities;
         /// in a project, writes out/sensitivity.json, which the report shows.
@@ -315,7 +316,7 @@ async fn dispatch(command: Command) -> Result<()> {
                     }
                     let lcmcr = lcmcr.then(|| recuento::pipeline::lcmcr_options(&sampler, seed));
                     let options = recuento::mse::Options {
-                        max_order,
+                        max_order: usize::from(max_order),
                         criterion,
                         min_list_count,
                         lcmcr,

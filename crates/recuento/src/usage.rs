@@ -83,6 +83,12 @@ pub fn spanish(e: &clap::Error) -> Option<String> {
 /// The Spanish of why a number was not read (the standard library's messages, which clap
 /// passes on), in parentheses; nothing for any other reason.
 fn reason_es(reason: &str) -> String {
+    // clap's range check: "0 is not in 1..=5".
+    if let Some((_, range)) = reason.split_once(" is not in ")
+        && let Some((low, high)) = range.split_once("..=")
+    {
+        return format!(" (debe ser un número de {low} a {high})");
+    }
     let es = match reason {
         "invalid digit found in string" => "se esperaba un número entero, sin letras ni signos",
         "invalid float literal" => "se esperaba un número (con punto decimal: 0.5)",

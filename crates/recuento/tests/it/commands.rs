@@ -604,6 +604,11 @@ fn command_line_mistakes_are_said_in_spanish_too() {
         &o,
         &["En español: falta un argumento obligatorio: --histories"],
     );
+    let o = recuento(
+        dir.path(),
+        &["estimate", "--histories", "h.csv", "--max-order", "0"],
+    );
+    assert_clear_failure(&o, &["0 is not in 1..=5", "(debe ser un número de 1 a 5)"]);
     let o = recuento(dir.path(), &["--help"]);
     let (out, err) = text(&o);
     assert!(o.status.success() && out.contains("Usage:"), "{out}{err}");
