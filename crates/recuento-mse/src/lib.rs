@@ -1365,20 +1365,18 @@ fn chapman(table: &Table<'_>) -> Estimate {
     }
 }
 
+/// A log-linear model's fit, or why it has none.
+type Fitted = Result<ModelFit, loglinear::FitProblem>;
+
 /// The models forward selection visits when there are too many to fit every one, with their
 /// fits. Each is fitted once, from the fit of the model it adds a term to, and kept for the
 /// average (with many lists, fitting is nearly all of the time).
-#[allow(clippy::type_complexity)]
 fn selected_models(
     counts: &[f64],
     t: usize,
     candidates: &[u16],
     crit: &dyn Fn(&ModelFit) -> f64,
-) -> (
-    Vec<loglinear::Terms>,
-    Vec<Result<ModelFit, loglinear::FitProblem>>,
-) {
-    type Fitted = Result<ModelFit, loglinear::FitProblem>;
+) -> (Vec<loglinear::Terms>, Vec<Fitted>) {
     let selected = std::cell::RefCell::new(std::collections::HashMap::<Vec<u16>, Fitted>::new());
     let score = |terms: &loglinear::Terms| {
         let fit = {
@@ -1436,7 +1434,6 @@ fn loglinear_estimates(table: &Table<'_>, options: &Options) -> Vec<Estimate> {
     let use_bic = options.criterion == "bic";
     let crit = |f: &ModelFit| if use_bic { f.bic } else { f.aic };
     let candidates = loglinear::candidate_terms(t, options.max_order);
-    type Fitted = Result<ModelFit, loglinear::FitProblem>;
     let (models, results): (Vec<loglinear::Terms>, Vec<Fitted>) =
         match loglinear::all_hierarchical(&candidates, loglinear::MAX_MODELS) {
             Some(models) => {
