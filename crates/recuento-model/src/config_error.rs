@@ -23,7 +23,7 @@ pub enum ConfigError {
     Invalid {
         /// In English.
         en: String,
-        /// In Spanish; empty where the message is written in English only.
+        /// In Spanish.
         es: String,
     },
 }
@@ -43,12 +43,6 @@ impl ConfigError {
             en: en.into(),
             es: es.into(),
         }
-    }
-
-    /// A setting that is wrong, in English only (the settings of `recuento link-files`, which
-    /// statisticians write).
-    pub fn english(en: impl Into<String>) -> ConfigError {
-        ConfigError::invalid(en, "")
     }
 
     /// The reader's error on `text`, rewritten: line, column, section, key and what is wrong.
@@ -401,6 +395,5 @@ mod tests {
             "p/recuento.toml: x is wrong\nEn español: p/recuento.toml: x está mal"
         );
         assert_eq!(e.to_string(), "x is wrong\nEn español: x está mal");
-        assert_eq!(ConfigError::english("y").in_file("s.toml"), "s.toml: y");
     }
 }

@@ -185,21 +185,39 @@ impl LinkSettings {
     /// # Errors
     /// See [`LinkSettings::parse_toml`].
     pub fn complete_and_check(&mut self) -> Result<(), ConfigError> {
-        let bad = |m: String| Err(ConfigError::english(m));
+        // Said in English and in Spanish: documentation teams write these files too.
+        let bad = |en: String, es: String| Err(ConfigError::invalid(en, es));
         if self.unique_id_column.trim().is_empty() {
-            return bad("unique_id_column must name the column of record identifiers".into());
+            return bad(
+                "unique_id_column must name the column of record identifiers".into(),
+                "unique_id_column debe nombrar la columna de los identificadores de registro"
+                    .into(),
+            );
         }
         if self.comparisons.is_empty() {
-            return bad("at least one [[comparisons]] is needed".into());
+            return bad(
+                "at least one [[comparisons]] is needed".into(),
+                "hace falta al menos una [[comparisons]]".into(),
+            );
         }
         if self.blocking_rules.is_empty() || self.blocking_rules.iter().any(Vec::is_empty) {
-            return bad("blocking_rules needs at least one rule, and no rule may be empty".into());
+            return bad(
+                "blocking_rules needs at least one rule, and no rule may be empty".into(),
+                "blocking_rules necesita al menos una regla, y ninguna regla puede estar vacía"
+                    .into(),
+            );
         }
         if !(self.threshold > 0.0 && self.threshold < 1.0) {
-            return bad(format!(
-                "threshold must be a match probability between 0 and 1, not {}",
-                self.threshold
-            ));
+            return bad(
+                format!(
+                    "threshold must be a match probability between 0 and 1, not {}",
+                    self.threshold
+                ),
+                format!(
+                    "threshold debe ser una probabilidad de coincidencia entre 0 y 1, no {}",
+                    self.threshold
+                ),
+            );
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, c) in self.comparisons.iter_mut().enumerate() {
@@ -210,13 +228,22 @@ impl LinkSettings {
             };
             if !want.contains(&c.columns.len()) {
                 let want: Vec<String> = want.iter().map(|w| w.to_string()).collect();
-                return bad(format!(
-                    "comparison {} ({:?}) needs {} column(s) in `columns`, not {}",
-                    i + 1,
-                    c.method,
-                    want.join(" or "),
-                    c.columns.len()
-                ));
+                return bad(
+                    format!(
+                        "comparison {} ({:?}) needs {} column(s) in `columns`, not {}",
+                        i + 1,
+                        c.method,
+                        want.join(" or "),
+                        c.columns.len()
+                    ),
+                    format!(
+                        "la comparación {} ({:?}) necesita {} columna(s) en `columns`, no {}",
+                        i + 1,
+                        c.method,
+                        want.join(" o "),
+                        c.columns.len()
+                    ),
+                );
             }
             if c.name.is_empty() {
                 c.name = c.columns[0].clone();
@@ -226,17 +253,29 @@ impl LinkSettings {
                 .chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
             {
-                return bad(format!(
-                    "comparison name '{}' must be letters, digits or '_'",
-                    c.name
-                ));
+                return bad(
+                    format!(
+                        "comparison name '{}' must be letters, digits or '_'",
+                        c.name
+                    ),
+                    format!(
+                        "el nombre de comparación '{}' solo puede llevar letras sin acento, cifras o '_'",
+                        c.name
+                    ),
+                );
             }
             if !names.insert(c.name.clone()) {
-                return bad(format!("two comparisons are called '{}'", c.name));
+                return bad(
+                    format!("two comparisons are called '{}'", c.name),
+                    format!("dos comparaciones se llaman '{}'", c.name),
+                );
             }
             if c.method.takes_thresholds() {
                 if c.thresholds.is_empty() || c.thresholds.len() > 4 {
-                    return bad(format!("comparison '{}' needs 1 to 4 thresholds", c.name));
+                    return bad(
+                        format!("comparison '{}' needs 1 to 4 thresholds", c.name),
+                        format!("la comparación '{}' necesita de 1 a 4 umbrales", c.name),
+                    );
                 }
                 let similarity = matches!(c.method, Method::JaroWinkler | Method::Jaro);
                 let ordered = c
@@ -251,26 +290,46 @@ impl LinkSettings {
                     }
                 });
                 if !ordered || !in_range {
-                    return bad(format!(
-                        "comparison '{}': thresholds {:?} must be {}",
-                        c.name,
-                        c.thresholds,
-                        if similarity {
-                            "similarities between 0 and 1, highest first"
-                        } else {
-                            "whole numbers of edits, smallest first"
-                        }
-                    ));
+                    let (en, es) = if similarity {
+                        (
+                            "similarities between 0 and 1, highest first",
+                            "similitudes entre 0 y 1, de mayor a menor",
+                        )
+                    } else {
+                        (
+                            "whole numbers of edits, smallest first",
+                            "números enteros de ediciones, de menor a mayor",
+                        )
+                    };
+                    return bad(
+                        format!(
+                            "comparison '{}': thresholds {:?} must be {en}",
+                            c.name, c.thresholds
+                        ),
+                        format!(
+                            "comparación '{}': los umbrales {:?} deben ser {es}",
+                            c.name, c.thresholds
+                        ),
+                    );
                 }
             } else if !c.thresholds.is_empty() {
-                return bad(format!(
-                    "comparison '{}': method {:?} takes no thresholds",
-                    c.name, c.method
-                ));
+                return bad(
+                    format!(
+                        "comparison '{}': method {:?} takes no thresholds",
+                        c.name, c.method
+                    ),
+                    format!(
+                        "comparación '{}': el método {:?} no lleva umbrales",
+                        c.name, c.method
+                    ),
+                );
             }
         }
         if self.link_type == LinkType::DedupeOnly && !self.no_duplicates.is_empty() {
-            return bad("no_duplicates makes no sense with link_type = \"dedupe_only\"".into());
+            return bad(
+                "no_duplicates makes no sense with link_type = \"dedupe_only\"".into(),
+                "no_duplicates no tiene sentido con link_type = \"dedupe_only\"".into(),
+            );
         }
         Ok(())
     }
@@ -327,6 +386,10 @@ thresholds = [1, 2]
         let bad = FEBRL.replace("[0.92, 0.8]", "[0.8, 0.92]");
         let err = LinkSettings::parse_toml(&bad).unwrap_err().to_string();
         assert!(err.contains("highest first"), "{err}");
+        assert!(
+            err.contains("En español: comparación 'given_name': los umbrales [0.8, 0.92] deben ser similitudes entre 0 y 1, de mayor a menor"),
+            "{err}"
+        );
     }
 
     #[test]
