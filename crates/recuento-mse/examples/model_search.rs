@@ -1,13 +1,15 @@
-//! Six lists: the log-linear average over every pairwise model (2^15 = 32,768, as Rcapture's
-//! `closedpMS.t` fits them) against the average over the models forward selection visits,
-//! which is what recuento averaged over before it enumerated them all. Bias and 95% interval
-//! coverage with known N, and seconds per table.
+//! The log-linear average over every hierarchical model (six lists with pairs: 2^15 = 32,768;
+//! five lists with three-list terms: 6,212; as Rcapture's `closedpMS.t` fits them) against the
+//! average over the models forward selection visits, which is what recuento averaged over
+//! before it enumerated them all. Bias and 95% interval coverage with known N, and seconds per
+//! table.
 //!
-//! Scenarios (6 lists): independent lists; two latent classes of visibility (30% of people
-//! about three times as visible as the rest); two pairs of lists that refer to each other (a
-//! person on list 1 is much likelier on list 2, one on list 4 on list 5). Run:
-//! `cargo run --release -p recuento-mse --example model_search -- [replicates] [people]`
-//! (defaults 50 and 2,000). Replicate `r` of every scenario is drawn with seed 1000 + r.
+//! Scenarios: independent lists; two latent classes of visibility (30% of people about three
+//! times as visible as the rest); two pairs of lists that refer to each other (a person on list
+//! 1 is much likelier on list 2, one on list 4 on list 5). Run:
+//! `cargo run --release -p recuento-mse --example model_search -- [replicates] [people]
+//! [lists] [order]` (defaults 50, 2,000, 6 lists and pairs; 5 lists or 6, order 2 or 3).
+//! Replicate `r` of every scenario is drawn with seed 1000 + r.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -19,17 +21,15 @@ use recuento_model::CaptureHistories;
 use recuento_mse::loglinear::{self, ModelFit, Terms};
 use recuento_mse::{Options, estimate};
 
-/// Lists in every scenario.
-const T: usize = 6;
-
 const SCENARIOS: [&str; 3] = ["independent", "two latent classes", "referral"];
 
-/// Counts per capture pattern (index = pattern, bit j = list j + 1) of one replicate.
-fn draw(scenario: &str, people: usize, r: usize) -> Vec<f64> {
+/// Counts per capture pattern (index = pattern, bit j = list j + 1) of one replicate of `t`
+/// lists (the first `t` of six).
+fn draw(scenario: &str, people: usize, r: usize, t: usize) -> Vec<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(1000 + r as u64);
-    let mut counts = vec![0.0; 1 << T];
+    let mut counts = vec![0.0; 1 << t];
     for _ in 0..people {
-        let p: [f64; T] = match scenario {
+        let p: [f64; 6] = match scenario {
             "independent" => [0.25, 0.3, 0.2, 0.35, 0.25, 0.3],
             "two latent classes" => {
                 if rng.random::<f64>() < 0.3 {
@@ -41,7 +41,7 @@ fn draw(scenario: &str, people: usize, r: usize) -> Vec<f64> {
             _ => [0.3, 0.0, 0.25, 0.3, 0.0, 0.25],
         };
         let mut h = 0usize;
-        for (j, &pj) in p.iter().enumerate() {
+        for (j, &pj) in p.iter().enumerate().take(t) {
             // Referral: lists 2 and 5 take most of their people from lists 1 and 4.
             let pj = match (scenario, j) {
                 ("referral", 1 | 4) => {
@@ -64,9 +64,9 @@ fn draw(scenario: &str, people: usize, r: usize) -> Vec<f64> {
 }
 
 /// The table as `recuento_mse::estimate` reads it.
-fn histories(counts: &[f64]) -> CaptureHistories {
+fn histories(counts: &[f64], t: usize) -> CaptureHistories {
     CaptureHistories {
-        lists: (1..=T).map(|i| format!("list{i}")).collect(),
+        lists: (1..=t).map(|i| format!("list{i}")).collect(),
         strata: vec![],
         rows: (1..counts.len())
             .filter(|&h| counts[h] > 0.0)
@@ -77,17 +77,22 @@ fn histories(counts: &[f64]) -> CaptureHistories {
 
 /// The average over the models forward selection visits, each fitted once, as recuento
 /// computed it before it enumerated every model: (estimate, lower, upper, models averaged).
-fn forward_average(counts: &[f64], observed: f64) -> (f64, f64, f64, usize) {
+fn forward_average(
+    counts: &[f64],
+    observed: f64,
+    t: usize,
+    order: usize,
+) -> (f64, f64, f64, usize) {
     let fits: RefCell<HashMap<Vec<u16>, Option<ModelFit>>> = RefCell::new(HashMap::new());
     let score = |terms: &Terms| {
-        let fit = loglinear::fit_model(counts, T, terms)
+        let fit = loglinear::fit_model(counts, t, terms)
             .ok()
             .filter(|f| f.missing.is_finite() && f.missing < 1_000.0 * observed);
         let aic = fit.as_ref().map(|f| f.aic);
         fits.borrow_mut().insert(terms.0.clone(), fit);
         aic
     };
-    let visited = loglinear::forward_selection(&loglinear::candidate_terms(T, 2), &score);
+    let visited = loglinear::forward_selection(&loglinear::candidate_terms(t, order), &score);
     let fits = fits.into_inner();
     let kept: Vec<ModelFit> = visited
         .iter()
@@ -138,22 +143,25 @@ fn main() {
         .collect();
     let replicates = args.first().copied().unwrap_or(50);
     let people = args.get(1).copied().unwrap_or(2000);
+    let t = args.get(2).copied().unwrap_or(6).clamp(5, 6);
+    let order = args.get(3).copied().unwrap_or(2).clamp(2, 3);
     let options = Options {
         dga: None,
+        max_order: order,
         ..Options::default()
     };
     println!(
-        "N = {people}, {T} lists, {replicates} replicates per scenario; models averaged (mean), relative bias of the average, coverage of the 95% interval, mean width, seconds per table (the whole estimate, heterogeneity models included, for every model; the search and fits alone for forward selection)\n"
+        "N = {people}, {t} lists, terms of up to {order} lists, {replicates} replicates per scenario; models averaged (mean), relative bias of the average, coverage of the 95% interval, mean width, seconds per table (the whole estimate, heterogeneity models included, for every model; the search and fits alone for forward selection)\n"
     );
     println!("| scenario | average over | models | bias | coverage | width | seconds |");
     println!("|---|---|---|---|---|---|---|");
     for scenario in SCENARIOS {
         let (mut every, mut forward) = (Tally::default(), Tally::default());
         for r in 0..replicates {
-            let counts = draw(scenario, people, r);
+            let counts = draw(scenario, people, r, t);
             let observed: f64 = counts.iter().sum();
             let clock = Instant::now();
-            let estimates = estimate(&histories(&counts), &options);
+            let estimates = estimate(&histories(&counts, t), &options);
             let seconds = clock.elapsed().as_secs_f64();
             let headline = estimates
                 .iter()
@@ -172,7 +180,7 @@ fn main() {
                 _ => eprintln!("{scenario} replicate {r}: no headline estimate"),
             }
             let clock = Instant::now();
-            let result = forward_average(&counts, observed);
+            let result = forward_average(&counts, observed, t, order);
             forward.add(people as f64, result, clock.elapsed().as_secs_f64());
         }
         every.row(scenario, "every model");
