@@ -255,6 +255,11 @@ fn default_true() -> bool {
     true
 }
 
+/// Highest `max_order` accepted, in `recuento.toml` and by `recuento estimate --max-order`:
+/// with six lists, every term short of the saturated one (Rcapture's `closedpMS.t` allows
+/// t − 1 by default); more than a table's lists allow is the same as t − 1.
+pub const MAX_ORDER: usize = 5;
+
 fn default_max_order() -> usize {
     2
 }
@@ -421,16 +426,14 @@ impl ProjectConfig {
             "[estimation] lcmcr_chains",
             "[estimation] lcmcr_burn_in",
         ])?;
-        // Up to five: with six lists, every term short of the saturated one (as Rcapture's
-        // closedpMS.t allows by default); more than the lists allow is the same as t − 1.
-        if !(1..=5).contains(&self.estimation.max_order) {
+        if !(1..=MAX_ORDER).contains(&self.estimation.max_order) {
             return Err(ConfigError::invalid(
                 format!(
-                    "[estimation] max_order must be a whole number from 1 to 5 (1: lists independent; 2: pairs of lists), not {}",
+                    "[estimation] max_order must be a whole number from 1 to {MAX_ORDER} (1: lists independent; 2: pairs of lists), not {}",
                     self.estimation.max_order
                 ),
                 format!(
-                    "[estimation] max_order debe ser un número entero de 1 a 5 (1: listas independientes; 2: pares de listas), no {}",
+                    "[estimation] max_order debe ser un número entero de 1 a {MAX_ORDER} (1: listas independientes; 2: pares de listas), no {}",
                     self.estimation.max_order
                 ),
             ));

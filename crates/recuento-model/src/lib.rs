@@ -22,7 +22,7 @@ mod settings;
 pub mod spreadsheet;
 
 pub use config::{
-    BlockingRule, EstimationConfig, LinkageConfig, ListSpec, ProjectConfig, ProjectInfo,
+    BlockingRule, EstimationConfig, LinkageConfig, ListSpec, MAX_ORDER, ProjectConfig, ProjectInfo,
     STRATUM_KEYS, SamplerSettings,
 };
 pub use config_error::ConfigError;

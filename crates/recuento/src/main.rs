@@ -56,7 +56,8 @@ enum Command {
         sheet: Option<String>,
         /// Highest order of list interactions, 1 (lists independent) to 5 (with --histories).
         #[arg(long, default_value_t = 2, requires = "histories",
-              value_parser = clap::value_parser!(u8).range(1..=5))]
+              value_parser = clap::value_parser!(u8)
+                  .range(1..=recuento_model::MAX_ORDER as i64))]
         max_order: u8,
         /// Also estimate without each list in turn (leave-one-list-out), and, with the
         /// latent-class model on, run it again with Jeffreys' prior on the capture probabilities;
